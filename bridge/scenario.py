@@ -1,0 +1,415 @@
+"""The scenario contract: one YAML file, validated once into one typed, immutable object.
+
+Both simulators (litesim and the ns-3 program) read a :class:`Scenario`. Validation happens here and
+only here; every error names the file, the dotted field path and the allowed values or range.
+Units are in the field names (``_ms``, ``_mbps``, ``_db``, ``_m``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bridge.kpi import KPI_NAMES
+
+LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
+SLICE_KINDS = ("embb", "urllc", "mmtc", "volte", "video", "other")
+REWARD_NAMES = ("min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr")
+# Default QCI per slice kind for the ns-3 bearers (a slice is identified by its bearer in the MAC).
+DEFAULT_QCI = {"embb": 9, "urllc": 7, "mmtc": 8, "volte": 1, "video": 6, "other": 5}
+
+
+class ScenarioError(ValueError):
+    """A scenario file or dictionary does not satisfy the contract."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Topology and radio
+# ----------------------------------------------------------------------------------------------
+class Topology(_Model):
+    """Hexagonal layout of sites; every site has 1 (omni) or 3 (120° sectors) cells."""
+
+    sites: int = Field(1, ge=1, le=57)
+    sectors: Literal[1, 3] = 1
+    inter_site_distance_m: float = Field(500.0, gt=0)
+    cell_radius_m: float | None = Field(None, gt=0, description="UE drop radius; default ISD/√3")
+    min_ue_distance_m: float = Field(10.0, ge=1)
+
+    @property
+    def n_cells(self) -> int:
+        return self.sites * self.sectors
+
+    @property
+    def drop_radius_m(self) -> float:
+        return self.cell_radius_m if self.cell_radius_m is not None else self.inter_site_distance_m / 3**0.5
+
+
+class Propagation(_Model):
+    """Large-scale channel. Model names match the ns-3 propagation loss models used by the program."""
+
+    model: Literal["log_distance", "friis", "cost231", "okumura_hata"] = "log_distance"
+    exponent: float = Field(3.0, gt=1, le=6, description="log_distance only")
+    reference_loss_db: float = Field(46.6777, ge=0, description="log_distance loss at 1 m")
+    shadowing_std_db: float = Field(0.0, ge=0, le=20)
+
+
+class Antenna(_Model):
+    """Sector antenna (parabolic pattern, used when topology.sectors == 3)."""
+
+    beamwidth_deg: float = Field(70.0, gt=0, le=360)
+    max_attenuation_db: float = Field(20.0, ge=0)
+
+
+class Radio(_Model):
+    technology: Literal["lte", "nr"] = "lte"
+    bandwidth_prb: int = Field(25, ge=6, le=275)
+    carrier_mhz: float = Field(2120.0, gt=400, le=100000)
+    tx_power_dbm: float = Field(43.0, ge=-10, le=60)
+    noise_figure_db: float = Field(9.0, ge=0, le=20, description="UE receiver noise figure")
+    propagation: Propagation = Propagation()
+    antenna: Antenna = Antenna()
+    fading: bool = False
+    scheduler: Literal["pf", "rr"] = "pf"
+    numerology: int = Field(0, ge=0, le=4, description="NR only")
+
+    @model_validator(mode="after")
+    def _lte_bandwidth(self) -> "Radio":
+        if self.technology == "lte" and self.bandwidth_prb not in LTE_BANDWIDTHS_PRB:
+            raise ValueError(f"bandwidth_prb must be one of {list(LTE_BANDWIDTHS_PRB)} for LTE")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# Traffic, load profile, SLA, slices
+# ----------------------------------------------------------------------------------------------
+class CbrTraffic(_Model):
+    model: Literal["cbr"]
+    rate_mbps: float = Field(gt=0, description="per UE")
+    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+
+
+class PoissonTraffic(_Model):
+    model: Literal["poisson"]
+    rate_mbps: float = Field(gt=0, description="mean per UE")
+    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+
+
+class OnOffTraffic(_Model):
+    model: Literal["onoff"]
+    rate_mbps: float = Field(gt=0, description="per UE while on")
+    on_ms: float = Field(gt=0, description="mean on duration (exponential)")
+    off_ms: float = Field(gt=0, description="mean off duration (exponential)")
+    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+
+
+class PeriodicTraffic(_Model):
+    model: Literal["periodic"]
+    period_ms: float = Field(gt=0)
+    packet_size_bytes: int = Field(200, ge=12, le=1500)
+
+
+class FullBufferTraffic(_Model):
+    """Always backlogged: the source offers more than the cell can carry."""
+
+    model: Literal["full_buffer"]
+    rate_mbps: float = Field(100.0, gt=0, description="offered per UE; keep above cell capacity")
+    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+
+
+Traffic = Annotated[
+    Union[CbrTraffic, PoissonTraffic, OnOffTraffic, PeriodicTraffic, FullBufferTraffic],
+    Field(discriminator="model"),
+]
+
+
+class LoadProfile(_Model):
+    """Time-varying multiplier of a slice's offered load, one value per decision step.
+
+    ``constant``: ``scale``. ``piecewise``: ``values`` each held ``hold_steps`` steps, cycled.
+    ``sinusoid``: ``scale · (1 + amplitude · sin(2π (step/period_steps) + phase_rad))``.
+    """
+
+    kind: Literal["constant", "piecewise", "sinusoid"] = "constant"
+    scale: float = Field(1.0, ge=0)
+    values: tuple[float, ...] = ()
+    hold_steps: int = Field(1, ge=1)
+    amplitude: float = Field(0.5, ge=0, le=1)
+    period_steps: int = Field(20, ge=1)
+    phase_rad: float = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "LoadProfile":
+        if self.kind == "piecewise" and not self.values:
+            raise ValueError("piecewise load profile needs a non-empty 'values' list")
+        if any(v < 0 for v in self.values):
+            raise ValueError("load profile values must be >= 0")
+        return self
+
+
+class Sla(_Model):
+    throughput_mbps: float = Field(1.0, ge=0, description="per-UE mean throughput target")
+    delay_ms: float = Field(50.0, gt=0, description="packet delay budget")
+
+
+class Slice(_Model):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    kind: Literal["embb", "urllc", "mmtc", "volte", "video", "other"] = "other"
+    ues_per_cell: int = Field(ge=0, le=200)
+    traffic: Traffic
+    sla: Sla = Sla()
+    load_profile: LoadProfile = LoadProfile()
+    min_share: float = Field(0.0, ge=0, lt=1)
+    initial_share: float | None = Field(None, ge=0, le=1)
+    qci: int | None = Field(None, ge=1, le=9, description="ns-3 bearer QCI; default by kind")
+
+    @property
+    def bearer_qci(self) -> int:
+        return self.qci if self.qci is not None else DEFAULT_QCI[self.kind]
+
+
+class SlaOverride(_Model):
+    """Different SLA for one slice in some cells (e.g. TL-MADRL's two cell groups)."""
+
+    cells: tuple[int, ...] = Field(min_length=1)
+    slice: str
+    throughput_mbps: float | None = Field(None, ge=0)
+    delay_ms: float | None = Field(None, gt=0)
+
+
+class Mobility(_Model):
+    model: Literal["static", "random_walk"] = "static"
+    speed_mps: float = Field(0.0, ge=0, le=50)
+
+
+class Control(_Model):
+    decision_period_ms: float = Field(100.0, ge=1, le=60000)
+    episode_steps: int = Field(50, ge=1)
+    warmup_ms: float = Field(0.0, ge=0)
+
+
+class Action(_Model):
+    """How agents act. ``continuous``: a share vector per cell. ``discrete``: keep, or move
+    ``delta`` of the PRBs from slice i to slice j. ``invalid``: what to do with an out-of-range
+    continuous action (``project`` onto the feasible simplex or ``reject`` with an error)."""
+
+    mode: Literal["continuous", "discrete"] = "continuous"
+    delta: float = Field(0.1, gt=0, le=0.5)
+    work_conserving: bool = True
+    invalid: Literal["project", "reject"] = "project"
+
+
+class Observation(_Model):
+    features: tuple[str, ...] = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "active_ues", "share_assigned")
+    neighbour_load: bool = False
+    clip: float = Field(10.0, gt=0, description="normalised features are clipped to [0, clip]")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Observation":
+        unknown = [f for f in self.features if f not in KPI_NAMES]
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; allowed: {list(KPI_NAMES)}")
+        if not self.features:
+            raise ValueError("at least one feature is required")
+        return self
+
+
+class Reward(_Model):
+    """Reward name and parameters (see bridge.reward for the formulas)."""
+
+    name: Literal["min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr"] = "min_satisfaction"
+    alpha: float = Field(1.0, ge=0, description="utility_cost: weight of U; se_ssr: weight of SE")
+    beta: float = Field(0.5, ge=0, description="utility_cost: weight of C; se_ssr: weight of SSR")
+    lam: float = Field(1.0, ge=0, description="sigmoid_utility: Λ, weight of Ω")
+    mu: float = Field(1.0, ge=0, description="sigmoid_utility: μ, weight of Σ U_u")
+    phi: float = Field(1.0, gt=0, description="sigmoid_utility: steepness φ")
+    se_norm_bps_hz: float = Field(5.5547, gt=0, description="se_ssr: SE normaliser (LTE max)")
+
+
+class LitesimParams(_Model):
+    """litesim's free parameters (fitted against ns-3 traces by `slicebridge compare --calibrate`)."""
+
+    scheduler_efficiency: float = Field(0.75, gt=0, le=1.2, description="data bits per PRB vs Shannon-CQI SE")
+    se_scale: tuple[float, ...] = Field((), description="per-slice SE multiplier (empty = 1)")
+    base_delay_ms: float = Field(2.0, ge=0, description="fixed MAC/HARQ/core delay added to queueing")
+    buffer_bytes: int = Field(102400, ge=1500, description="per-UE RLC transmission buffer")
+
+
+class Scenario(_Model):
+    name: str = "unnamed"
+    description: str = ""
+    seed: int = Field(1, ge=0, lt=2**31)
+    topology: Topology = Topology()
+    radio: Radio = Radio()
+    slices: tuple[Slice, ...] = Field(min_length=1, max_length=8)
+    sla_overrides: tuple[SlaOverride, ...] = ()
+    mobility: Mobility = Mobility()
+    control: Control = Control()
+    action: Action = Action()
+    observation: Observation = Observation()
+    reward: Reward = Reward()
+    litesim: LitesimParams = LitesimParams()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Scenario":
+        names = [s.name for s in self.slices]
+        if len(set(names)) != len(names):
+            raise ValueError(f"slice names must be unique, got {names}")
+        if sum(s.min_share for s in self.slices) > 1.0 + 1e-9:
+            raise ValueError("the slices' min_share values sum to more than 1")
+        if sum(s.ues_per_cell for s in self.slices) == 0:
+            raise ValueError("at least one slice needs ues_per_cell > 0")
+        init = [s.initial_share for s in self.slices]
+        if any(v is not None for v in init) and abs(sum(v or 0.0 for v in init) - 1.0) > 1e-6:
+            raise ValueError("initial_share values must sum to 1 when given")
+        if self.litesim.se_scale and len(self.litesim.se_scale) != len(self.slices):
+            raise ValueError("litesim.se_scale needs one value per slice")
+        for i, o in enumerate(self.sla_overrides):
+            if o.slice not in names:
+                raise ValueError(f"sla_overrides[{i}].slice {o.slice!r} is not a slice; allowed: {names}")
+            bad = [c for c in o.cells if not 0 <= c < self.topology.n_cells]
+            if bad:
+                raise ValueError(f"sla_overrides[{i}].cells {bad} out of range 0..{self.topology.n_cells - 1}")
+        return self
+
+    # -- derived views the simulators use -------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        return self.topology.n_cells
+
+    @property
+    def n_slices(self) -> int:
+        return len(self.slices)
+
+    @property
+    def slice_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.slices)
+
+    @property
+    def ues_per_cell(self) -> int:
+        return sum(s.ues_per_cell for s in self.slices)
+
+    def ue_slice_index(self) -> list[int]:
+        """Slice index of each UE of a cell, UEs ordered slice by slice (length ues_per_cell)."""
+        return [i for i, s in enumerate(self.slices) for _ in range(s.ues_per_cell)]
+
+    def sla_matrix(self) -> tuple[list[list[float]], list[list[float]]]:
+        """Per-cell, per-slice SLA: (throughput Mbit/s per UE, delay budget ms), each [cells][slices]."""
+        thr = [[s.sla.throughput_mbps for s in self.slices] for _ in range(self.n_cells)]
+        dly = [[s.sla.delay_ms for s in self.slices] for _ in range(self.n_cells)]
+        for o in self.sla_overrides:
+            j = self.slice_names.index(o.slice)
+            for c in o.cells:
+                if o.throughput_mbps is not None:
+                    thr[c][j] = o.throughput_mbps
+                if o.delay_ms is not None:
+                    dly[c][j] = o.delay_ms
+        return thr, dly
+
+    def initial_shares(self) -> list[float]:
+        """Shares at reset: the configured initial_share, else equal shares lifted to the minimums."""
+        if self.slices[0].initial_share is not None or any(s.initial_share is not None for s in self.slices):
+            return [s.initial_share or 0.0 for s in self.slices]
+        n = self.n_slices
+        mins = [s.min_share for s in self.slices]
+        free = 1.0 - sum(mins)
+        return [m + free / n for m in mins]
+
+    def with_updates(self, **changes: Any) -> "Scenario":
+        """A validated copy with top-level fields replaced (nested dicts merge)."""
+        data = self.model_dump(mode="json")
+        _deep_merge(data, changes)
+        return Scenario.from_dict(data, source=f"{self.name} (updated)")
+
+    # -- loading ----------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<dict>") -> "Scenario":
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(_format_errors(exc, source)) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "Scenario":
+        path = Path(path)
+        if not path.is_file():
+            raise ScenarioError(f"{path}: scenario file not found")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=1)
+
+
+def _deep_merge(base: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Field names allowed at the parent of ``loc`` (for 'extra field' errors)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        model = _model_in(ann)
+    return sorted(getattr(model, "model_fields", {}).keys()) if model is not None else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p not in ("cbr", "poisson", "onoff", "periodic", "full_buffer"))
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "<top>"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field; allowed: {_allowed_keys(loc)}"
+        elif err["type"] == "union_tag_invalid":
+            msg = "unknown traffic model; allowed: ['cbr', 'poisson', 'onoff', 'periodic', 'full_buffer']"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{source}: {path}: {msg}")
+    return "\n".join(lines)
+
+
+def load_scenario(path_or_name: str | Path) -> Scenario:
+    """Load a scenario from a path, or by name from the shipped ``scenarios/`` folder."""
+    path = Path(path_or_name)
+    if not path.exists() and not path.suffix:
+        shipped = scenarios_dir() / f"{path_or_name}.yaml"
+        if shipped.exists():
+            path = shipped
+    return Scenario.from_yaml(path)
+
+
+def scenarios_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "scenarios"
