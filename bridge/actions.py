@@ -1,0 +1,94 @@
+"""Agent outputs → per-cell slice shares. The one mapping used by training, evaluation and both simulators.
+
+Continuous mode: an agent outputs a raw vector ``a`` in [0, 1]^S per cell; the shares are
+``min_share + (1 − Σ min_share) · a / Σ a`` (equal split of the free part when Σ a = 0), so every
+share vector sums to 1 and respects each slice's minimum.
+
+Discrete mode: move index 0 keeps the shares; index ``1 + i·(S−1) + k`` moves ``delta`` of the PRBs
+from slice i to the k-th other slice j (as far as slice i's minimum allows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bridge.scenario import Scenario
+
+
+class InvalidActionError(ValueError):
+    """An action has the wrong shape, is not finite, or is out of range under ``invalid: reject``."""
+
+
+def shares_from_raw(raw: np.ndarray, min_share: np.ndarray) -> np.ndarray:
+    """Map raw outputs ``[..., S]`` (≥ 0) to shares ``[..., S]`` on the simplex above ``min_share [S]``."""
+    raw = np.clip(np.asarray(raw, dtype=np.float64), 0.0, None)
+    total = raw.sum(axis=-1, keepdims=True)
+    n = raw.shape[-1]
+    weights = np.where(total > 1e-12, raw / np.where(total > 1e-12, total, 1.0), 1.0 / n)
+    free = 1.0 - float(np.sum(min_share))
+    return min_share + free * weights
+
+
+def validate_raw(raw: np.ndarray, shape: tuple[int, ...], policy: str, where: str = "action") -> np.ndarray:
+    """Check a continuous raw action against ``shape`` and [0, 1]; clip (``project``) or raise (``reject``)."""
+    arr = np.asarray(raw, dtype=np.float64)
+    if arr.shape != shape:
+        raise InvalidActionError(f"{where}: expected shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidActionError(f"{where}: contains NaN or infinite values")
+    if np.any(arr < 0.0) or np.any(arr > 1.0):
+        if policy == "reject":
+            raise InvalidActionError(
+                f"{where}: values must lie in [0, 1], got min {arr.min():.4g}, max {arr.max():.4g} "
+                "(set action.invalid: project to clip instead)"
+            )
+        arr = np.clip(arr, 0.0, 1.0)
+    return arr
+
+
+def discrete_moves(n_slices: int) -> list[tuple[int, int]]:
+    """The move table: index 0 = keep (-1, -1); then (from, to) for every ordered slice pair."""
+    return [(-1, -1)] + [(i, j) for i in range(n_slices) for j in range(n_slices) if i != j]
+
+
+def apply_moves(shares: np.ndarray, moves: np.ndarray, delta: float, min_share: np.ndarray) -> np.ndarray:
+    """Apply discrete move indices ``moves [...]`` to ``shares [..., S]``; returns new shares."""
+    table = np.array(discrete_moves(shares.shape[-1]))
+    moves = np.asarray(moves, dtype=np.int64)
+    if np.any(moves < 0) or np.any(moves >= len(table)):
+        raise InvalidActionError(f"discrete action: move indices must lie in [0, {len(table) - 1}], got {moves}")
+    src, dst = table[moves, 0], table[moves, 1]
+    keep = src < 0
+    src_safe, dst_safe = np.where(keep, 0, src), np.where(keep, 0, dst)
+    available = np.take_along_axis(shares, src_safe[..., None], -1)[..., 0] - min_share[src_safe]
+    step = np.where(keep, 0.0, np.clip(np.minimum(delta, available), 0.0, None))
+    out = shares.copy()
+    np.put_along_axis(out, src_safe[..., None], (np.take_along_axis(out, src_safe[..., None], -1)[..., 0] - step)[..., None], -1)
+    np.put_along_axis(out, dst_safe[..., None], (np.take_along_axis(out, dst_safe[..., None], -1)[..., 0] + step)[..., None], -1)
+    return out
+
+
+class ActionMapper:
+    """Turns a batch of agent actions into shares ``[B, C, S]`` per the scenario's action settings."""
+
+    def __init__(self, scenario: Scenario):
+        self.mode = scenario.action.mode
+        self.delta = scenario.action.delta
+        self.invalid = scenario.action.invalid
+        self.n_cells, self.n_slices = scenario.n_cells, scenario.n_slices
+        self.min_share = np.array([s.min_share for s in scenario.slices])
+        self.n_moves = len(discrete_moves(self.n_slices))
+
+    def __call__(self, actions: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """``actions``: raw ``[B, C, S]`` (continuous) or move indices ``[B, C]`` (discrete);
+        ``current``: shares ``[B, C, S]`` now in force. Returns the next shares ``[B, C, S]``."""
+        batch = current.shape[0]
+        if self.mode == "continuous":
+            raw = validate_raw(actions, (batch, self.n_cells, self.n_slices), self.invalid)
+            return shares_from_raw(raw, self.min_share)
+        moves = np.asarray(actions)
+        if moves.shape != (batch, self.n_cells):
+            raise InvalidActionError(f"discrete action: expected shape {(batch, self.n_cells)}, got {moves.shape}")
+        if not np.all(np.isfinite(moves)) or np.any(moves != np.round(moves)):
+            raise InvalidActionError("discrete action: move indices must be whole numbers")
+        return apply_moves(current, moves.astype(np.int64), self.delta, self.min_share)

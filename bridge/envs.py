@@ -1,0 +1,240 @@
+"""Environments over any simulator backend: one code path from KPIs to observations and rewards.
+
+A *backend* is a batched simulator of ``B`` independent scenario instances (``litesim.LiteSim`` or
+``bridge.ns3_backend.Ns3Backend``) with::
+
+    reset(seed) -> kpis [B, C, S, 11]        # state 0 after warm-up
+    step(shares [B, C, S]) -> kpis [B, C, S, 11]
+    close()
+
+:class:`SlicingCore` wraps a backend with the scenario's action mapping, observation builder and
+reward, and counts steps to the episode end. Three standard views sit on top of it:
+
+- :class:`SlicingEnv`: the whole network as one Gymnasium env (obs ``[C, F]``, action ``[C, S]`` or
+  ``MultiDiscrete([n_moves] * C)``, reward = mean of the cells' rewards);
+- :class:`SlicingParallelEnv`: PettingZoo Parallel API, one agent ``cell_<i>`` per cell;
+- :class:`SlicingVecEnv`: an SB3 ``VecEnv`` over the backend's batch (no subprocesses).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from stable_baselines3.common.vec_env import VecEnv
+
+from bridge.actions import ActionMapper
+from bridge.observation import ObservationBuilder
+from bridge.reward import RewardFunction
+from bridge.scenario import Scenario
+
+SIMULATORS = ("litesim", "ns3")
+
+
+def make_backend(scenario: Scenario, simulator: str = "litesim", num_envs: int = 1, seed: int | None = None, **kwargs: Any):
+    """Instantiate the batched simulator named ``simulator`` (``litesim`` or ``ns3``)."""
+    if simulator == "litesim":
+        from litesim import LiteSim
+
+        return LiteSim(scenario, num_envs=num_envs, seed=seed, **kwargs)
+    if simulator == "ns3":
+        from bridge.ns3_backend import Ns3Backend
+
+        return Ns3Backend(scenario, num_envs=num_envs, seed=seed, **kwargs)
+    raise ValueError(f"unknown simulator {simulator!r}; allowed: {list(SIMULATORS)}")
+
+
+class SlicingCore:
+    """Batched, simulator-agnostic slicing environment core.
+
+    ``reset(seed) -> obs [B, C, F]``; ``step(actions) -> (obs [B, C, F], rewards [B, C],
+    terminated [B], truncated [B], infos)``. When the episode ends the whole batch resets at once
+    (all instances share the episode length); ``infos[b]["terminal_observation"]`` then holds the
+    last observation ``[C, F]`` and the returned observation is the reset one, as SB3 expects.
+    ``infos[b]["kpis"]`` is the KPI tensor ``[C, S, 11]`` of the step and ``infos[b]["shares"]`` the
+    shares ``[C, S]`` that were in force.
+    """
+
+    def __init__(self, scenario: Scenario, backend: Any):
+        self.scenario = scenario
+        self.backend = backend
+        self.num_envs: int = backend.num_envs
+        self.n_cells, self.n_slices = scenario.n_cells, scenario.n_slices
+        self.episode_steps = scenario.control.episode_steps
+        self.actions = ActionMapper(scenario)
+        self.observe = ObservationBuilder(scenario)
+        self.reward = RewardFunction(scenario)
+        self.obs_dim = self.observe.obs_dim
+        self.cell_observation_space = spaces.Box(0.0, scenario.observation.clip, (self.obs_dim,), np.float32)
+        if scenario.action.mode == "continuous":
+            self.cell_action_space: spaces.Space = spaces.Box(0.0, 1.0, (self.n_slices,), np.float32)
+        else:
+            self.cell_action_space = spaces.Discrete(self.actions.n_moves)
+        self._initial = np.tile(np.asarray(scenario.initial_shares()), (self.num_envs, self.n_cells, 1))
+        self.shares = self._initial.copy()
+        self.kpis: np.ndarray | None = None
+        self.t = 0
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        self.kpis = np.asarray(self.backend.reset(seed=seed), dtype=np.float64)
+        self.shares = self._initial.copy()
+        self.t = 0
+        return self.observe(self.kpis)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        if self.kpis is None:
+            raise RuntimeError("step() called before reset()")
+        self.shares = self.actions(actions, self.shares)
+        self.kpis = np.asarray(self.backend.step(self.shares), dtype=np.float64)
+        self.t += 1
+        obs = self.observe(self.kpis)
+        rewards = self.reward(self.kpis)
+        done = self.t >= self.episode_steps
+        truncated = np.full(self.num_envs, done)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        infos = [{"kpis": self.kpis[b], "shares": self.shares[b]} for b in range(self.num_envs)]
+        if done:
+            for b in range(self.num_envs):
+                infos[b]["terminal_observation"] = obs[b]
+            obs = self.reset()
+        return obs, rewards, terminated, truncated, infos
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def make_core(scenario: Scenario, simulator: str = "litesim", num_envs: int = 1, seed: int | None = None, **kwargs: Any) -> SlicingCore:
+    return SlicingCore(scenario, make_backend(scenario, simulator, num_envs, seed, **kwargs))
+
+
+def _network_action_space(core: SlicingCore) -> spaces.Space:
+    if isinstance(core.cell_action_space, spaces.Box):
+        return spaces.Box(0.0, 1.0, (core.n_cells, core.n_slices), np.float32)
+    return spaces.MultiDiscrete([core.actions.n_moves] * core.n_cells)
+
+
+class SlicingEnv(gym.Env):
+    """The whole network as one Gymnasium env (single instance of the backend).
+
+    Observation ``[C, F]`` float32 in ``[0, clip]``; action ``[C, S]`` raw shares in [0, 1] or
+    ``MultiDiscrete`` move indices; reward = mean over cells; ``info["cell_rewards"]`` ``[C]``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, scenario: Scenario, simulator: str = "litesim", **backend_kwargs: Any):
+        self.scenario = scenario
+        self.core = make_core(scenario, simulator, num_envs=1, **backend_kwargs)
+        self.observation_space = spaces.Box(0.0, scenario.observation.clip, (self.core.n_cells, self.core.obs_dim), np.float32)
+        self.action_space = _network_action_space(self.core)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        obs = self.core.reset(seed=seed)
+        return obs[0], {"kpis": self.core.kpis[0], "shares": self.core.shares[0]}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        obs, rewards, terminated, truncated, infos = self.core.step(np.asarray(action)[None])
+        info = infos[0]
+        info["cell_rewards"] = rewards[0]
+        last = info.pop("terminal_observation", None)
+        return (last if last is not None else obs[0]), float(rewards[0].mean()), bool(terminated[0]), bool(truncated[0]), info
+
+    def close(self) -> None:
+        self.core.close()
+
+
+class SlicingParallelEnv(ParallelEnv):
+    """PettingZoo Parallel env: one agent ``cell_<i>`` per cell, each with the per-cell spaces."""
+
+    metadata = {"name": "slicebridge_parallel_v0", "render_modes": []}
+
+    def __init__(self, scenario: Scenario, simulator: str = "litesim", **backend_kwargs: Any):
+        self.scenario = scenario
+        self.core = make_core(scenario, simulator, num_envs=1, **backend_kwargs)
+        self.possible_agents = [f"cell_{c}" for c in range(self.core.n_cells)]
+        self.agents: list[str] = []
+
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self.core.cell_observation_space
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent: str) -> spaces.Space:
+        return self.core.cell_action_space
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        obs = self.core.reset(seed=seed)[0]
+        self.agents = list(self.possible_agents)
+        return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"step(): no action for agents {missing}")
+        stacked = np.stack([np.asarray(actions[a]) for a in self.possible_agents])[None]
+        obs, rewards, terminated, truncated, infos = self.core.step(stacked)
+        info = infos[0]
+        final = info.get("terminal_observation", obs[0])
+        agents = self.possible_agents
+        out_obs = {a: final[i] for i, a in enumerate(agents)}
+        out_rew = {a: float(rewards[0, i]) for i, a in enumerate(agents)}
+        out_term = {a: bool(terminated[0]) for a in agents}
+        out_trunc = {a: bool(truncated[0]) for a in agents}
+        out_info = {a: {"kpis": info["kpis"][i], "shares": info["shares"][i]} for i, a in enumerate(agents)}
+        if terminated[0] or truncated[0]:
+            self.agents = []
+        return out_obs, out_rew, out_term, out_trunc, out_info
+
+    def close(self) -> None:
+        self.core.close()
+
+
+class SlicingVecEnv(VecEnv):
+    """SB3 VecEnv over a batched backend: ``num_envs = B`` network-wide instances in one process."""
+
+    def __init__(self, core: SlicingCore):
+        self.core = core
+        obs_space = spaces.Box(0.0, core.scenario.observation.clip, (core.n_cells, core.obs_dim), np.float32)
+        super().__init__(core.num_envs, obs_space, _network_action_space(core))
+        self._actions: np.ndarray | None = None
+        self._seed: int | None = None
+
+    def reset(self) -> np.ndarray:
+        obs = self.core.reset(seed=self._seed)
+        self._seed = None
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self):
+        obs, rewards, terminated, truncated, infos = self.core.step(self._actions)
+        for b, info in enumerate(infos):
+            info["TimeLimit.truncated"] = bool(truncated[b] and not terminated[b])
+            info["cell_rewards"] = rewards[b]
+        return obs, rewards.mean(axis=1).astype(np.float32), terminated | truncated, infos
+
+    def seed(self, seed: int | None = None) -> Sequence[None]:
+        self._seed = seed
+        return [None] * self.num_envs
+
+    def close(self) -> None:
+        self.core.close()
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self.core.scenario, attr_name, None) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        raise AttributeError("SlicingVecEnv instances share one backend; attributes cannot be set per env")
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        raise AttributeError(f"SlicingVecEnv has no per-env method {method_name!r}")
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
