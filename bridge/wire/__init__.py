@@ -1,0 +1,26 @@
+"""The ns3opengym wire between Python and ns-3 (ZeroMQ + protobuf, ns3-gym's protocol).
+
+``ns3opengym_pb2`` is generated from ``ns3_scenarios/proto/ns3opengym.proto`` with the Debian protoc
+(3.21): ``protoc -I ns3_scenarios/proto --python_out=bridge/wire ns3_scenarios/proto/ns3opengym.proto``.
+"""
+
+from bridge.wire import ns3opengym_pb2 as pb
+from bridge.wire.codec import WireError, data_from_pb, data_to_pb, space_from_pb, space_to_pb
+from bridge.wire.peer import SimPeer
+from bridge.wire.server import EnvState, GymServer, SimInit, WireTimeout, recv_all, recv_states
+
+__all__ = [
+    "EnvState",
+    "GymServer",
+    "SimInit",
+    "SimPeer",
+    "WireError",
+    "WireTimeout",
+    "data_from_pb",
+    "data_to_pb",
+    "pb",
+    "recv_all",
+    "recv_states",
+    "space_from_pb",
+    "space_to_pb",
+]
