@@ -1,0 +1,212 @@
+"""The ``slicebridge`` command line: scenarios, train, eval, compare, bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bridge.scenario import Scenario, ScenarioError, load_scenario, scenarios_dir
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A misuse the user can fix; printed without a traceback, exit code 2."""
+
+
+def _scenario(arg: str) -> Scenario:
+    try:
+        return load_scenario(arg)
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+
+
+# ------------------------------------------------------------------------------------------------
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for path in sorted(scenarios_dir().glob("*.yaml")):
+            s = Scenario.from_yaml(path)
+            print(f"{path.stem:18s} {s.n_cells:3d} cells  {s.ues_per_cell:4d} UEs/cell  "
+                  f"{s.n_slices} slices ({', '.join(s.slice_names)})  {s.description}")
+        return 0
+    if not args.files:
+        raise CliError("scenarios validate: give at least one scenario file")
+    bad = 0
+    for f in args.files:
+        try:
+            s = load_scenario(f)
+            print(f"ok    {f}: {s.n_cells} cells, {s.n_slices} slices, {s.ues_per_cell} UEs per cell")
+        except ScenarioError as exc:
+            bad += 1
+            print(f"error {exc}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bridge.evaluate import evaluate
+    from bridge.summary import format_kpi_table, summarise
+
+    scenario = _scenario(args.scenario)
+    policy = _load_policy(args.policy, scenario)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    results = evaluate(scenario, policy, args.simulator, args.episodes, args.seed, out_csv=out, progress=_progress(args.episodes, "episodes"))
+    print(format_kpi_table(summarise(results, scenario), scenario, title=f"{getattr(policy, 'name', policy)} in {args.simulator}"))
+    if out is not None:
+        print(f"traces: {out}")
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    """Every baseline on one scenario in one simulator: per-slice KPI tables."""
+    from agents.baselines import BASELINES
+    from bridge.evaluate import evaluate
+    from bridge.summary import format_kpi_table, summarise
+
+    scenario = _scenario(args.scenario)
+    for name in sorted(BASELINES):
+        results = evaluate(scenario, name, args.simulator, args.episodes, args.seed)
+        print(format_kpi_table(summarise(results, scenario), scenario, title=f"baseline {name} in {args.simulator}"))
+        print()
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from agents.training import TrainConfig, train
+
+    scenario = _scenario(args.scenario)
+    config = TrainConfig(
+        scenario=scenario, simulator=args.simulator, algorithm=args.algo, mode=args.mode,
+        strategy=args.strategy, total_steps=args.budget, seed=args.seed, run_dir=Path(args.out),
+    )
+    result = train(config)
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bridge.compare import CompareConfig, run_compare
+
+    scenario = _scenario(args.scenario)
+    config = CompareConfig(
+        scenario=scenario, out_dir=Path(args.out), budget_steps=args.budget, algorithm=args.algo,
+        strategy=args.strategy, simulators=tuple(args.simulators.split(",")), episodes=args.episodes,
+        seed=args.seed, calibrate=not args.no_calibrate, policy_dir=Path(args.policy) if args.policy else None,
+    )
+    report = run_compare(config)
+    print(f"report: {report}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import runpy
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{args.which}.py"
+    if not path.exists():
+        raise CliError(f"bench: no benchmark {args.which!r} ({path} missing)")
+    sys.argv = [str(path)] + args.rest
+    runpy.run_path(str(path), run_name="__main__")
+    return 0
+
+
+def _load_policy(spec: str, scenario: Scenario):
+    """``baseline:NAME``, ``random``, or a run directory written by ``train``."""
+    if spec.startswith("baseline:"):
+        return spec.split(":", 1)[1]
+    if spec == "random":
+        return spec
+    path = Path(spec)
+    if not path.exists():
+        raise CliError(f"policy {spec!r}: not a baseline:NAME, 'random', or an existing run directory")
+    from agents.policy import load_policy
+
+    return load_policy(path, scenario)
+
+
+def _progress(total: int, unit: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=unit, leave=False, disable=None)
+
+    def update(done: int) -> None:
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="slicebridge", description="Train RAN-slicing agents in litesim, evaluate them in ns-3, compare.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sc = sub.add_parser("scenarios", help="list the shipped scenarios or validate scenario files")
+    sc.add_argument("action", choices=["list", "validate"])
+    sc.add_argument("files", nargs="*", help="scenario files (validate)")
+    sc.set_defaults(func=cmd_scenarios)
+
+    def common(q: argparse.ArgumentParser, simulator: bool = True) -> None:
+        q.add_argument("scenario", help="scenario YAML file, or the name of a shipped scenario (e.g. default)")
+        if simulator:
+            q.add_argument("--simulator", choices=["litesim", "ns3"], default="litesim")
+        q.add_argument("--seed", type=int, default=None, help="base seed (default: the scenario's)")
+
+    ev = sub.add_parser("eval", help="run a policy or baseline and write KPI traces")
+    common(ev)
+    ev.add_argument("--policy", default="baseline:equal", help="baseline:NAME, random, or a run directory from train")
+    ev.add_argument("--episodes", type=int, default=1)
+    ev.add_argument("--out", help="CSV file for the KPI traces (appended per episode)")
+    ev.set_defaults(func=cmd_eval)
+
+    bl = sub.add_parser("baselines", help="per-slice KPIs of every baseline on a scenario")
+    common(bl)
+    bl.add_argument("--episodes", type=int, default=1)
+    bl.set_defaults(func=cmd_baselines)
+
+    tr = sub.add_parser("train", help="train per-cell agents (centralised, independent or federated)")
+    common(tr)
+    tr.add_argument("--algo", choices=["ppo", "sac", "td3", "ddpg", "dqn"], default="ppo")
+    tr.add_argument("--mode", choices=["federated", "independent", "centralised"], default="federated")
+    tr.add_argument("--strategy", default="fedavg", help="federation strategy: fedavg, fedprox, success, uniform, median, trimmed_mean")
+    tr.add_argument("--budget", type=int, default=20000, help="environment steps per cell")
+    tr.add_argument("--out", default="runs/train", help="run directory")
+    tr.set_defaults(func=cmd_train)
+
+    cp = sub.add_parser("compare", help="train in litesim, evaluate policy and baselines in both simulators, write a report")
+    common(cp, simulator=False)
+    cp.add_argument("--simulators", default="litesim,ns3")
+    cp.add_argument("--algo", choices=["ppo", "sac", "td3", "ddpg", "dqn"], default="ppo")
+    cp.add_argument("--strategy", default="fedavg")
+    cp.add_argument("--budget", type=int, default=20000, help="training steps per cell (0: baselines only)")
+    cp.add_argument("--policy", help="evaluate this trained run directory instead of training")
+    cp.add_argument("--episodes", type=int, default=2)
+    cp.add_argument("--no-calibrate", action="store_true", help="skip fitting litesim to the ns-3 traces")
+    cp.add_argument("--out", default="reports/compare", help="report directory")
+    cp.set_defaults(func=cmd_compare)
+
+    bn = sub.add_parser("bench", help="run a benchmark from benchmarks/ (litesim, ns3, bridge)")
+    bn.add_argument("which", choices=["litesim", "ns3", "bridge"])
+    bn.add_argument("rest", nargs=argparse.REMAINDER)
+    bn.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"slicebridge: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("slicebridge: interrupted; results written so far are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Per-slice summaries of evaluation results, as numbers and as a printable table."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from bridge.kpi import KPI_NAMES, KPI_UNITS
+from bridge.scenario import Scenario
+
+TABLE_KPIS = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share", "share_assigned")
+
+
+def summarise(results: Sequence, scenario: Scenario) -> dict:
+    """Mean of every KPI per slice over episodes, steps and cells; plus the mean reward.
+
+    Returns ``{"slices": {slice: {kpi: value}}, "reward": float}``. Throughput and offered load are
+    averaged per cell (Mbit/s per cell and slice).
+    """
+    kpis = np.concatenate([r.kpis for r in results])  # [T, C, S, K]
+    rewards = np.concatenate([r.rewards for r in results])
+    per_slice = kpis.mean(axis=(0, 1))  # [S, K]
+    return {
+        "slices": {name: dict(zip(KPI_NAMES, map(float, per_slice[s]))) for s, name in enumerate(scenario.slice_names)},
+        "reward": float(rewards.mean()),
+    }
+
+
+def format_kpi_table(summary: dict, scenario: Scenario, title: str = "") -> str:
+    header = ["slice"] + [f"{k} [{KPI_UNITS[k]}]" for k in TABLE_KPIS]
+    rows = [[name] + [f"{summary['slices'][name][k]:.3f}" for k in TABLE_KPIS] for name in scenario.slice_names]
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    lines = [f"== {title}: mean reward {summary['reward']:.3f} ==" if title else f"mean reward {summary['reward']:.3f}"]
+    for r in [header] + rows:
+        lines.append("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
+    return "\n".join(lines)
