@@ -1,0 +1,40 @@
+"""Federation layer: strategies over plain arrays, FedProx hooks, compression, checkpoints."""
+
+from federation.fedprox import ProximalTerm
+from federation.params import CODECS, UpdateValidator, compress_params, decode_update, encode_update, params_nbytes
+from federation.server import FederatedServer, RoundRecord, run_federated
+from federation.strategies import (
+    STRATEGIES,
+    FedAvg,
+    FedMedian,
+    FedProx,
+    FedTrimmedMean,
+    FitRes,
+    Strategy,
+    SuccessWeighted,
+    Uniform,
+    make_strategy,
+)
+
+__all__ = [
+    "CODECS",
+    "STRATEGIES",
+    "FedAvg",
+    "FedMedian",
+    "FedProx",
+    "FedTrimmedMean",
+    "FederatedServer",
+    "FitRes",
+    "ProximalTerm",
+    "RoundRecord",
+    "Strategy",
+    "SuccessWeighted",
+    "Uniform",
+    "UpdateValidator",
+    "compress_params",
+    "decode_update",
+    "encode_update",
+    "make_strategy",
+    "params_nbytes",
+    "run_federated",
+]
