@@ -1,0 +1,124 @@
+"""The main job: train in litesim, evaluate the policy and the baselines in both simulators, report.
+
+Everything lands in ``out_dir`` as it is produced: ``config.json``, the training run in ``train/``,
+``traces.csv`` (appended per episode), ``calibration.json``, then ``report.md`` with its PNG plots.
+An interrupted comparison keeps every file written so far.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bridge.calibration import calibrate
+from bridge.evaluate import Policy, evaluate
+from bridge.scenario import Scenario
+
+BASELINE_NAMES = ("equal", "proportional", "greedy_sla")
+
+
+@dataclass
+class CompareConfig:
+    scenario: Scenario
+    out_dir: Path
+    budget_steps: int = 20000
+    algorithm: str = "ppo"
+    strategy: str = "fedavg"
+    simulators: tuple[str, ...] = ("litesim", "ns3")
+    episodes: int = 2
+    seed: int | None = None
+    calibrate: bool = True
+    policy_dir: Path | None = None
+    baselines: tuple[str, ...] = BASELINE_NAMES
+    train_num_envs: int = 16
+
+
+@dataclass
+class CompareData:
+    """KPI traces per simulator and policy: ``traces[sim][policy]`` is ``[episodes, T, C, S, 11]``,
+    ``rewards[sim][policy]`` is ``[episodes, T, C]``."""
+
+    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    rewards: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    calibrated: dict[str, np.ndarray] = field(default_factory=dict)  # litesim after calibration
+    calibration: dict | None = None
+    train_seconds: float | None = None
+
+
+def _log(msg: str) -> None:
+    print(f"[compare] {msg}", flush=True)
+
+
+def _stack(results) -> tuple[np.ndarray, np.ndarray]:
+    steps = min(r.kpis.shape[0] for r in results)
+    return np.stack([r.kpis[:steps] for r in results]), np.stack([r.rewards[:steps] for r in results])
+
+
+def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
+    from agents.training import TrainConfig, train
+
+    run_dir = config.out_dir / "train"
+    _log(f"training {config.algorithm} ({config.strategy}) in litesim for {config.budget_steps} steps per cell → {run_dir}")
+    t0 = time.perf_counter()
+    train(TrainConfig(scenario=config.scenario, simulator="litesim", algorithm=config.algorithm, mode="federated",
+                      strategy=config.strategy, total_steps=config.budget_steps, seed=seed, run_dir=run_dir,
+                      num_envs=config.train_num_envs))
+    return run_dir, time.perf_counter() - t0
+
+
+def run_compare(config: CompareConfig) -> Path:
+    """Run the whole comparison; returns the path of the Markdown report."""
+    from bridge.report import write_report
+
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = config.scenario
+    seed = scenario.seed if config.seed is None else config.seed
+    (out / "config.json").write_text(json.dumps({
+        "scenario": scenario.model_dump(mode="json"), "budget_steps": config.budget_steps, "algorithm": config.algorithm,
+        "strategy": config.strategy, "simulators": list(config.simulators), "episodes": config.episodes, "seed": seed,
+    }, indent=1))
+    trace_csv = out / "traces.csv"
+    trace_csv.unlink(missing_ok=True)
+
+    data = CompareData()
+    policies: dict[str, Policy | str] = {name: name for name in config.baselines}
+    policy_dir = config.policy_dir
+    if policy_dir is None and config.budget_steps > 0:
+        policy_dir, data.train_seconds = _train(config, seed)
+    if policy_dir is not None:
+        from agents.policy import load_policy
+
+        trained = load_policy(policy_dir, scenario)
+        policies = {trained.name: trained, **policies}
+
+    for sim in config.simulators:
+        data.traces[sim], data.rewards[sim] = {}, {}
+        for name, policy in policies.items():
+            _log(f"evaluating {name} in {sim}: {config.episodes} episode(s) of {scenario.control.episode_steps} steps")
+            results = evaluate(scenario, policy, sim, config.episodes, seed, out_csv=trace_csv)
+            data.traces[sim][name], data.rewards[sim][name] = _stack(results)
+
+    if config.calibrate and {"litesim", "ns3"} <= set(config.simulators):
+        _log("calibrating litesim against the ns-3 baseline traces")
+        baseline_ns3 = {p: data.traces["ns3"][p] for p in config.baselines}
+
+        def run_lite(candidate: Scenario, name: str) -> np.ndarray:
+            return _stack(evaluate(candidate, name, "litesim", config.episodes, seed))[0]
+
+        result = calibrate(scenario, baseline_ns3, run_lite)
+        data.calibrated = {p: run_lite(result.scenario, p) for p in config.baselines}
+        data.calibration = {
+            "se_scale": list(result.se_scale), "scheduler_efficiency": result.scheduler_efficiency,
+            "base_delay_ms": result.base_delay_ms, "median_throughput_gap_before": result.gap_before,
+            "median_throughput_gap_after": result.gap_after,
+        }
+        (out / "calibration.json").write_text(json.dumps(data.calibration, indent=1))
+        (out / "calibrated_scenario.json").write_text(result.scenario.to_json())
+    report = write_report(out, scenario, data)
+    _log(f"report written: {report}")
+    return report

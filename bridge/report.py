@@ -1,0 +1,167 @@
+"""The comparison report: Markdown plus PNG plots, written from ``bridge.compare.CompareData``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import kendalltau  # noqa: E402
+
+from bridge import kpi as K  # noqa: E402
+from bridge.calibration import GAP_KPIS, gap_table, per_slice_means  # noqa: E402
+from bridge.scenario import Scenario  # noqa: E402
+
+SUMMARY_KPIS = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share")
+
+
+def policy_ranking(rewards: dict[str, np.ndarray]) -> list[tuple[str, float]]:
+    """Policies sorted by mean reward, best first."""
+    return sorted(((p, float(np.mean(r))) for p, r in rewards.items()), key=lambda x: -x[1])
+
+
+def rank_agreement(rewards_a: dict[str, np.ndarray], rewards_b: dict[str, np.ndarray]) -> float:
+    """Kendall τ between the mean rewards of the policies both simulators ran (NaN if < 2)."""
+    common = sorted(set(rewards_a) & set(rewards_b))
+    if len(common) < 2:
+        return float("nan")
+    tau = kendalltau([np.mean(rewards_a[p]) for p in common], [np.mean(rewards_b[p]) for p in common]).statistic
+    return float(tau) if tau is not None else float("nan")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _fmt(v: float) -> str:
+    return "nan" if not np.isfinite(v) else f"{v:.3g}"
+
+
+def _labels(data) -> list[tuple[str, str]]:
+    return [(sim, pol) for sim in data.traces for pol in data.traces[sim]]
+
+
+def _plot_distributions(out: Path, scenario: Scenario, data, kpi: str, fname: str) -> str:
+    labels = _labels(data)
+    fig, axes = plt.subplots(1, scenario.n_slices, figsize=(4 * scenario.n_slices, 3.6), squeeze=False)
+    idx = K.KPI_INDEX[kpi]
+    for s, name in enumerate(scenario.slice_names):
+        ax = axes[0, s]
+        values = [data.traces[sim][pol][..., s, idx].ravel() for sim, pol in labels]
+        ax.boxplot(values, showfliers=False)
+        ax.set_xticks(range(1, len(labels) + 1), [f"{pol}\n{sim}" for sim, pol in labels], rotation=60, fontsize=7)
+        ax.set_title(f"{name}: {kpi} [{K.KPI_UNITS[kpi]}]", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / fname, dpi=90)
+    plt.close(fig)
+    return fname
+
+
+def _plot_sla(out: Path, scenario: Scenario, data) -> str:
+    labels = _labels(data)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels) * scenario.n_slices / 2), 3.6))
+    width = 0.8 / scenario.n_slices
+    for s, name in enumerate(scenario.slice_names):
+        vals = [data.traces[sim][pol][..., s, K.SLA_RATIO].mean() for sim, pol in labels]
+        ax.bar(np.arange(len(labels)) + s * width, vals, width, label=name)
+    ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2, [f"{pol}\n{sim}" for sim, pol in labels], rotation=60, fontsize=7)
+    ax.set_ylabel("SLA ratio")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "sla_ratio.png", dpi=90)
+    plt.close(fig)
+    return "sla_ratio.png"
+
+
+def _plot_rewards(out: Path, data) -> str:
+    sims = list(data.rewards)
+    fig, axes = plt.subplots(1, len(sims), figsize=(5 * len(sims), 3.4), squeeze=False, sharey=True)
+    for i, sim in enumerate(sims):
+        ax = axes[0, i]
+        for pol, r in data.rewards[sim].items():
+            ax.plot(r.mean(axis=(0, 2)), label=pol)
+        ax.set_title(sim)
+        ax.set_xlabel("decision step")
+        ax.set_ylabel("reward (mean over cells, episodes)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "reward_over_time.png", dpi=90)
+    plt.close(fig)
+    return "reward_over_time.png"
+
+
+def _gap_section(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray], title: str) -> tuple[str, float]:
+    policies = sorted(set(lite) & set(ns3))
+    gaps = np.stack([gap_table(lite[p], ns3[p]) for p in policies])  # [P, S, 11]
+    header = ["slice"] + [f"{k}" for k in GAP_KPIS]
+    rows = []
+    for s, name in enumerate(scenario.slice_names):
+        rows.append([name] + [f"{100 * np.median(gaps[:, s, K.KPI_INDEX[k]]):.1f}%" for k in GAP_KPIS])
+    median_thr = float(np.median(gaps[:, :, K.THROUGHPUT]))
+    text = (f"#### {title}\n\nRelative gap |litesim − ns-3| / |ns-3| of the per-slice means, median over "
+            f"the policies {', '.join(policies)}. Median per-slice throughput gap: **{100 * median_thr:.1f}%**.\n\n"
+            + _md_table(header, rows))
+    return text, median_thr
+
+
+def write_report(out: Path, scenario: Scenario, data) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts = [f"# slicebridge comparison: {scenario.name}", "",
+             f"Generated {now} on {platform.node()} ({platform.machine()}, Python {platform.python_version()}). "
+             f"{scenario.n_cells} cells, slices {', '.join(scenario.slice_names)}, "
+             f"{scenario.control.episode_steps} steps of {scenario.control.decision_period_ms:g} ms per episode, "
+             f"reward `{scenario.reward.name}`."]
+    if data.train_seconds is not None:
+        parts.append(f"Training in litesim took {data.train_seconds:.0f} s.")
+
+    parts += ["", "## Per-slice KPIs", ""]
+    header = ["simulator", "policy", "reward", "slice"] + [f"{k} [{K.KPI_UNITS[k]}]" for k in SUMMARY_KPIS]
+    rows = []
+    for sim, pol in _labels(data):
+        means = per_slice_means(data.traces[sim][pol])
+        reward = float(np.mean(data.rewards[sim][pol]))
+        for s, name in enumerate(scenario.slice_names):
+            rows.append([sim, pol, _fmt(reward), name] + [_fmt(means[s, K.KPI_INDEX[k]]) for k in SUMMARY_KPIS])
+    parts.append(_md_table(header, rows))
+
+    parts += ["", "## Plots", ""]
+    for fname, caption in (
+        (_plot_distributions(out, scenario, data, "throughput_mbps", "throughput.png"), "Per-slice throughput per decision period"),
+        (_plot_distributions(out, scenario, data, "delay_mean_ms", "delay.png"), "Per-slice mean delay per decision period"),
+        (_plot_sla(out, scenario, data), "SLA ratio per slice"),
+        (_plot_rewards(out, data), "Reward over time"),
+    ):
+        parts.append(f"![{caption}]({fname})\n")
+
+    parts += ["## Policy ranking", ""]
+    for sim in data.rewards:
+        ranking = policy_ranking(data.rewards[sim])
+        parts.append(f"- **{sim}**: " + " > ".join(f"{p} ({r:.3f})" for p, r in ranking))
+    if {"litesim", "ns3"} <= set(data.rewards):
+        tau = rank_agreement(data.rewards["litesim"], data.rewards["ns3"])
+        same = [p for p, _ in policy_ranking(data.rewards["litesim"])] == [p for p, _ in policy_ranking(data.rewards["ns3"])]
+        parts.append(f"\nKendall τ between the simulators' rankings: **{_fmt(tau)}** "
+                     f"({'identical order' if same else 'orders differ'}).")
+
+        parts += ["", "## litesim vs ns-3", ""]
+        text, _ = _gap_section(scenario, data.traces["litesim"], data.traces["ns3"], "Before calibration")
+        parts.append(text)
+        if data.calibrated:
+            text, _ = _gap_section(scenario, data.calibrated, data.traces["ns3"], "After calibration (baselines)")
+            cal = data.calibration
+            parts += ["", text, "",
+                      f"Fitted: scheduler_efficiency {cal['scheduler_efficiency']:.3g}, se_scale "
+                      f"{', '.join(f'{v:.3g}' for v in cal['se_scale'])}, base_delay_ms {cal['base_delay_ms']:.3g} "
+                      "(see calibration.json and calibrated_scenario.json)."]
+    path = out / "report.md"
+    path.write_text("\n".join(parts) + "\n")
+    return path
