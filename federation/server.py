@@ -11,7 +11,8 @@ lockstep SB3 trainer (``agents.lockstep``) drive. A round:
 4. ``end_round()`` — ``strategy.aggregate`` validates and combines; a :class:`RoundRecord` is kept.
 
 ``state_dict()`` holds everything needed to continue bit for bit: the strategy state (global
-model), the selection generator's state, the round number, the selected clients and the history.
+model), the selection generator's state, the round number, the selected clients, the open round
+(if taken after ``begin_round`` and before any ``submit``) and the history.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ class FederatedServer:
 
     # -- checkpointing -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        if self._current is not None:
-            raise RuntimeError("checkpoint between rounds only (after end_round, before begin_round)")
+        if self._results:
+            raise RuntimeError("checkpoint between rounds, or in a round before any client has submitted")
         return {
+            "current": self._current.to_dict() if self._current is not None else None,
             "strategy": self.strategy.state_dict(),
             "rng": self.rng.bit_generator.state,
             "round": self.round,
@@ -127,14 +129,18 @@ class FederatedServer:
         self.selected = list(state["selected"])
         self.codec = state["codec"]
         self.clients = list(state["clients"])
-        self.history = []
-        for d in state["history"]:
-            d = dict(d)
-            d.pop("total_bytes", None)
-            d["bytes_down"] = {int(k): v for k, v in d["bytes_down"].items()}
-            d["bytes_up"] = {int(k): v for k, v in d["bytes_up"].items()}
-            d["rejected"] = [tuple(x) for x in d["rejected"]]
-            self.history.append(RoundRecord(**d))
+        self.history = [_record(d) for d in state["history"]]
+        self._current = _record(state["current"]) if state.get("current") is not None else None
+        self._results = []
+
+
+def _record(d: dict[str, Any]) -> RoundRecord:
+    d = dict(d)
+    d.pop("total_bytes", None)
+    d["bytes_down"] = {int(k): v for k, v in d["bytes_down"].items()}
+    d["bytes_up"] = {int(k): v for k, v in d["bytes_up"].items()}
+    d["rejected"] = [tuple(x) for x in d["rejected"]]
+    return RoundRecord(**d)
 
 
 class Client(Protocol):

@@ -1,0 +1,79 @@
+"""Stable-Baselines3 algorithms for per-cell agents, built from one configuration.
+
+``ppo``, ``sac``, ``td3`` and ``ddpg`` act in continuous mode (raw per-slice outputs in [0, 1], turned
+into shares by ``bridge.actions``); ``dqn`` (and ``ppo``) act in discrete mode (share-move indices).
+Hyper-parameters are SB3's defaults unless overridden by ``algo_kwargs``; ``net_arch`` sets the
+hidden layers of every network of the algorithm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from stable_baselines3 import DDPG, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "td3": TD3, "ddpg": DDPG, "dqn": DQN}
+MODES: dict[str, tuple[str, ...]] = {
+    "ppo": ("continuous", "discrete"),
+    "sac": ("continuous",),
+    "td3": ("continuous",),
+    "ddpg": ("continuous",),
+    "dqn": ("discrete",),
+}
+
+
+def algorithm_class(name: str) -> type[BaseAlgorithm]:
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {name!r}; allowed: {sorted(ALGORITHMS)}") from None
+
+
+def check_mode(name: str, action_mode: str) -> None:
+    algorithm_class(name)
+    if action_mode not in MODES[name]:
+        raise ValueError(
+            f"algorithm {name!r} does not act in {action_mode!r} mode (scenario action.mode); "
+            f"it supports {list(MODES[name])}; choose {[a for a, m in MODES.items() if action_mode in m]}"
+        )
+
+
+def is_off_policy(model: BaseAlgorithm) -> bool:
+    return isinstance(model, OffPolicyAlgorithm)
+
+
+def build_model(
+    name: str,
+    env: Any,
+    seed: int,
+    algo_kwargs: dict[str, Any] | None = None,
+    net_arch: list[int] | None = None,
+    tensorboard_log: str | None = None,
+    verbose: int = 0,
+) -> BaseAlgorithm:
+    """A fresh SB3 model of algorithm ``name`` on ``env`` (a VecEnv), seeded with ``seed``."""
+    cls = algorithm_class(name)
+    kwargs: dict[str, Any] = dict(algo_kwargs or {})
+    policy_kwargs = dict(kwargs.pop("policy_kwargs", {}) or {})
+    if net_arch is not None:
+        policy_kwargs["net_arch"] = list(net_arch)
+    if name in ("td3", "ddpg") and "action_noise" not in kwargs:
+        n = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, 0.1))
+    if isinstance(kwargs.get("action_noise"), (int, float)):
+        n = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, float(kwargs["action_noise"])))
+    return cls(
+        "MlpPolicy",
+        env,
+        seed=seed,
+        device="cpu",
+        verbose=verbose,
+        tensorboard_log=tensorboard_log,
+        policy_kwargs=policy_kwargs or None,
+        **kwargs,
+    )

@@ -1,0 +1,424 @@
+"""Training per-cell agents on one batched simulation: centralised, independent or federated.
+
+``train(TrainConfig(...)) -> RunResult`` is the entry point the CLI and the recipes call.
+
+Modes (C cells, B batched scenario instances, see ``agents.lockstep``):
+
+- ``centralised``: one model on every cell's data (a VecEnv of B·C envs), nothing to average;
+- ``independent``: one model per cell (a VecEnv of B envs each), nothing shared;
+- ``federated``: one model per cell (the clients); every ``local_steps`` core steps (rounded up to
+  the algorithm's rollout/train period) the server runs a round of the chosen strategy over the
+  selected clients' online networks (``agents.params``), then sends the new global model to the
+  clients selected for the next round. FedProx's proximal term acts through gradient hooks. After
+  the last round every client gets the global model, which is the policy that is saved.
+
+Every mode reports per-round windows (reward, resource utilisation, service satisfaction, SLA success
+rate, bytes up/down) and checkpoints at round ends: an interrupted run started again with the same
+configuration resumes from the last complete round and ends in the same state as an uninterrupted
+run (same seeds, same machine).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.algorithms import algorithm_class, build_model, check_mode, is_off_policy
+from agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
+from agents.params import get_params, set_params, trainable_tensors, federated_tensors
+from agents.policy import POLICY_DIR, MultiCellPolicy, save_policy
+from bridge import kpi as K
+from bridge.envs import SlicingCore, make_core
+from bridge.reward import _masked_mean, _ratio
+from bridge.scenario import Scenario
+from federation.checkpoint import latest_checkpoint, load_state, restore_rng_states, rng_states, save_checkpoint
+from federation.fedprox import ProximalTerm
+from federation.params import params_nbytes
+from federation.server import FederatedServer
+from federation.strategies import make_strategy
+
+log = logging.getLogger("slicebridge.training")
+MODES = ("centralised", "independent", "federated")
+
+
+@dataclass
+class TrainConfig:
+    """What to train and how. Budgets count environment steps (transitions) per cell."""
+
+    scenario: Scenario | str | Path = "scenarios/tiny.yaml"
+    simulator: str = "litesim"
+    algorithm: str = "ppo"  # ppo | sac | td3 | ddpg | dqn
+    mode: str = "federated"  # centralised | independent | federated
+    strategy: str = "fedavg"  # fedavg | fedprox | success | uniform | median | trimmed_mean
+    strategy_kwargs: dict[str, Any] = field(default_factory=dict)
+    total_steps: int = 20000  # transitions per cell
+    num_envs: int = 4  # B: batched scenario instances
+    local_steps: int = 64  # core steps per round (per-client local training between averages)
+    fraction_fit: float = 1.0  # share of clients selected per round
+    proximal_mu: float = 0.1  # FedProx μ (strategy fedprox)
+    max_update_norm: float | None = None  # reject updates with a larger L2 norm
+    codec: str = "none"  # update compression: none | fp16 | int8
+    seed: int | None = None  # default: the scenario's seed
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    net_arch: list[int] | None = None
+    run_dir: Path | str | None = None
+    tensorboard: bool = True
+    progress: bool = True
+    checkpoint_every: int = 1  # rounds between checkpoints (0: never)
+    resume: bool = True  # continue from run_dir/checkpoints when there is one
+    success_threshold: float = 0.95  # a cell-step "succeeds" when every slice's SLA satisfaction ≥ this
+    timeout_s: float = 600.0  # a worker waiting longer than this for the others aborts the run
+    stop_after_rounds: int | None = None  # stop (as if interrupted) after this many rounds — tests
+    verbose: int = 0
+    backend_factory: Callable[..., Any] | None = None  # (scenario, num_envs, seed) -> backend; default by simulator
+
+
+@dataclass
+class RunResult:
+    run_dir: Path | None
+    policy: MultiCellPolicy
+    history: list[dict[str, Any]]  # one record per round window
+    wall_time_s: float
+    core_steps: int
+    interrupted: bool = False
+    resumed_round: int | None = None  # the checkpointed round this run continued from
+    models: list[BaseAlgorithm] = field(default_factory=list, repr=False)
+
+    def summary(self, last: int = 3) -> dict[str, float]:
+        """Means of the last ``last`` rounds' reward, utilisation, satisfaction, success; bytes/round."""
+        tail = self.history[-last:] if self.history else []
+        out = {k: float(np.mean([h[k] for h in tail])) if tail else float("nan") for k in ("reward", "utilisation", "satisfaction", "success_rate")}
+        out["bytes_per_round"] = float(np.mean([h["bytes_up"] + h["bytes_down"] for h in self.history])) if self.history else 0.0
+        out["rounds"] = len(self.history)
+        return out
+
+    def rounds_to(self, target: float) -> int | None:
+        """First round whose window reward reaches ``target`` (None if never)."""
+        for h in self.history:
+            if h["reward"] >= target:
+                return int(h["round"])
+        return None
+
+
+class _Interrupted(Exception):
+    """Raised by the round action when ``stop_after_rounds`` is reached."""
+
+
+class KpiMeter:
+    """Per-cell sums over a round window: reward, PRB utilisation, satisfaction, SLA success."""
+
+    def __init__(self, core: Any, threshold: float):
+        self.core = core
+        self.threshold = threshold
+        self.clear()
+
+    def clear(self) -> None:
+        c = self.core.n_cells
+        self.sums = {k: np.zeros(c) for k in ("reward", "utilisation", "satisfaction", "success")}
+        self.count = 0  # core steps
+        self.samples = 0  # transitions per cell (steps × B)
+
+    def __call__(self, obs: np.ndarray, rewards: np.ndarray, infos: list[dict]) -> None:
+        kpis = np.stack([info["kpis"] for info in infos])  # [B, C, S, 11]
+        off = kpis[..., K.OFFERED]
+        served = np.minimum(_ratio(kpis[..., K.THROUGHPUT], off), 1.0)
+        sla = self.core.reward.satisfaction(kpis).min(axis=-1)  # [B, C]
+        self.sums["reward"] += rewards.mean(axis=0)
+        self.sums["utilisation"] += kpis[..., K.PRB_USED].sum(axis=-1).mean(axis=0)
+        self.sums["satisfaction"] += _masked_mean(served, off > 0).mean(axis=0)
+        self.sums["success"] += (sla >= self.threshold).mean(axis=0)
+        self.count += 1
+        self.samples += rewards.shape[0]
+
+    def window(self) -> dict[str, np.ndarray]:
+        n = max(self.count, 1)
+        return {k: v / n for k, v in self.sums.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": {k: v.copy() for k, v in self.sums.items()}, "count": self.count, "samples": self.samples}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sums = {k: np.array(v, copy=True) for k, v in state["sums"].items()}
+        self.count, self.samples = int(state["count"]), int(state["samples"])
+
+
+class _RoundCallback(BaseCallback):
+    """Meets the other workers at round boundaries (rollout starts) and at the end of training."""
+
+    def __init__(self, hub: LockstepHub, k: int, local_steps: int):
+        super().__init__()
+        self.hub, self.k, self.local_steps = hub, k, local_steps
+
+    def _on_rollout_start(self) -> None:
+        if self.hub.steps - self.hub.last_round_step >= self.local_steps:
+            self.hub.sync(self.k, "round")
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        self.hub.sync(self.k, "final")
+
+
+class _Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        scenario = cfg.scenario if isinstance(cfg.scenario, Scenario) else Scenario.from_yaml(cfg.scenario)
+        self.scenario = scenario
+        if cfg.mode not in MODES:
+            raise ValueError(f"unknown training mode {cfg.mode!r}; allowed: {list(MODES)}")
+        check_mode(cfg.algorithm, scenario.action.mode)
+        self.seed = scenario.seed if cfg.seed is None else int(cfg.seed)
+        self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else None
+        self.ckpt_dir = self.run_dir / "checkpoints" if self.run_dir is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.models: list[BaseAlgorithm] = []
+        self.prox: list[ProximalTerm | None] = []
+        self.server: FederatedServer | None = None
+        self.bar = None
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def _groups(self, n_cells: int) -> list[list[int]]:
+        return [list(range(n_cells))] if self.cfg.mode == "centralised" else [[c] for c in range(n_cells)]
+
+    def _tb(self) -> str | None:
+        return str(self.run_dir / "tb") if (self.cfg.tensorboard and self.run_dir is not None) else None
+
+    def setup(self) -> bool:
+        """Build core, hub, models, server; restore a checkpoint if asked. Returns True if resumed."""
+        cfg = self.cfg
+        path = latest_checkpoint(self.ckpt_dir) if (cfg.resume and self.ckpt_dir is not None) else None
+        state = load_state(path) if path is not None else None
+        if state is not None:
+            self._check_same_config(state)
+            self.core = pickle.loads(state["core"])
+        else:
+            if cfg.backend_factory is not None:
+                self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed))
+            else:
+                self.core = make_core(self.scenario, cfg.simulator, num_envs=cfg.num_envs, seed=self.seed)
+        groups = self._groups(self.core.n_cells)
+        self.hub = LockstepHub(self.core, groups, timeout=cfg.timeout_s)
+        self.meter = KpiMeter(self.core, cfg.success_threshold)
+        self.hub.step_listeners.append(self.meter)
+        self.proxies = [CellGroupVecEnv(self.hub, k) for k in range(len(groups))]
+        cls = algorithm_class(cfg.algorithm)
+        if state is None:
+            self.models = [
+                build_model(cfg.algorithm, proxy, seed=self.seed + 1000 * k, algo_kwargs=cfg.algo_kwargs, net_arch=cfg.net_arch,
+                            tensorboard_log=self._tb(), verbose=cfg.verbose)
+                for k, proxy in enumerate(self.proxies)
+            ]
+        else:
+            self.models = []
+            for k, proxy in enumerate(self.proxies):
+                model = cls.load(path / f"model_{k}.zip", env=proxy, device="cpu", force_reset=False, tensorboard_log=self._tb())
+                if is_off_policy(model):
+                    model.load_replay_buffer(path / f"replay_{k}.pkl")
+                model.action_space.np_random.bit_generator.state = state["action_space_rng"][k]
+                self.models.append(model)
+        if cfg.mode == "federated":
+            strategy_kwargs = dict(cfg.strategy_kwargs)
+            if cfg.strategy == "fedprox":
+                strategy_kwargs.setdefault("proximal_mu", cfg.proximal_mu)
+            strategy = make_strategy(cfg.strategy, fraction_fit=cfg.fraction_fit, max_update_norm=cfg.max_update_norm, **strategy_kwargs)
+            self.server = FederatedServer(strategy, list(range(len(groups))), seed=self.seed, codec=cfg.codec)
+            mu = float(strategy.client_config(1).get("proximal_mu", 0.0))
+            self.prox = [ProximalTerm(trainable_tensors(m), mu) if mu > 0 else None for m in self.models]
+            fed = federated_tensors(self.models[0])
+            self._trainable_index = [i for i, t in enumerate(fed) if any(t is p for p in trainable_tensors(self.models[0]))]
+        if state is not None:
+            self.hub.load_state_dict(state["hub"])
+            self.meter.load_state_dict(state["meter"])
+            self.history = list(state["history"])
+            if self.server is not None:
+                self.server.load_state_dict(state["server"])
+                for term, anchor in zip(self.prox, state["anchors"]):
+                    if term is not None and anchor is not None:
+                        term.anchor(anchor)
+            restore_rng_states(state["rng"])
+            log.info("resumed from %s (round %d, %d core steps)", path, len(self.history), self.hub.steps)
+            return True
+        if self.server is not None:
+            # round 0: one initial model for every client, then the first round's selection
+            self.server.initialize(get_params(self.models[0]))
+            for m in self.models[1:]:
+                set_params(m, self.server.global_params)
+            self._send_global(self.server.begin_round())
+        return False
+
+    def _config_fingerprint(self) -> dict[str, Any]:
+        d = asdict(self.cfg)
+        for k in ("run_dir", "progress", "resume", "stop_after_rounds", "timeout_s", "verbose", "tensorboard", "scenario", "backend_factory"):
+            d.pop(k, None)
+        d["scenario"] = self.scenario.model_dump(mode="json")
+        d["seed"] = self.seed
+        return json.loads(json.dumps(d, default=str))
+
+    def _check_same_config(self, state: dict[str, Any]) -> None:
+        if state["config"] != self._config_fingerprint():
+            raise ValueError(f"{self.ckpt_dir}: the checkpoint was made with another configuration; use a new run directory or resume=False")
+
+    # -- federation --------------------------------------------------------------------------------
+    def _send_global(self, clients: list[int]) -> None:
+        assert self.server is not None
+        g = self.server.global_params
+        for cid in clients:
+            set_params(self.models[cid], g)
+            term = self.prox[cid] if self.prox else None
+            if term is not None:
+                term.anchor([g[i] for i in self._trainable_index])
+
+    def round_action(self, tag: str) -> None:
+        final = tag == "final"
+        hub = self.hub
+        new_steps = hub.steps - hub.last_round_step
+        if new_steps > 0:
+            self._close_window(final)
+        if final and self.server is not None:
+            self._send_global(list(range(len(self.models))))
+            return
+        if final or new_steps == 0:
+            return
+        n_rounds = len(self.history)
+        if self.ckpt_dir is not None and self.cfg.checkpoint_every > 0 and n_rounds % self.cfg.checkpoint_every == 0:
+            hub.last_round_step = hub.steps  # as it will be once this action returns
+            self._checkpoint(n_rounds)
+        if self.cfg.stop_after_rounds is not None and n_rounds >= self.cfg.stop_after_rounds:
+            raise _Interrupted()
+
+    def _close_window(self, final: bool) -> None:
+        w = self.meter.window()
+        record: dict[str, Any] = {
+            "round": len(self.history) + 1,
+            "core_steps": self.hub.steps,
+            "reward": float(w["reward"].mean()),
+            "utilisation": float(w["utilisation"].mean()),
+            "satisfaction": float(w["satisfaction"].mean()),
+            "success_rate": float(w["success"].mean()),
+            "cell_reward": w["reward"].tolist(),
+            "bytes_up": 0,
+            "bytes_down": 0,
+            "elapsed_s": time.time() - self.t0,
+        }
+        if self.server is not None:
+            server = self.server
+            for cid in server.selected:
+                cells = self.hub.groups[cid]
+                metrics = {"success_rate": float(w["success"][cells].mean()), "reward": float(w["reward"][cells].mean())}
+                server.submit(cid, get_params(self.models[cid]), self.meter.samples * len(cells), metrics)
+            rec = server.end_round()
+            if not final:
+                self._send_global(server.begin_round())
+            record.update(
+                selected=rec.selected, rejected=rec.rejected,
+                bytes_up=int(sum(rec.bytes_up.values())), bytes_down=int(sum(rec.bytes_down.values())),
+            )
+        elif self.cfg.mode == "centralised":
+            # raw transitions (obs, action, reward, next obs) shipped to the central learner, float32
+            core = self.core
+            act = 1 if self.hub.discrete else core.n_slices
+            record["bytes_up"] = int(self.meter.samples * core.n_cells * (2 * core.obs_dim + act + 1) * 4)
+        for k, model in enumerate(self.models):
+            for key in ("reward", "utilisation", "satisfaction", "success_rate", "bytes_up", "bytes_down"):
+                model.logger.record(f"federation/{key}", record[key])
+        self.history.append(record)
+        self.meter.clear()
+
+    def _checkpoint(self, n_rounds: int) -> None:
+        state = {
+            "config": self._config_fingerprint(),
+            "core": pickle.dumps(self.core),
+            "hub": self.hub.state_dict(),
+            "meter": self.meter.state_dict(),
+            "history": list(self.history),
+            "server": self.server.state_dict() if self.server is not None else None,
+            "anchors": [([a.numpy().copy() for a in t._anchors] if t is not None and t._anchors else None) for t in self.prox],
+            "action_space_rng": [m.action_space.np_random.bit_generator.state for m in self.models],
+            "rng": rng_states(),
+        }
+
+        def extra(folder: Path) -> None:
+            for k, model in enumerate(self.models):
+                model.save(folder / f"model_{k}.zip")
+                if is_off_policy(model):
+                    model.save_replay_buffer(folder / f"replay_{k}.pkl")
+
+        save_checkpoint(self.ckpt_dir, n_rounds, state, extra)
+
+    # -- run ---------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        self.t0 = time.time()
+        resumed = self.setup()
+        resumed_round = len(self.history) if resumed else None
+        if resumed:
+            self.t0 -= self.history[-1]["elapsed_s"] if self.history else 0.0
+        self.hub.round_action = self.round_action
+        per_cell = [len(g) for g in self.hub.groups]
+        total_core_steps = int(np.ceil(cfg.total_steps / self.core.num_envs))
+        if cfg.progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_core_steps, initial=self.hub.steps, unit="step", desc=f"{cfg.mode} {cfg.algorithm}", leave=False, disable=None)
+            self.hub.step_listeners.append(lambda *a: self.bar.update(1))
+        bodies = []
+        for k, model in enumerate(self.models):
+            target = total_core_steps * self.core.num_envs * per_cell[k]  # SB3 timesteps of this model
+            remaining = max(target - model.num_timesteps, 0)
+            callback = _RoundCallback(self.hub, k, max(1, cfg.local_steps))
+            name = "centralised" if cfg.mode == "centralised" else f"{cfg.mode}_cell{k}"
+
+            def body(model=model, remaining=remaining, callback=callback, name=name) -> None:
+                model.learn(remaining, callback=callback, reset_num_timesteps=not resumed, tb_log_name=name)
+
+            bodies.append(body)
+        interrupted = False
+        try:
+            run_workers(self.hub, bodies)
+        except _Interrupted:
+            interrupted = True
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        wall = time.time() - self.t0
+        meta = {
+            "name": f"{cfg.algorithm}-{cfg.mode}" + (f"-{cfg.strategy}" if cfg.mode == "federated" else ""),
+            "algorithm": cfg.algorithm,
+            "mode": cfg.mode,
+            "strategy": cfg.strategy if cfg.mode == "federated" else None,
+            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario_name": self.scenario.name,
+            "simulator": cfg.simulator,
+            "action_mode": self.scenario.action.mode,
+            "n_slices": self.scenario.n_slices,
+            "obs_dim": self.core.obs_dim,
+            "seed": self.seed,
+            "model_seeds": [self.seed + 1000 * k for k in range(len(self.models))],
+            "num_envs": self.core.num_envs,
+            "total_steps": cfg.total_steps,
+            "core_steps": self.hub.steps,
+            "rounds": len(self.history),
+            "wall_time_s": wall,
+        }
+        cell_model = [k for c in range(self.core.n_cells) for k, g in enumerate(self.hub.groups) if c in g]
+        policy = MultiCellPolicy(self.models, cell_model, meta)
+        if self.run_dir is not None and not interrupted:
+            save_policy(self.run_dir / POLICY_DIR, self.models, cell_model, meta)
+            (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=1, default=str))
+        self.core.close()
+        return RunResult(self.run_dir, policy, self.history, wall, self.hub.steps, interrupted, resumed_round, self.models)
+
+
+def train(config: TrainConfig) -> RunResult:
+    """Train per-cell agents as ``config`` says; writes the policy and history into ``run_dir``."""
+    return _Trainer(config).run()
