@@ -547,3 +547,185 @@ def test_reference_style_client_answers_our_simulator_side():
 def test_encode_action_stop_without_data():
     msg = pb.EnvActMsg.FromString(encode_action(None, None, True))
     assert msg.stopSimReq and not msg.HasField("actData")
+
+
+# ----------------------------------------------------------------------------------------------
+# The C++ end (SliceGymInterface) through slicebridge-gym-echo: no simulation, same wire code
+# ----------------------------------------------------------------------------------------------
+def _echo_program():
+    from bridge.ns3_backend import ECHO_PROGRAM, Ns3Error, find_program
+
+    override = os.environ.get("SLICEBRIDGE_GYM_ECHO")
+    try:
+        return str(find_program(override, name=ECHO_PROGRAM))
+    except Ns3Error:
+        return None
+
+
+ECHO = _echo_program()
+needs_echo = pytest.mark.skipif(ECHO is None, reason="slicebridge-gym-echo not built (cmake --build build)")
+
+
+def start_echo(endpoint_args, *args):
+    import subprocess
+
+    return subprocess.Popen([ECHO, *endpoint_args, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc, timeout=10):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def share_box(values, shape):
+    arr = np.asarray(values, dtype=np.float64)
+    box = pb.BoxDataContainer(dtype=pb.DOUBLE, shape=list(shape), doubleData=arr.reshape(-1).tolist())
+    dc = pb.DataContainer(type=pb.Box)
+    dc.data.Pack(box)
+    return dc
+
+
+@needs_echo
+def test_cpp_end_answered_by_reference_style_client():
+    client = ReferenceStyleClient()
+    proc = start_echo([f"--openGymPort={client.port}"], "--cells=2", "--slices=3", "--steps=5")
+    try:
+        init = client.initialize()
+        assert init.simProcessId == proc.pid
+        obs_space = space_from_pb(init.obsSpace)
+        from bridge.kpi import KPI_NAMES
+
+        assert set(obs_space.spaces) == set(KPI_NAMES)
+        for name, box in obs_space.spaces.items():
+            assert box.shape == (2, 3) and box.dtype == np.float64
+            assert box.low.min() == 0.0
+            assert box.high.max() == (1.0 if name in ("loss_ratio", "sla_ratio", "prb_used_share", "share_assigned") else np.inf)
+        assert client.act_space == spaces.Box(0.0, 1.0, (2, 3), np.float64)
+        sent = []
+        while not client.game_over:
+            shares = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])[:, np.roll(np.arange(3), len(sent))]
+            sent.append(shares)
+            client.step(shares)
+        code, err = finish(proc)
+    finally:
+        client.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, err
+    assert len(client.states) == 6 and len(sent) == 5
+    last = client.states[-1]
+    assert last.isGameOver and last.reason == pb.EnvStateMsg.SimulationEnd
+    info = json.loads(last.info)
+    assert info["step"] == 4 and info["last"] is True and info["pid"] == proc.pid
+    for state, shares in zip(client.states[1:], sent):
+        obs = data_from_pb(state.obsData)
+        np.testing.assert_array_equal(obs["share_assigned"], shares)  # float64 both ways, exact
+
+
+def _echo_session(extra, actions, endpoint="tcp"):
+    """Drive the echo program with raw actions; return (states, exit code, stderr)."""
+    server = GymServer(endpoint, timeout_s=5)
+    gym_arg = f"--openGymPort={server.port}" if server.port else f"--openGymEndpoint={server.endpoint}"
+    proc = start_echo([gym_arg], "--cells=2", "--slices=3", f"--steps={len(actions)}", *extra)
+    states = []
+    try:
+        server.liveness = lambda: None if proc.poll() is None else (_ for _ in ()).throw(ChildProcessError(proc.returncode))
+        server.recv_init()
+        server.ack_init()
+        states.append(server.recv_state())
+        for action in actions:
+            msg = pb.EnvActMsg()
+            if action is not None:
+                msg.actData.CopyFrom(action)
+            server.send_raw(msg.SerializeToString())
+            state = server.recv_state()
+            states.append(state)
+            if state.game_over:
+                server.send_stop()
+                break
+    except ChildProcessError:
+        pass
+    finally:
+        code, err = finish(proc)
+        server.close()
+    return states, code, err
+
+
+@needs_echo
+@pytest.mark.parametrize("endpoint", ["tcp", "ipc"])
+def test_cpp_end_projects_invalid_actions(endpoint):
+    actions = [
+        share_box([[-0.2, 1.5, 0.1], [0.2, 0.3, 0.5]], (2, 3)),  # row 0 invalid
+        share_box([0.1, 0.1, 0.8, 0.6, 0.6, 0.6], (6,)),  # flat (ns3-gym style); row 1 sums to 1.8
+        None,  # no action: shares stay
+    ]
+    states, code, err = _echo_session(["--invalid=project", "--minShare=0.1"], actions, endpoint)
+    assert code == 0, err
+    assert len(states) == 4
+    first = states[1].obs["share_assigned"]
+    np.testing.assert_allclose(first[0], [0.1, 0.8, 0.1], atol=1e-12)  # projection with min_share 0.1
+    np.testing.assert_array_equal(first[1], [0.2, 0.3, 0.5])
+    assert states[2].info["projected_rows"] == 1 and states[2].info["max_projection_l1"] > 0
+    second = states[2].obs["share_assigned"]
+    np.testing.assert_allclose(second, [[0.1, 0.1, 0.8], [1 / 3, 1 / 3, 1 / 3]], atol=1e-12)
+    assert states[3].info["projected_rows"] == 0 and states[2].info["action_absent"] is False
+    assert states[3].info["action_absent"] is True
+    np.testing.assert_array_equal(states[3].obs["share_assigned"], second)
+
+
+@needs_echo
+@pytest.mark.parametrize(
+    "mode, action, message",
+    [
+        ("reject", share_box([[-0.2, 1.2, 0.0], [0.2, 0.3, 0.5]], (2, 3)), "outside \\[0, 1\\]"),
+        ("reject", share_box([[0.5, 0.4, 0.0], [0.2, 0.3, 0.5]], (2, 3)), "sum to"),
+        ("project", share_box([[np.nan, 0.5, 0.5], [0.2, 0.3, 0.5]], (2, 3)), "not finite"),
+        ("project", share_box([[0.5, 0.5], [0.5, 0.5]], (2, 2)), "shape \\[2, 2\\]"),
+    ],
+)
+def test_cpp_end_rejects_invalid_actions(mode, action, message):
+    import re
+
+    states, code, err = _echo_session([f"--invalid={mode}"], [action, action])
+    assert code == 4, err
+    assert re.search(message, err), err
+    assert len(states) == 1
+
+
+@needs_echo
+def test_cpp_end_exits_when_python_disappears():
+    server = GymServer(timeout_s=5)
+    proc = start_echo([f"--openGymPort={server.port}"], "--steps=5")
+    try:
+        server.recv_init()
+        server.ack_init()
+        server.recv_state()
+        t0 = time.monotonic()
+        server.close()  # Python side gone while ns-3 waits for the action
+        code, err = finish(proc, timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 3 and "disconnected" in err, err
+    assert time.monotonic() - t0 < 5
+
+
+@needs_echo
+def test_cpp_end_times_out_when_python_hangs():
+    with GymServer(timeout_s=5) as server:
+        proc = start_echo([f"--openGymPort={server.port}", "--openGymTimeout=1"], "--steps=5")
+        server.recv_init()
+        server.ack_init()
+        server.recv_state()  # ... and never answer
+        code, err = finish(proc, timeout=10)
+    assert code == 3 and "within 1 s" in err, err
+
+
+@needs_echo
+def test_cpp_end_stops_on_init_stop_request():
+    with GymServer(timeout_s=5) as server:
+        proc = start_echo([f"--openGymPort={server.port}"], "--steps=5")
+        server.recv_init()
+        server.ack_init(stop=True)
+        code, err = finish(proc)
+    assert code == 0, err

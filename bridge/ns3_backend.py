@@ -1,0 +1,398 @@
+"""Ns3Backend: ``num_envs`` copies of the ns-3 program ``slicebridge-lte`` behind the backend interface.
+
+Each copy is a separate ns-3 process speaking the ns3opengym wire (ZeroMQ REQ, see
+:mod:`bridge.wire`) to its own REP endpoint in this Python process (127.0.0.1 on a free port, or
+ipc://). All copies run concurrently: :meth:`Ns3Backend.step` sends every copy its shares, then waits
+for all the next states with one ZeroMQ poller — no Python worker processes.
+
+Lifecycle: :meth:`reset` ends the running copies (answering their pending state with
+``stopSimReq=true``, then terminating what does not exit) and starts fresh runs with
+``--config=<runtime json> --openGymPort=PORT --simSeed=SEED``; :meth:`close` (also run by a
+``weakref`` finalizer when the backend is garbage-collected) ends the processes, reaps them, and
+closes the sockets, the ZeroMQ context and the temporary files. When a copy dies or stops answering,
+the backend ends all copies and raises :class:`Ns3Error` naming the run, its exit code and the tail
+of its output.
+
+The observation each copy sends is a Dict of Box spaces, one per KPI name of :mod:`bridge.kpi`, each
+shaped ``[cells, slices]``; they are stacked into the KPI tensor ``[B, cells, slices, 11]``. The
+last state of an episode carries ``isGameOver`` (reason ``SimulationEnd`` → truncated, ``GameOver``
+→ terminated); the backend answers it with ``stopSimReq=true`` at once, and records the flags in
+:attr:`terminated` / :attr:`truncated` and the decoded ``info`` JSON objects in :attr:`infos`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Sequence
+
+import numpy as np
+import zmq
+from gymnasium import spaces
+
+from bridge.kpi import KPI_NAMES, N_KPIS
+from bridge.runtime import write_runtime_json
+from bridge.scenario import Scenario
+from bridge.wire import GymServer, WireError, WireTimeout, recv_all
+from bridge.wire.server import EnvState, SimInit, parse_state
+
+PROGRAM = "slicebridge-lte"
+ENV_BINARY = "SLICEBRIDGE_NS3_BINARY"
+STDERR_TAIL_LINES = 25
+
+
+class Ns3Error(RuntimeError):
+    """An ns-3 run died, hung, or broke the protocol."""
+
+
+ECHO_PROGRAM = "slicebridge-gym-echo"
+
+
+def find_program(binary: str | Path | None = None, name: str = PROGRAM) -> Path:
+    """The built program ``name``: ``binary``, else $SLICEBRIDGE_NS3_BINARY (for slicebridge-lte),
+    else bridge.ns3_build's answer, else ``build/ns3_scenarios/<name>`` under the repository root."""
+    candidates: list[Path] = []
+    if binary is not None:
+        candidates.append(Path(binary))
+    elif name == PROGRAM and os.environ.get(ENV_BINARY):
+        candidates.append(Path(os.environ[ENV_BINARY]))
+    else:
+        built = _ns3_build_program()
+        if built is not None:
+            candidates.append(built if name == PROGRAM else built.with_name(name))
+        candidates.append(Path(__file__).resolve().parent.parent / "build" / "ns3_scenarios" / name)
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    raise Ns3Error(
+        f"ns-3 program {name} not found (looked at {[str(p) for p in candidates]}); build it with "
+        f"`cmake -S . -B build && cmake --build build -j2`" + (f" or set ${ENV_BINARY}" if name == PROGRAM else "")
+    )
+
+
+def _ns3_build_program() -> Path | None:
+    """The slicebridge-lte path according to bridge.ns3_build (written by the ns-3 side), if any."""
+    try:
+        from bridge import ns3_build
+    except ImportError:
+        return None
+    for attr in ("program_path", "binary_path", "find_binary", "find_program"):
+        fn = getattr(ns3_build, attr, None)
+        if callable(fn):
+            try:
+                found = fn()
+            except Exception:
+                return None
+            return Path(found) if found else None
+    return None
+
+
+@dataclass
+class _Run:
+    """One ns-3 process and its endpoint."""
+
+    index: int
+    seed: int
+    server: GymServer
+    process: subprocess.Popen
+    log: IO[bytes]
+    finished: bool = False  # the last state arrived and was answered with stopSimReq
+    _closed: bool = field(default=False, repr=False)
+
+    def tail(self, lines: int = STDERR_TAIL_LINES) -> str:
+        try:
+            self.log.flush()
+            self.log.seek(0, os.SEEK_END)
+            size = self.log.tell()
+            self.log.seek(max(0, size - 16384))
+            text = self.log.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return "<output unavailable>"
+        return "\n".join(text.splitlines()[-lines:]) or "<no output>"
+
+    def describe_exit(self) -> str:
+        code = self.process.returncode
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name} (exit code {code})"
+            except ValueError:
+                return f"exit code {code}"
+        return f"exit code {code}"
+
+    def end(self, grace_s: float = 2.0) -> None:
+        """Stop the process (politely when it waits for our reply), reap it, free socket and log."""
+        if self._closed:
+            return
+        self._closed = True
+        proc = self.process
+        try:
+            if proc.poll() is None and not self.server.closed and self.server.awaiting_reply:
+                try:
+                    self.server.send_stop()
+                except (zmq.ZMQError, WireError):
+                    pass
+                _wait(proc, grace_s)
+            if proc.poll() is None:
+                proc.terminate()
+                _wait(proc, grace_s)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        finally:
+            self.server.close()
+            try:
+                self.log.close()
+            except OSError:
+                pass
+
+
+def _wait(proc: subprocess.Popen, timeout_s: float) -> None:
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+class _Resources:
+    """Everything that must be released; owned by the backend, closed by close() or the finalizer."""
+
+    def __init__(self) -> None:
+        self.context = zmq.Context()
+        self.tmpdir = tempfile.mkdtemp(prefix="slicebridge-ns3-")
+        self.runs: list[_Run] = []
+
+    def end_runs(self) -> None:
+        runs, self.runs = self.runs, []
+        # Ask everyone to stop first, then reap: the runs shut down in parallel.
+        for run in runs:
+            if not run._closed and run.process.poll() is None and run.server.awaiting_reply:
+                try:
+                    run.server.send_stop()
+                except (zmq.ZMQError, WireError):
+                    pass
+        for run in runs:
+            run.end()
+
+    def close(self) -> None:
+        try:
+            self.end_runs()
+        finally:
+            if self.context is not None:
+                self.context.term()
+                self.context = None
+            if self.tmpdir:
+                shutil.rmtree(self.tmpdir, ignore_errors=True)
+                self.tmpdir = None
+
+
+class Ns3Backend:
+    """Batched ns-3 simulator: ``num_envs`` concurrent ns-3 processes, one scenario instance each.
+
+    Parameters: ``seed`` — base seed (default ``scenario.seed``); copy ``i`` of the ``k``-th episode
+    since the last seeded reset runs with seed ``base + k * num_envs + i`` (layout and ``--simSeed``).
+    ``timeout_s`` bounds every wait for a state (a step); ``init_timeout_s`` the start-up handshake.
+    ``endpoint`` is ``"tcp"`` (127.0.0.1, free port) or ``"ipc"``. ``extra_args`` are appended to
+    the ns-3 command line; ``binary`` overrides :func:`find_program`.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        num_envs: int = 1,
+        seed: int | None = None,
+        *,
+        binary: str | Path | None = None,
+        timeout_s: float = 120.0,
+        init_timeout_s: float = 60.0,
+        endpoint: str = "tcp",
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if endpoint not in ("tcp", "ipc"):
+            raise ValueError(f"endpoint must be 'tcp' or 'ipc', got {endpoint!r}")
+        self.scenario = scenario
+        self.num_envs = int(num_envs)
+        self.program = find_program(binary)
+        self.timeout_s = float(timeout_s)
+        self.init_timeout_s = float(init_timeout_s)
+        self.endpoint = endpoint
+        self.extra_args = list(extra_args)
+        self._base_seed = int(scenario.seed if seed is None else seed)
+        self._episode = 0
+        self.shape = (scenario.n_cells, scenario.n_slices)
+        self.terminated = np.zeros(self.num_envs, dtype=bool)
+        self.truncated = np.zeros(self.num_envs, dtype=bool)
+        self.infos: list[dict] = [{} for _ in range(self.num_envs)]
+        self.seeds: list[int] = []
+        self._res = _Resources()
+        self._finalizer = weakref.finalize(self, _Resources.close, self._res)
+
+    # -- backend interface -----------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """End running copies and start fresh ones; return state 0, the KPI tensor ``[B, C, S, 11]``."""
+        self._check_open()
+        self._res.end_runs()
+        if seed is not None:
+            self._base_seed, self._episode = int(seed), 0
+        base = self._base_seed + self._episode * self.num_envs
+        self._episode += 1
+        self.seeds = [int((base + i) % 2**31) for i in range(self.num_envs)]
+        try:
+            for i, s in enumerate(self.seeds):
+                self._res.runs.append(self._launch(i, s))
+            runs = self._res.runs
+            for run, init in zip(runs, self._gather(runs, self.init_timeout_s, "SimInitMsg", init=True)):
+                self._check_spaces(run, init)
+            for run in runs:
+                run.server.ack_init()
+            states = self._gather(runs, self.init_timeout_s, "the reset state (EnvStateMsg)")
+        except BaseException:
+            self._res.end_runs()
+            raise
+        return self._absorb(runs, states)
+
+    def step(self, shares: np.ndarray) -> np.ndarray:
+        """Send every copy its shares ``[C, S]``; gather the next KPI tensor ``[B, C, S, 11]``."""
+        self._check_open()
+        runs = self._res.runs
+        if not runs:
+            raise Ns3Error("step() called before reset()")
+        shares = np.asarray(shares, dtype=np.float64)
+        if shares.shape != (self.num_envs, *self.shape):
+            raise ValueError(f"shares must have shape {(self.num_envs, *self.shape)}, got {shares.shape}")
+        if not np.all(np.isfinite(shares)):
+            raise ValueError("shares contain NaN or infinite values")
+        done = [r.index for r in runs if r.finished]
+        if done:
+            raise Ns3Error(f"ns-3 run(s) {done} already ended their episode (game over); call reset()")
+        try:
+            for run in runs:
+                run.server.send_action(shares[run.index])
+            states = self._gather(runs, self.timeout_s, "EnvStateMsg")
+        except BaseException:
+            self._res.end_runs()
+            raise
+        return self._absorb(runs, states)
+
+    def close(self) -> None:
+        """End and reap every ns-3 process; close sockets, context and temporary files (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running copies."""
+        return [r.process.pid for r in self._res.runs if r.process.poll() is None]
+
+    def __enter__(self) -> "Ns3Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self.closed:
+            raise Ns3Error("the Ns3Backend is closed")
+
+    def _launch(self, index: int, seed: int) -> _Run:
+        res = self._res
+        config = write_runtime_json(self.scenario, seed, Path(res.tmpdir) / f"runtime-{index}.json")
+        server = GymServer(self.endpoint, context=res.context, timeout_s=self.timeout_s)
+        try:
+            gym_arg = f"--openGymPort={server.port}" if server.port is not None else f"--openGymEndpoint={server.endpoint}"
+            cmd = [str(self.program), f"--config={config}", gym_arg, f"--simSeed={seed}", *self.extra_args]
+            log = tempfile.TemporaryFile(dir=res.tmpdir, prefix=f"ns3-{index}-", suffix=".log")
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True)
+            except BaseException:
+                log.close()
+                raise
+        except BaseException:
+            server.close()
+            raise
+        return _Run(index, seed, server, proc, log)
+
+    def _gather(self, runs: list[_Run], timeout_s: float, what: str, init: bool = False) -> list[Any]:
+        def liveness() -> None:
+            for run in runs:
+                if not run.server.awaiting_reply and run.process.poll() is not None:
+                    raise self._failure(run, f"exited while Python waited for {what}")
+
+        try:
+            frames = recv_all([r.server for r in runs], timeout_s, liveness, what)
+        except WireTimeout as exc:
+            silent = [r for r in runs if not r.server.awaiting_reply]
+            run = silent[0] if silent else runs[0]
+            raise self._failure(run, f"sent no {what} within {timeout_s:g} s (hung?)") from exc
+        if init:
+            try:
+                return [run.server.accept_init(raw) for run, raw in zip(runs, frames)]
+            except WireError as exc:
+                raise self._failure(runs[0], str(exc)) from exc
+        try:
+            return [parse_state(raw) for raw in frames]
+        except WireError as exc:
+            raise self._failure(runs[0], str(exc)) from exc
+
+    def _failure(self, run: _Run, what: str) -> Ns3Error:
+        """End every copy (so nothing is left behind) and build the error for ``run``."""
+        cmd = " ".join(run.process.args) if isinstance(run.process.args, list) else str(run.process.args)
+        for other in self._res.runs:
+            if other is not run and other.process.poll() is None:
+                other.process.kill()
+        if run.process.poll() is None:
+            run.process.kill()
+        try:
+            run.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        tail = run.tail()
+        message = (
+            f"ns-3 run {run.index} (pid {run.process.pid}, seed {run.seed}) {what}; {run.describe_exit()}.\n"
+            f"command: {cmd}\n--- last lines of its output ---\n{tail}"
+        )
+        self._res.end_runs()
+        return Ns3Error(message)
+
+    def _absorb(self, runs: list[_Run], states: list[EnvState]) -> np.ndarray:
+        out = np.empty((self.num_envs, *self.shape, N_KPIS), dtype=np.float64)
+        for run, state in zip(runs, states):
+            out[run.index] = self._kpi_tensor(run, state.obs)
+            self.terminated[run.index] = state.terminated
+            self.truncated[run.index] = state.truncated
+            self.infos[run.index] = state.info
+            if state.game_over:
+                run.server.send_stop()
+                run.finished = True
+        return out
+
+    def _check_spaces(self, run: _Run, init: SimInit) -> None:
+        act, obs = init.action_space, init.observation_space
+        if not isinstance(act, spaces.Box) or act.shape != self.shape:
+            raise self._failure(run, f"announced action space {act}, expected a Box of shape {self.shape}")
+        if not isinstance(obs, spaces.Dict) or set(obs.spaces) != set(KPI_NAMES):
+            raise self._failure(run, f"announced observation space {obs}, expected a Dict of the KPIs {list(KPI_NAMES)}")
+
+    def _kpi_tensor(self, run: _Run, obs: Any) -> np.ndarray:
+        if not isinstance(obs, dict):
+            raise self._failure(run, f"sent an observation of type {type(obs).__name__}, expected a Dict of KPI boxes")
+        missing = [k for k in KPI_NAMES if k not in obs]
+        if missing:
+            raise self._failure(run, f"sent an observation without KPIs {missing}")
+        bad = {k: np.shape(obs[k]) for k in KPI_NAMES if np.shape(obs[k]) != self.shape}
+        if bad:
+            raise self._failure(run, f"sent KPI arrays of shape {bad}, expected {self.shape}")
+        return np.stack([np.asarray(obs[k], dtype=np.float64) for k in KPI_NAMES], axis=-1)

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "slice-gym-interface.h"
+
+#include "ns3opengym.pb.h"
+
+#include "ns3/command-line.h"
+#include "ns3/simulator.h"
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <unistd.h>
+
+namespace ns3
+{
+
+namespace
+{
+
+constexpr int kPollSliceMs = 100;
+constexpr double kShareTolerance = 1e-6;
+
+[[noreturn]] void
+Die(int code, const std::string& message)
+{
+    std::cout.flush();
+    std::cerr << "slicebridge-lte: gym bridge: " << message << " (exit code " << code << ")"
+              << std::endl;
+    std::cerr.flush();
+    // _Exit: no static destructors while the simulator is in the middle of an event.
+    std::_Exit(code);
+}
+
+bool
+IsRatioKpi(std::size_t k)
+{
+    return k == KPI_LOSS_RATIO || k == KPI_SLA_RATIO || k == KPI_PRB_USED_SHARE ||
+           k == KPI_SHARE_ASSIGNED;
+}
+
+ns3opengym::SpaceDescription
+BoxSpaceDescription(float low, float high, uint32_t cells, uint32_t slices, const std::string& name)
+{
+    ns3opengym::BoxSpace box;
+    box.set_low(low);
+    box.set_high(high);
+    box.set_dtype(ns3opengym::DOUBLE);
+    box.add_shape(cells);
+    box.add_shape(slices);
+    ns3opengym::SpaceDescription desc;
+    desc.set_type(ns3opengym::Box);
+    desc.mutable_space()->PackFrom(box);
+    desc.set_name(name);
+    return desc;
+}
+
+std::vector<double>
+BoxValues(const ns3opengym::BoxDataContainer& box)
+{
+    switch (box.dtype())
+    {
+    case ns3opengym::INT:
+        return {box.intdata().begin(), box.intdata().end()};
+    case ns3opengym::UINT:
+        return {box.uintdata().begin(), box.uintdata().end()};
+    case ns3opengym::DOUBLE:
+        return {box.doubledata().begin(), box.doubledata().end()};
+    default: // FLOAT, and NoDType as ns3-gym reads it
+        return {box.floatdata().begin(), box.floatdata().end()};
+    }
+}
+
+std::string
+ShapeText(const ns3opengym::BoxDataContainer& box)
+{
+    std::ostringstream out;
+    out << "[";
+    for (int i = 0; i < box.shape_size(); ++i)
+    {
+        out << (i ? ", " : "") << box.shape(i);
+    }
+    out << "]";
+    return out.str();
+}
+
+} // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Options
+// ------------------------------------------------------------------------------------------------
+void
+SliceGymOptions::AddArguments(CommandLine& cmd)
+{
+    cmd.AddValue("openGymPort",
+                 "Python gym bridge: connect to tcp://127.0.0.1:PORT (0 = no bridge)",
+                 port);
+    cmd.AddValue("openGymEndpoint",
+                 "Python gym bridge: ZeroMQ endpoint (ipc://PATH or tcp://HOST:PORT), overrides the port",
+                 endpoint);
+    cmd.AddValue("openGymTimeout",
+                 "Python gym bridge: longest wait for one answer from Python, seconds",
+                 timeoutS);
+}
+
+bool
+SliceGymOptions::Enabled() const
+{
+    return port != 0 || !endpoint.empty();
+}
+
+std::string
+SliceGymOptions::Address() const
+{
+    return endpoint.empty() ? "tcp://127.0.0.1:" + std::to_string(port) : endpoint;
+}
+
+SliceGymInvalidAction
+ParseSliceGymInvalidAction(const std::string& text)
+{
+    if (text == "project")
+    {
+        return SliceGymInvalidAction::Project;
+    }
+    if (text == "reject")
+    {
+        return SliceGymInvalidAction::Reject;
+    }
+    Die(SliceGymInterface::EXIT_PROTOCOL,
+        "action.invalid must be 'project' or 'reject', got '" + text + "'");
+}
+
+std::vector<double>
+ProjectOntoShareSimplex(const std::vector<double>& row, const std::vector<double>& minShares)
+{
+    const std::size_t n = row.size();
+    const double budget =
+        std::max(0.0, 1.0 - std::accumulate(minShares.begin(), minShares.end(), 0.0));
+    std::vector<double> y(n);
+    for (std::size_t j = 0; j < n; ++j)
+    {
+        y[j] = row[j] - minShares[j];
+    }
+    // Projection of y onto {z >= 0, sum z = budget}: z = max(y - theta, 0).
+    std::vector<double> sorted(y);
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
+    double cumsum = 0.0;
+    double theta = 0.0;
+    for (std::size_t k = 0; k < n; ++k)
+    {
+        cumsum += sorted[k];
+        const double t = (cumsum - budget) / static_cast<double>(k + 1);
+        if (sorted[k] - t > 0)
+        {
+            theta = t;
+        }
+    }
+    std::vector<double> out(n);
+    for (std::size_t j = 0; j < n; ++j)
+    {
+        out[j] = std::max(y[j] - theta, 0.0) + minShares[j];
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The interface
+// ------------------------------------------------------------------------------------------------
+struct SliceGymInterface::Impl
+{
+    std::string address;
+    uint32_t cells;
+    uint32_t slices;
+    std::vector<double> minShares;
+    SliceGymInvalidAction invalid;
+    double timeoutS;
+
+    zmq::context_t context{1};
+    zmq::socket_t req;
+    zmq::socket_t monitor;
+    pid_t parent = 0;
+    bool initialised = false;
+    bool stopped = false;
+    ShareMatrix shares;
+    // diagnostics of the last action, reported in the next state's info
+    uint32_t projectedRows = 0;
+    double maxProjection = 0.0;
+    bool actionAbsent = false;
+
+    void Connect();
+    std::string Request(const std::string& payload, const char* what);
+    void SendInit();
+    /// Sends a state; returns false when Python asked to stop.
+    bool Exchange(const KpiTensor& kpis, int64_t step, bool last);
+    void ApplyAction(const ns3opengym::EnvActMsg& act);
+    void Stop();
+};
+
+void
+SliceGymInterface::Impl::Connect()
+{
+    parent = ::getppid();
+    req = zmq::socket_t(context, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    // Watch the connection: a disconnect while waiting means the Python side is gone.
+    const std::string monitorAddress = "inproc://slicebridge-gym-monitor";
+    if (zmq_socket_monitor(req.handle(), monitorAddress.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+    {
+        Die(EXIT_PEER_LOST, std::string("cannot monitor the ZeroMQ socket: ") + zmq_strerror(zmq_errno()));
+    }
+    monitor = zmq::socket_t(context, zmq::socket_type::pair);
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(monitorAddress);
+    try
+    {
+        req.connect(address);
+    }
+    catch (const zmq::error_t& e)
+    {
+        Die(EXIT_PEER_LOST, "cannot connect to the Python gym endpoint " + address + ": " + e.what());
+    }
+}
+
+std::string
+SliceGymInterface::Impl::Request(const std::string& payload, const char* what)
+{
+    req.send(zmq::buffer(payload), zmq::send_flags::none);
+    const auto start = std::chrono::steady_clock::now();
+    while (true)
+    {
+        zmq::pollitem_t items[] = {{req.handle(), 0, ZMQ_POLLIN, 0},
+                                   {monitor.handle(), 0, ZMQ_POLLIN, 0}};
+        zmq::poll(items, 2, std::chrono::milliseconds(kPollSliceMs));
+        if (items[0].revents & ZMQ_POLLIN)
+        {
+            zmq::message_t reply;
+            (void)req.recv(reply, zmq::recv_flags::none);
+            return reply.to_string();
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+        {
+            zmq::message_t event;
+            zmq::message_t endpoint;
+            (void)monitor.recv(event, zmq::recv_flags::none);
+            if (event.more())
+            {
+                (void)monitor.recv(endpoint, zmq::recv_flags::none);
+            }
+            uint16_t id = 0;
+            if (event.size() >= sizeof(id))
+            {
+                std::memcpy(&id, event.data(), sizeof(id));
+            }
+            if (id == ZMQ_EVENT_DISCONNECTED)
+            {
+                Die(EXIT_PEER_LOST,
+                    "the Python peer at " + address + " disconnected while ns-3 waited for " + what);
+            }
+        }
+        if (parent != 1 && ::getppid() != parent)
+        {
+            Die(EXIT_PEER_LOST,
+                "the parent process (pid " + std::to_string(parent) + ") exited while ns-3 waited for " + what);
+        }
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (waited > timeoutS)
+        {
+            std::ostringstream msg;
+            msg << "no " << what << " from the Python peer at " << address << " within " << timeoutS
+                << " s";
+            Die(EXIT_PEER_LOST, msg.str());
+        }
+    }
+}
+
+void
+SliceGymInterface::Impl::SendInit()
+{
+    ns3opengym::SimInitMsg init;
+    init.set_simprocessid(static_cast<uint64_t>(::getpid()));
+    init.set_wafshellprocessid(static_cast<uint64_t>(::getppid()));
+    const auto& names = GetSliceKpiNames();
+    ns3opengym::DictSpace dict;
+    for (std::size_t k = 0; k < KPI_COUNT; ++k)
+    {
+        const float high = IsRatioKpi(k) ? 1.0F : std::numeric_limits<float>::infinity();
+        *dict.add_element() = BoxSpaceDescription(0.0F, high, cells, slices, names[k]);
+    }
+    init.mutable_obsspace()->set_type(ns3opengym::Dict);
+    init.mutable_obsspace()->mutable_space()->PackFrom(dict);
+    *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, cells, slices, "");
+
+    ns3opengym::SimInitAck ack;
+    const std::string raw = Request(init.SerializeAsString(), "SimInitAck");
+    if (!ack.ParseFromString(raw))
+    {
+        Die(EXIT_PROTOCOL, "malformed SimInitAck (" + std::to_string(raw.size()) + " bytes)");
+    }
+    initialised = true;
+    if (ack.stopsimreq())
+    {
+        Stop();
+    }
+}
+
+bool
+SliceGymInterface::Impl::Exchange(const KpiTensor& kpis, int64_t step, bool last)
+{
+    if (kpis.size() != cells)
+    {
+        Die(EXIT_PROTOCOL, "KPI tensor has " + std::to_string(kpis.size()) + " cells, expected " +
+                               std::to_string(cells));
+    }
+    const auto& names = GetSliceKpiNames();
+    ns3opengym::DictDataContainer dict;
+    for (std::size_t k = 0; k < KPI_COUNT; ++k)
+    {
+        ns3opengym::BoxDataContainer box;
+        box.set_dtype(ns3opengym::DOUBLE);
+        box.add_shape(cells);
+        box.add_shape(slices);
+        auto* values = box.mutable_doubledata();
+        values->Reserve(static_cast<int>(cells * slices));
+        for (uint32_t c = 0; c < cells; ++c)
+        {
+            for (uint32_t s = 0; s < slices; ++s)
+            {
+                values->Add(s < kpis[c].size() ? kpis[c][s][k] : 0.0);
+            }
+        }
+        ns3opengym::DataContainer* element = dict.add_element();
+        element->set_type(ns3opengym::Box);
+        element->set_name(names[k]);
+        element->mutable_data()->PackFrom(box);
+    }
+
+    ns3opengym::EnvStateMsg state;
+    state.mutable_obsdata()->set_type(ns3opengym::Dict);
+    state.mutable_obsdata()->mutable_data()->PackFrom(dict);
+    state.set_reward(0.0F); // rewards are computed in Python from the KPIs
+    state.set_isgameover(last);
+    state.set_reason(ns3opengym::EnvStateMsg::SimulationEnd);
+    nlohmann::json info = {{"sim_time_s", Simulator::Now().GetSeconds()},
+                           {"step", step},
+                           {"last", last},
+                           {"pid", static_cast<int64_t>(::getpid())},
+                           {"projected_rows", projectedRows},
+                           {"max_projection_l1", maxProjection},
+                           {"action_absent", actionAbsent}};
+    state.set_info(info.dump());
+
+    ns3opengym::EnvActMsg act;
+    const std::string raw = Request(state.SerializeAsString(), "EnvActMsg");
+    if (!act.ParseFromString(raw))
+    {
+        Die(EXIT_PROTOCOL, "malformed EnvActMsg (" + std::to_string(raw.size()) + " bytes)");
+    }
+    if (last)
+    {
+        return true; // the episode ends here: only the (stop) reply is read
+    }
+    if (act.stopsimreq())
+    {
+        Stop();
+        return false;
+    }
+    ApplyAction(act);
+    return true;
+}
+
+void
+SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
+{
+    projectedRows = 0;
+    maxProjection = 0.0;
+    actionAbsent = !act.has_actdata();
+    if (actionAbsent)
+    {
+        return; // no action: the shares in force stay (reported as action_absent)
+    }
+    const auto& data = act.actdata();
+    ns3opengym::BoxDataContainer box;
+    if (data.type() != ns3opengym::Box || !data.data().UnpackTo(&box))
+    {
+        Die(EXIT_INVALID_ACTION, "the action must be a Box DataContainer of shares [cells, slices]");
+    }
+    const std::vector<double> values = BoxValues(box);
+    const std::size_t n = static_cast<std::size_t>(cells) * slices;
+    const bool shapeOk =
+        (box.shape_size() == 2 && box.shape(0) == cells && box.shape(1) == slices) ||
+        (box.shape_size() == 1 && box.shape(0) == n); // flat, row-major, as ns3-gym clients send
+    if (!shapeOk || values.size() != n)
+    {
+        std::ostringstream msg;
+        msg << "action rejected: shape " << ShapeText(box) << " with " << values.size()
+            << " values; expected [" << cells << ", " << slices << "]";
+        Die(EXIT_INVALID_ACTION, msg.str());
+    }
+    ShareMatrix next(cells, std::vector<double>(slices));
+    for (uint32_t c = 0; c < cells; ++c)
+    {
+        std::vector<double> row(values.begin() + c * slices, values.begin() + (c + 1) * slices);
+        std::string problem;
+        double sum = 0.0;
+        for (uint32_t s = 0; s < slices && problem.empty(); ++s)
+        {
+            std::ostringstream where;
+            where << "cell " << c << " slice " << s << " share " << row[s];
+            if (!std::isfinite(row[s]))
+            {
+                Die(EXIT_INVALID_ACTION, "action rejected: " + where.str() + " is not finite");
+            }
+            if (row[s] < -kShareTolerance || row[s] > 1.0 + kShareTolerance)
+            {
+                problem = where.str() + " is outside [0, 1]";
+            }
+            else if (row[s] < minShares[s] - kShareTolerance)
+            {
+                problem = where.str() + " is below the slice's min_share " + std::to_string(minShares[s]);
+            }
+            sum += row[s];
+        }
+        if (problem.empty() && std::abs(sum - 1.0) > kShareTolerance)
+        {
+            problem = "cell " + std::to_string(c) + " shares sum to " + std::to_string(sum) + ", not 1";
+        }
+        if (!problem.empty())
+        {
+            if (invalid == SliceGymInvalidAction::Reject)
+            {
+                Die(EXIT_INVALID_ACTION, "action rejected (scenario action.invalid = reject): " + problem);
+            }
+            const std::vector<double> projected = ProjectOntoShareSimplex(row, minShares);
+            double l1 = 0.0;
+            for (uint32_t s = 0; s < slices; ++s)
+            {
+                l1 += std::abs(projected[s] - row[s]);
+            }
+            maxProjection = std::max(maxProjection, l1);
+            ++projectedRows;
+            row = projected;
+        }
+        next[c] = row;
+    }
+    shares = std::move(next);
+}
+
+void
+SliceGymInterface::Impl::Stop()
+{
+    stopped = true;
+    Simulator::Stop();
+}
+
+SliceGymInterface::SliceGymInterface(std::string address,
+                                     uint32_t cells,
+                                     uint32_t slices,
+                                     std::vector<double> minShares,
+                                     SliceGymInvalidAction invalid,
+                                     double timeoutS)
+    : m_impl(std::make_unique<Impl>())
+{
+    m_impl->address = std::move(address);
+    m_impl->cells = cells;
+    m_impl->slices = slices;
+    m_impl->minShares = std::move(minShares);
+    m_impl->minShares.resize(slices, 0.0);
+    m_impl->invalid = invalid;
+    m_impl->timeoutS = timeoutS;
+    m_impl->Connect();
+}
+
+SliceGymInterface::~SliceGymInterface() = default;
+
+ShareMatrix
+SliceGymInterface::Start(const KpiTensor& warmupKpis, const ShareMatrix& initial)
+{
+    m_impl->shares = initial;
+    if (!m_impl->initialised)
+    {
+        m_impl->SendInit();
+    }
+    if (!m_impl->stopped)
+    {
+        m_impl->Exchange(warmupKpis, -1, false);
+    }
+    return m_impl->shares;
+}
+
+ShareMatrix
+SliceGymInterface::Decide(uint32_t step, const KpiTensor& kpis, bool last)
+{
+    if (!m_impl->stopped)
+    {
+        m_impl->Exchange(kpis, step, last);
+    }
+    return m_impl->shares;
+}
+
+bool
+SliceGymInterface::StopRequested() const
+{
+    return m_impl->stopped;
+}
+
+Ptr<SliceGymInterface>
+CreateSliceGymController(const SliceGymOptions& options,
+                         const std::string& runtimeJsonPath,
+                         uint32_t cells,
+                         uint32_t slices)
+{
+    std::vector<double> minShares(slices, 0.0);
+    std::string invalid = "project";
+    try
+    {
+        std::ifstream in(runtimeJsonPath);
+        const nlohmann::json runtime = nlohmann::json::parse(in);
+        const auto& scenario = runtime.at("scenario");
+        const auto& sliceList = scenario.at("slices");
+        for (uint32_t s = 0; s < slices && s < sliceList.size(); ++s)
+        {
+            minShares[s] = sliceList[s].value("min_share", 0.0);
+        }
+        if (scenario.contains("action"))
+        {
+            invalid = scenario["action"].value("invalid", std::string("project"));
+        }
+    }
+    catch (const std::exception& e)
+    {
+        Die(SliceGymInterface::EXIT_PROTOCOL,
+            "cannot read scenario.slices[].min_share / scenario.action.invalid from " + runtimeJsonPath +
+                ": " + e.what());
+    }
+    return Create<SliceGymInterface>(options.Address(),
+                                     cells,
+                                     slices,
+                                     minShares,
+                                     ParseSliceGymInvalidAction(invalid),
+                                     options.timeoutS);
+}
+
+} // namespace ns3
