@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#ifndef SLICE_RUNTIME_CONFIG_H
+#define SLICE_RUNTIME_CONFIG_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ns3
+{
+
+/**
+ * @brief The runtime JSON written by bridge.runtime.write_runtime_json (format
+ * "slicebridge-runtime/1"): the validated scenario plus the drawn layout.
+ *
+ * Load() reads and checks it; errors throw std::runtime_error naming the JSON field.
+ */
+class SliceRuntimeConfig
+{
+  public:
+    struct LoadProfile
+    {
+        std::string kind{"constant"};
+        double scale{1.0};
+        std::vector<double> values;
+        uint32_t holdSteps{1};
+        double amplitude{0.5};
+        uint32_t periodSteps{20};
+        double phaseRad{0.0};
+    };
+
+    struct Slice
+    {
+        std::string name;
+        std::string kind;
+        uint32_t uesPerCell{0};
+        std::string trafficModel; //!< cbr | poisson | onoff | periodic | full_buffer
+        double rateMbps{0.0};
+        uint32_t packetSizeBytes{1200};
+        double onMs{0.0};
+        double offMs{0.0};
+        double periodMs{0.0};
+        LoadProfile loadProfile;
+        uint8_t qci{9};
+    };
+
+    struct Cell
+    {
+        double x{0};
+        double y{0};
+        bool omni{true};
+        double azimuthDeg{0};
+    };
+
+    struct Ue
+    {
+        uint32_t cell{0};
+        uint32_t slice{0};
+        double x{0};
+        double y{0};
+        std::vector<double> shadowingDb; //!< towards every cell
+    };
+
+    static SliceRuntimeConfig Load(const std::string& path);
+
+    /// Load multiplier of @p slice at decision step @p step (bridge.scenario.LoadProfile).
+    double LoadScale(uint32_t slice, uint32_t step) const;
+
+    std::string name;
+    uint32_t seed{1};
+    std::string technology{"lte"};
+    uint32_t sites{1};
+    uint32_t sectors{1};
+    uint16_t bandwidthPrb{25};
+    double carrierMhz{2120};
+    double txPowerDbm{43};
+    double noiseFigureDb{9};
+    std::string propagationModel{"log_distance"};
+    double exponent{3.0};
+    double referenceLossDb{46.6777};
+    double beamwidthDeg{70};
+    double maxAttenuationDb{20};
+    bool fading{false};
+    std::string mobilityModel{"static"};
+    double speedMps{0};
+    double decisionPeriodMs{100};
+    uint32_t episodeSteps{1};
+    double warmupMs{0};
+    bool workConserving{true};
+    uint32_t bufferBytes{102400};
+    std::vector<Slice> slices;
+    std::vector<Cell> cells;
+    std::vector<Ue> ues;
+    std::vector<std::vector<double>> slaDelayMs;      //!< [cells][slices]
+    std::vector<std::vector<double>> initialShares;   //!< [cells][slices]
+};
+
+} // namespace ns3
+
+#endif // SLICE_RUNTIME_CONFIG_H
