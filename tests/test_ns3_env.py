@@ -1,0 +1,243 @@
+"""Real ns-3 (slicebridge-lte) behind Ns3Backend and the standard environment views, on scenarios/tiny.yaml."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridge.kpi import KPI_INDEX, N_KPIS
+from bridge.ns3_backend import Ns3Backend, Ns3Error, find_program
+from bridge.scenario import load_scenario
+
+pytestmark = pytest.mark.ns3
+
+try:
+    find_program()
+    HAVE_NS3 = True
+except Ns3Error:
+    HAVE_NS3 = False
+if not HAVE_NS3:
+    pytestmark = [pytest.mark.ns3, pytest.mark.skip(reason="slicebridge-lte not built (cmake --build build)")]
+
+PRB, SHARE = KPI_INDEX["prb_used_share"], KPI_INDEX["share_assigned"]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_scenario("tiny")
+
+
+def children() -> set[int]:
+    """Live child processes of this Python process (zombies included: they are not reaped yet)."""
+    out: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            out.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return out
+
+
+def fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def listening(port: int) -> bool:
+    hexport = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[1].endswith(hexport) and cols[3] == "0A":  # local address, state LISTEN
+                return True
+    return False
+
+
+def shares(batch: int, *row: float) -> np.ndarray:
+    return np.tile(np.asarray(row, dtype=float), (batch, 1, 1))
+
+
+def test_episode_of_ten_steps(tiny):
+    assert tiny.control.episode_steps >= 10
+    with Ns3Backend(tiny) as backend:
+        kpis = backend.reset(seed=5)
+        assert kpis.shape == (1, 1, 2, N_KPIS) and np.all(np.isfinite(kpis))
+        times = [backend.infos[0]["sim_time_s"]]
+        for step in range(tiny.control.episode_steps):
+            assert not backend.truncated[0]
+            kpis = backend.step(shares(1, 0.6, 0.4))
+            assert kpis.shape == (1, 1, 2, N_KPIS) and np.all(np.isfinite(kpis))
+            np.testing.assert_allclose(kpis[0, 0, :, SHARE], [0.6, 0.4])
+            times.append(backend.infos[0]["sim_time_s"])
+        assert backend.truncated[0] and not backend.terminated[0]
+        assert np.allclose(np.diff(times), tiny.control.decision_period_ms / 1000)
+        with pytest.raises(Ns3Error, match="reset"):
+            backend.step(shares(1, 0.6, 0.4))
+    assert not children()
+
+
+def test_actions_move_prb_use_in_the_commanded_direction(tiny):
+    with Ns3Backend(tiny) as backend:
+        backend.reset(seed=2)
+        first = [backend.step(shares(1, 0.9, 0.1))[0, 0, :, PRB] for _ in range(4)]
+        second = [backend.step(shares(1, 0.2, 0.8))[0, 0, :, PRB] for _ in range(4)]
+    a, b = np.mean(first[1:], axis=0), np.mean(second[1:], axis=0)  # skip the transition period
+    assert b[0] < a[0] - 0.2, (a, b)  # eMBB loses PRBs
+    assert b[1] > a[1] + 0.2, (a, b)  # URLLC gains PRBs (it was backlogged at 0.1)
+
+
+def test_killing_ns3_mid_episode_raises_and_leaves_no_child(tiny):
+    backend = Ns3Backend(tiny)
+    try:
+        backend.reset(seed=1)
+        backend.step(shares(1, 0.5, 0.5))
+        pid = backend.pids[0]
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(Ns3Error) as err:
+            backend.step(shares(1, 0.5, 0.5))
+        text = str(err.value)
+        assert f"pid {pid}" in text and "SIGKILL" in text and "exit code -9" in text
+        assert "last lines of its output" in text
+        assert not children()
+        kpis = backend.reset(seed=1)  # the backend recovers with fresh runs
+        assert kpis.shape == (1, 1, 2, N_KPIS)
+    finally:
+        backend.close()
+    assert not children()
+
+
+def test_hung_ns3_is_reported(tiny):
+    with Ns3Backend(tiny, timeout_s=1.0) as backend:
+        backend.reset(seed=1)
+        pid = backend.pids[0]
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        with pytest.raises(Ns3Error, match=r"sent no EnvStateMsg within 1 s \(hung\?\)"):
+            backend.step(shares(1, 0.5, 0.5))
+        assert time.monotonic() - t0 < 10
+        assert not children()
+
+
+def test_ns3_error_output_is_reported(tiny, tmp_path):
+    with Ns3Backend(tiny, extra_args=["--steps=0"]) as backend:
+        with pytest.raises(Ns3Error, match=r"exit code 2[\s\S]*--steps must be >= 1"):
+            backend.reset()
+    assert not children()
+
+
+def test_fifty_resets_leave_no_process_fd_or_port(tiny):
+    with Ns3Backend(tiny) as warm:  # libzmq/pyzmq open a few process-wide fds on first use
+        warm.reset()
+    before = fds()
+    ports = set()
+    backend = Ns3Backend(tiny)
+    for i in range(50):
+        backend.reset()
+        ports.update(r.server.port for r in backend._res.runs)
+        if i % 10 == 0:
+            backend.step(shares(1, 0.5, 0.5))
+        assert len(children()) == 1
+    backend.close()
+    time.sleep(0.2)
+    assert not children()
+    assert fds() - before == set(), sorted(fds() - before)
+    assert len(ports) >= 2 and not any(listening(p) for p in ports)
+    # the ports are free again
+    for port in list(ports)[:5]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+def test_two_env_backend_steps_both(tiny):
+    with Ns3Backend(tiny, num_envs=2, seed=10) as backend:
+        kpis = backend.reset()
+        assert kpis.shape == (2, 1, 2, N_KPIS)
+        assert backend.seeds == [10, 11] and len(set(backend.pids)) == 2
+        commanded = np.array([[[0.8, 0.2]], [[0.3, 0.7]]])
+        for _ in range(3):
+            kpis = backend.step(commanded)
+        np.testing.assert_allclose(kpis[:, :, :, SHARE], commanded)
+        assert kpis[0, 0, 0, PRB] > kpis[1, 0, 0, PRB]
+        assert {i["pid"] for i in backend.infos} == set(backend.pids)
+    assert not children()
+
+
+def test_ipc_endpoint(tiny):
+    with Ns3Backend(tiny, endpoint="ipc") as backend:
+        backend.reset(seed=3)
+        kpis = backend.step(shares(1, 0.7, 0.3))
+        np.testing.assert_allclose(kpis[0, 0, :, SHARE], [0.7, 0.3])
+        path = backend._res.runs[0].server.endpoint[len("ipc://"):]
+        assert os.path.exists(path)
+    assert not os.path.exists(path)
+
+
+def test_garbage_collected_backend_reaps_its_processes(tiny):
+    import gc
+
+    backend = Ns3Backend(tiny)
+    backend.reset()
+    assert children()
+    del backend
+    gc.collect()
+    assert not children()
+
+
+# ----------------------------------------------------------------------------------------------
+# The standard environment views on ns-3 (same checkers as for litesim)
+# ----------------------------------------------------------------------------------------------
+def test_gymnasium_and_sb3_checkers_on_ns3(tiny):
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    from bridge.envs import SlicingEnv
+
+    env = SlicingEnv(tiny, "ns3")
+    try:
+        gym_check_env(env, skip_render_check=True)
+    finally:
+        env.close()
+    env = SlicingEnv(tiny, "ns3")
+    try:
+        sb3_check_env(env, warn=True)
+    finally:
+        env.close()
+    assert not children()
+
+
+def test_pettingzoo_parallel_api_on_ns3(tiny):
+    from pettingzoo.test import parallel_api_test
+
+    from bridge.envs import SlicingParallelEnv
+
+    env = SlicingParallelEnv(tiny, "ns3")
+    try:
+        parallel_api_test(env, num_cycles=25)
+    finally:
+        env.close()
+    assert not children()
+
+
+def test_sb3_vecenv_on_two_ns3_envs(tiny):
+    from bridge.envs import SlicingVecEnv, make_core
+
+    venv = SlicingVecEnv(make_core(tiny, "ns3", num_envs=2, seed=0))
+    try:
+        obs = venv.reset()
+        assert obs.shape[0] == 2
+        for _ in range(tiny.control.episode_steps):
+            obs, rew, done, infos = venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+            assert np.all(np.isfinite(rew))
+        assert done.all() and all("terminal_observation" in i for i in infos)
+    finally:
+        venv.close()
+    assert not children()
