@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Per-UE traffic generators at decision-period granularity (packets per period, per UE).
+
+The models mirror ns-3's ``SliceTrafficSource`` (ns3_scenarios/model):
+
+- ``cbr`` / ``full_buffer``: one packet every ``size·8 / rate`` s, random initial phase;
+- ``poisson``: exponential inter-arrival times (Poisson counts per period);
+- ``onoff``: exponential on and off durations (the source starts on with probability
+  ``on/(on+off)``), constant rate while on;
+- ``periodic``: one packet every ``period_ms``, random initial phase.
+
+The slice's load-profile scale multiplies the rate (``periodic``: the packet frequency) of the
+period. Deterministic sources keep a fractional packet phase so that their long-run rate is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bridge.scenario import Scenario
+from litesim.rng import CounterRng, poisson_from_uniform
+
+_ONOFF_MAX_TOGGLES = 256
+
+
+@dataclass
+class TrafficState:
+    phase: np.ndarray  # [B, C, U] fractional packet carried over (deterministic sources)
+    on: np.ndarray  # [B, C, U] bool, onoff sources
+    residual_ms: np.ndarray  # [B, C, U] time left in the current on/off state
+
+
+class TrafficModel:
+    """Generates ``packets [B, C, U]`` (float32, whole numbers) per period for every UE."""
+
+    # stream numbers (see litesim.rng): traffic uses 100..199, onoff toggles 1000+
+    def __init__(self, scenario: Scenario, rng: CounterRng):
+        self.rng = rng
+        self.slices = scenario.slices
+        self.bounds: list[tuple[int, int]] = []
+        start = 0
+        for sl in scenario.slices:
+            self.bounds.append((start, start + sl.ues_per_cell))
+            start += sl.ues_per_cell
+        self.packet_bytes = np.array(
+            [sl.traffic.packet_size_bytes for sl in scenario.slices for _ in range(sl.ues_per_cell)], dtype=np.float32
+        )
+        self.pkts_per_ms = np.array([_packets_per_ms(sl.traffic) for sl in scenario.slices], dtype=np.float64)
+
+    def init_state(self, keys: np.ndarray, periods: np.ndarray) -> TrafficState:
+        phase = self.rng.uniform(keys, periods, 100)
+        u_on = self.rng.uniform(keys, periods, 101)
+        first = self.rng.exponential(keys, periods, 102)
+        on = np.ones(phase.shape, dtype=bool)
+        residual = np.zeros(phase.shape, dtype=np.float32)
+        for sl, (a, b) in zip(self.slices, self.bounds):
+            if sl.traffic.model == "onoff" and b > a:
+                t = sl.traffic
+                on[..., a:b] = u_on[..., a:b] < t.on_ms / (t.on_ms + t.off_ms)
+                residual[..., a:b] = first[..., a:b] * np.where(on[..., a:b], t.on_ms, t.off_ms)
+        return TrafficState(phase, on, residual)
+
+    def generate(self, st: TrafficState, keys: np.ndarray, periods: np.ndarray, scale: np.ndarray,
+                 period_ms: float) -> np.ndarray:
+        """Packets of the period ``[B, C, U]``; ``scale [B, S]`` is the load profile of the period."""
+        shape = st.phase.shape
+        packets = np.zeros(shape, dtype=np.float32)
+        for s, (sl, (a, b)) in enumerate(zip(self.slices, self.bounds)):
+            if b == a:
+                continue
+            model = sl.traffic.model
+            mean = (self.pkts_per_ms[s] * period_ms * scale[:, s]).astype(np.float32)[:, None, None]
+            if model == "poisson":
+                cols = slice(a, b)
+                uniform = self.rng.uniform(keys, periods, 110, cols)
+                normal = self.rng.normal(keys, periods, 111, cols)
+                packets[..., a:b] = poisson_from_uniform(np.broadcast_to(mean, uniform.shape), uniform, normal)
+                continue
+            if model == "onoff":
+                on_ms = self._on_time(st, a, b, keys, periods, sl.traffic.on_ms, sl.traffic.off_ms, period_ms)
+                expected = (self.pkts_per_ms[s] * scale[:, s]).astype(np.float32)[:, None, None] * on_ms
+            else:  # cbr, full_buffer, periodic: deterministic rate with a carried phase
+                expected = np.broadcast_to(mean, st.phase[..., a:b].shape)
+            acc = st.phase[..., a:b] + expected
+            whole = np.floor(acc)
+            st.phase[..., a:b] = acc - whole
+            packets[..., a:b] = whole
+        return packets
+
+    def _on_time(self, st: TrafficState, a: int, b: int, keys: np.ndarray, periods: np.ndarray,
+                 on_mean: float, off_mean: float, period_ms: float) -> np.ndarray:
+        """Time (ms) the sources ``a:b`` spend on during the period; advances their on/off state."""
+        on = st.on[..., a:b]
+        resid = st.residual_ms[..., a:b]
+        elapsed = np.zeros(on.shape, dtype=np.float32)
+        on_time = np.zeros(on.shape, dtype=np.float32)
+        for i in range(_ONOFF_MAX_TOGGLES):
+            seg = np.minimum(resid, period_ms - elapsed)
+            on_time += np.where(on, seg, 0.0)
+            elapsed += seg
+            resid = resid - seg
+            ended = resid <= 0.0
+            if not ended.any():
+                break
+            on = np.where(ended, ~on, on)
+            draw = self.rng.exponential(keys, periods, 1000 + i, slice(a, b))
+            resid = np.where(ended, draw * np.where(on, on_mean, off_mean).astype(np.float32), resid)
+        st.on[..., a:b] = on
+        st.residual_ms[..., a:b] = resid
+        return on_time
+
+
+def _packets_per_ms(traffic) -> float:
+    """Mean packets per ms of one UE at load scale 1."""
+    if traffic.model == "periodic":
+        return 1.0 / traffic.period_ms
+    return traffic.rate_mbps * 1e6 / (8.0 * traffic.packet_size_bytes) / 1000.0
