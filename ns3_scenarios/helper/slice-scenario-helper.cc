@@ -145,6 +145,8 @@ SliceScenarioHelper::ConfigureDefaults()
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(m_cfg.bufferBytes));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(m_cfg.txPowerDbm));
     Config::SetDefault("ns3::LteUePhy::NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
+    // UEs stay attached to their own cell for the whole run: no radio-link-failure re-selection.
+    Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(false));
 }
 
 void
@@ -453,8 +455,8 @@ SliceScenarioHelper::OnConnectionEstablished(std::string context, uint64_t imsi,
         return;
     }
     NS_ABORT_MSG_IF(cell->second != m_cfg.ues[ue->second].cell,
-                    "UE " << ue->second << " connected to cell " << cell->second << " instead of "
-                          << m_cfg.ues[ue->second].cell);
+                    "UE " << ue->second << " connected to cell " << cell->second << " instead of its cell "
+                          << m_cfg.ues[ue->second].cell << " (the program supports no re-selection)");
     m_collector->SetUeRnti(ue->second, rnti);
     if (m_schedulers[cell->second])
     {

@@ -1,0 +1,131 @@
+"""Stand-alone runs of the ns-3 program: scenario in, KPI tensor out.
+
+:func:`run_ns3` writes the runtime JSON (:mod:`bridge.runtime`) to a temporary directory, runs
+``slicebridge-lte --config=... --output=...`` with fixed shares, and parses its KPI JSON lines
+(one per decision period, ``{"step", "time_s", "kpi": [cells][slices][11]}``) into an array
+``[steps, cells, slices, len(KPI_NAMES)]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bridge.kpi import N_KPIS
+from bridge.ns3_build import find_binary
+from bridge.runtime import write_runtime_json
+from bridge.scenario import Scenario
+
+STDERR_TAIL_LINES = 20
+
+
+class Ns3RunError(RuntimeError):
+    """The ns-3 program failed, timed out or wrote unexpected output."""
+
+
+def ns3_command(
+    binary: Path,
+    config: Path,
+    output: Path,
+    seed: int,
+    shares: Sequence[float] | None = None,
+    steps: int | None = None,
+    scheduler: str = "slice",
+) -> list[str]:
+    cmd = [str(binary), f"--config={config}", f"--output={output}", f"--simSeed={int(seed)}", f"--scheduler={scheduler}"]
+    if shares is not None:
+        cmd.append("--shares=" + ",".join(repr(float(v)) for v in shares))
+    if steps is not None:
+        cmd.append(f"--steps={int(steps)}")
+    return cmd
+
+
+def read_kpi_lines(path: Path, n_cells: int, n_slices: int) -> np.ndarray:
+    """Parse the program's KPI JSON lines into ``[steps, cells, slices, N_KPIS]``."""
+    rows = []
+    for number, line in enumerate(Path(path).read_text().splitlines()):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if record.get("step") != number:
+            raise Ns3RunError(f"{path}: line {number + 1} has step {record.get('step')}, expected {number}")
+        rows.append(record["kpi"])
+    kpis = np.asarray(rows, dtype=np.float64)
+    if kpis.size == 0:
+        return np.zeros((0, n_cells, n_slices, N_KPIS))
+    if kpis.shape[1:] != (n_cells, n_slices, N_KPIS):
+        raise Ns3RunError(f"{path}: KPI shape {kpis.shape[1:]}, expected {(n_cells, n_slices, N_KPIS)}")
+    return kpis
+
+
+def run_ns3(
+    scenario: Scenario,
+    seed: int,
+    shares: Sequence[float] | None = None,
+    steps: int | None = None,
+    scheduler: str = "slice",
+    timeout_s: float = 600.0,
+    binary: Path | None = None,
+) -> np.ndarray:
+    """Run the scenario in ns-3 with fixed ``shares`` (one per slice, every cell; default: the
+    scenario's initial shares) and return the KPIs ``[steps, cells, slices, N_KPIS]``.
+
+    ``scheduler``: ``"slice"`` (slice scheduler) or ``"pf"`` (stock PF without slicing). On a
+    timeout the process group is killed and reaped; failures raise :class:`Ns3RunError` naming the
+    exit code and the tail of the program's stderr.
+    """
+    if scheduler not in ("slice", "pf"):
+        raise ValueError(f"scheduler must be 'slice' or 'pf', got {scheduler!r}")
+    if shares is not None and len(shares) != scenario.n_slices:
+        raise ValueError(f"shares has {len(shares)} values; the scenario has {scenario.n_slices} slices")
+    binary = Path(binary) if binary is not None else find_binary()
+    n_steps = steps if steps is not None else scenario.control.episode_steps
+    with tempfile.TemporaryDirectory(prefix="slicebridge-ns3-") as tmp:
+        config = write_runtime_json(scenario, seed, Path(tmp) / "runtime.json")
+        output = Path(tmp) / "kpis.jsonl"
+        cmd = ns3_command(binary, config, output, seed, shares, steps, scheduler)
+        with open(Path(tmp) / "stderr.txt", "w+") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            try:
+                code = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                raise Ns3RunError(
+                    f"{binary.name} timed out after {timeout_s:.0f} s ({scenario.name}, seed {seed}); "
+                    f"stderr tail:\n{_tail(err)}"
+                ) from None
+            except BaseException:
+                _kill_group(proc)
+                raise
+            if code != 0:
+                raise Ns3RunError(
+                    f"{binary.name} exited with code {code} ({scenario.name}, seed {seed}); "
+                    f"command: {' '.join(cmd)}\nstderr tail:\n{_tail(err)}"
+                )
+        kpis = read_kpi_lines(output, scenario.n_cells, scenario.n_slices) if output.exists() else None
+    if kpis is None or kpis.shape[0] != n_steps:
+        got = 0 if kpis is None else kpis.shape[0]
+        raise Ns3RunError(f"{binary.name} wrote {got} KPI lines, expected {n_steps}")
+    return kpis
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+
+
+def _tail(err) -> str:
+    err.flush()
+    err.seek(0)
+    lines = err.read().strip().splitlines()
+    return "\n".join(lines[-STDERR_TAIL_LINES:]) or "(empty)"
