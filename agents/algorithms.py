@@ -3,7 +3,15 @@
 ``ppo``, ``sac``, ``td3`` and ``ddpg`` act in continuous mode (raw per-slice outputs in [0, 1], turned
 into shares by ``bridge.actions``); ``dqn`` (and ``ppo``) act in discrete mode (share-move indices).
 Hyper-parameters are SB3's defaults unless overridden by ``algo_kwargs``; ``net_arch`` sets the
-hidden layers of every network of the algorithm.
+hidden layers of every network of the algorithm. Two defaults differ from SB3's:
+
+- PPO in continuous mode uses a squashed Gaussian (``use_sde=True``, ``squash_output=True``,
+  ``log_std_init=-1``): with
+  SB3's plain Gaussian the sampled raw outputs are clipped to [0, 1], and the policy tends to collapse
+  into the corner where every output is clipped to 0 (``bridge.actions`` then splits equally) — on
+  tiny.yaml (strict slicing) it stopped at the equal split; squashed, it learns to favour the
+  loaded slice.
+- TD3 and DDPG get Gaussian action noise σ = 0.1 (SB3 has none by default).
 """
 
 from __future__ import annotations
@@ -61,6 +69,11 @@ def build_model(
     policy_kwargs = dict(kwargs.pop("policy_kwargs", {}) or {})
     if net_arch is not None:
         policy_kwargs["net_arch"] = list(net_arch)
+    continuous = hasattr(env.action_space, "shape") and len(env.action_space.shape) > 0
+    if name == "ppo" and continuous and "use_sde" not in kwargs:
+        kwargs["use_sde"] = True
+        policy_kwargs.setdefault("squash_output", True)
+        policy_kwargs.setdefault("log_std_init", -1.0)
     if name in ("td3", "ddpg") and "action_noise" not in kwargs:
         n = int(np.prod(env.action_space.shape))
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, 0.1))

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 
 from agents.algorithms import algorithm_class, build_model, check_mode, is_off_policy
 from agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
@@ -154,12 +155,18 @@ class KpiMeter:
 class _RoundCallback(BaseCallback):
     """Meets the other workers at round boundaries (rollout starts) and at the end of training."""
 
-    def __init__(self, hub: LockstepHub, k: int, local_steps: int):
+    def __init__(self, hub: LockstepHub, k: int, local_steps: int, resumed: bool = False):
         super().__init__()
         self.hub, self.k, self.local_steps = hub, k, local_steps
+        self.resume_pending = resumed
 
     def _on_rollout_start(self) -> None:
-        if self.hub.steps - self.hub.last_round_step >= self.local_steps:
+        if self.resume_pending:
+            # the checkpoint was taken at this very point of the first rollout start; SB3 has just
+            # redrawn what it draws before it (gSDE noise): put the checkpointed state back
+            self.resume_pending = False
+            self.hub.sync(self.k, "resume")
+        elif self.hub.steps - self.hub.last_round_step >= self.local_steps:
             self.hub.sync(self.k, "round")
 
     def _on_step(self) -> bool:
@@ -185,6 +192,7 @@ class _Trainer:
         self.prox: list[ProximalTerm | None] = []
         self.server: FederatedServer | None = None
         self.bar = None
+        self._resume_state: dict[str, Any] | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:
@@ -245,7 +253,8 @@ class _Trainer:
                 for term, anchor in zip(self.prox, state["anchors"]):
                     if term is not None and anchor is not None:
                         term.anchor(anchor)
-            restore_rng_states(state["rng"])
+            restore_rng_states(state["rng"])  # again at the first rollout start ("resume" sync)
+            self._resume_state = state
             log.info("resumed from %s (round %d, %d core steps)", path, len(self.history), self.hub.steps)
             return True
         if self.server is not None:
@@ -279,6 +288,12 @@ class _Trainer:
                 term.anchor([g[i] for i in self._trainable_index])
 
     def round_action(self, tag: str) -> None:
+        if tag == "resume":
+            for model, noise in zip(self.models, self._resume_state["sde_noise"]):
+                _set_sde_noise(model, noise)
+            restore_rng_states(self._resume_state["rng"])
+            self._resume_state = None
+            return
         final = tag == "final"
         hub = self.hub
         new_steps = hub.steps - hub.last_round_step
@@ -344,6 +359,7 @@ class _Trainer:
             "server": self.server.state_dict() if self.server is not None else None,
             "anchors": [([a.numpy().copy() for a in t._anchors] if t is not None and t._anchors else None) for t in self.prox],
             "action_space_rng": [m.action_space.np_random.bit_generator.state for m in self.models],
+            "sde_noise": [_sde_noise(m) for m in self.models],
             "rng": rng_states(),
         }
 
@@ -375,7 +391,7 @@ class _Trainer:
         for k, model in enumerate(self.models):
             target = total_core_steps * self.core.num_envs * per_cell[k]  # SB3 timesteps of this model
             remaining = max(target - model.num_timesteps, 0)
-            callback = _RoundCallback(self.hub, k, max(1, cfg.local_steps))
+            callback = _RoundCallback(self.hub, k, max(1, cfg.local_steps), resumed=resumed)
             name = "centralised" if cfg.mode == "centralised" else f"{cfg.mode}_cell{k}"
 
             def body(model=model, remaining=remaining, callback=callback, name=name) -> None:
@@ -417,6 +433,25 @@ class _Trainer:
             (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=1, default=str))
         self.core.close()
         return RunResult(self.run_dir, policy, self.history, wall, self.hub.steps, interrupted, resumed_round, self.models)
+
+
+def _sde_dists(model: BaseAlgorithm) -> list[Any]:
+    owners = [model.policy, getattr(model.policy, "actor", None)]
+    return [d for d in (getattr(o, "action_dist", None) for o in owners if o is not None) if isinstance(d, StateDependentNoiseDistribution)]
+
+
+def _sde_noise(model: BaseAlgorithm) -> list[dict[str, Any]]:
+    """gSDE exploration matrices in force (drawn at rollout start, before the round checkpoint)."""
+    out = []
+    for d in _sde_dists(model):
+        out.append({k: getattr(d, k).detach().clone() for k in ("exploration_mat", "exploration_matrices") if getattr(d, k, None) is not None})
+    return out
+
+
+def _set_sde_noise(model: BaseAlgorithm, noise: list[dict[str, Any]]) -> None:
+    for d, values in zip(_sde_dists(model), noise):
+        for k, v in values.items():
+            setattr(d, k, v.clone())
 
 
 def train(config: TrainConfig) -> RunResult:
