@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""litesim speed vs mobile-env, in one process and one run: UE-steps per second.
+
+A UE-step is one UE simulated for one environment step (litesim: one decision period of one
+instance of the batch; mobile-env: one ``env.step``). Pairs compared:
+
+- ``scenarios/default.yaml`` (3 cells × 10 UEs) vs mobile-env ``mobile-small-central-v0`` (3 cells, 5 UEs);
+- ``scenarios/bench_13cell.yaml`` (13 cells × 30 UEs per cell, fading + PF) vs
+  ``mobile-large-central-v0`` (13 cells, 30 UEs in all).
+
+mobile-env runs random actions and resets when an episode ends (as a training loop would).
+Results go to ``docs/BENCHMARKS.md`` under ``## litesim`` (only that section is rewritten).
+
+Usage: ``python benchmarks/bench_litesim.py [--seconds 3] [--batch-default 1024] [--batch-13cell 128] [--no-write]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge.scenario import load_scenario  # noqa: E402
+from litesim import LiteSim  # noqa: E402
+
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def bench_litesim(name: str, batch: int, seconds: float) -> dict:
+    sc = load_scenario(name)
+    sim = LiteSim(sc, num_envs=batch, seed=1)
+    sim.reset()
+    shares = np.broadcast_to(np.asarray(sc.initial_shares()), (batch, sc.n_cells, sc.n_slices)).copy()
+    sim.step(shares)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        sim.step(shares)
+        steps += 1
+    elapsed = time.perf_counter() - start
+    ues = sc.n_cells * sc.ues_per_cell
+    return {"what": f"litesim {name} ({sc.n_cells} cells x {sc.ues_per_cell} UEs/cell, B={batch})",
+            "ues": ues, "batch": batch, "ms_per_call": 1e3 * elapsed / steps,
+            "ue_steps_per_s": ues * batch * steps / elapsed, "env_steps_per_s": batch * steps / elapsed}
+
+
+def bench_mobile_env(env_id: str, seconds: float) -> dict | None:
+    try:
+        import gymnasium
+        import mobile_env  # noqa: F401  (registers the envs)
+    except ImportError:
+        return None
+    env = gymnasium.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    u = env.unwrapped
+    ues = len(u.users)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        steps += 1
+        if term or trunc:
+            env.reset()
+    elapsed = time.perf_counter() - start
+    env.close()
+    return {"what": f"mobile-env {env_id} ({len(u.stations)} cells, {ues} UEs)", "ues": ues, "batch": 1,
+            "ms_per_call": 1e3 * elapsed / steps, "ue_steps_per_s": ues * steps / elapsed,
+            "env_steps_per_s": steps / elapsed}
+
+
+def render(rows: list[tuple[dict, dict | None]], args) -> str:
+    lines = [
+        "## litesim",
+        "",
+        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {cpu_model()}, {os.cpu_count()} cores "
+        f"(shared with other engineers' jobs), Python {platform.python_version()}, NumPy {np.__version__}; one process, "
+        f"{args.seconds:g} s per measurement, all in the same run "
+        "(`python benchmarks/bench_litesim.py`).",
+        "",
+        "A UE-step = one UE through one environment step (litesim: one 100 ms decision period of one batch "
+        "instance, float32 state, batch size B chosen for throughput; mobile-env: one `env.step` with random "
+        "actions, resets included).",
+        "",
+        "| simulator | ms per call | env-steps/s | UE-steps/s | litesim / mobile-env |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for lite, mob in rows:
+        ratio = f"{lite['ue_steps_per_s'] / mob['ue_steps_per_s']:,.0f}x" if mob else "n/a"
+        lines.append(f"| {lite['what']} | {lite['ms_per_call']:.2f} | {lite['env_steps_per_s']:,.0f} | "
+                     f"{lite['ue_steps_per_s']:,.0f} | {ratio} |")
+        if mob:
+            lines.append(f"| {mob['what']} | {mob['ms_per_call']:.2f} | {mob['env_steps_per_s']:,.0f} | "
+                         f"{mob['ue_steps_per_s']:,.0f} | 1x |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(r"^## litesim\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(doc):
+        doc = pattern.sub(lambda _: text + "\n", doc, count=1)
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
+    DOC.write_text(doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--batch-default", type=int, default=1024)
+    ap.add_argument("--batch-13cell", type=int, default=128)
+    ap.add_argument("--no-write", action="store_true", help="print only, do not update docs/BENCHMARKS.md")
+    args = ap.parse_args(argv)
+    rows = [
+        (bench_litesim("default", args.batch_default, args.seconds), bench_mobile_env("mobile-small-central-v0", args.seconds)),
+        (bench_litesim("bench_13cell", args.batch_13cell, args.seconds), bench_mobile_env("mobile-large-central-v0", args.seconds)),
+    ]
+    text = render(rows, args)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
