@@ -29,29 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bridge.actions import project_to_simplex as _project_to_simplex
 from bridge.kpi import ACTIVE_UES, DELAY_MEAN, OFFERED, PRB_USED, SHARE, SLA_RATIO, SPECTRAL_EFF, THROUGHPUT
 from bridge.scenario import Scenario
-
-
-def _project_to_simplex(raw: np.ndarray, min_share: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``raw [..., S]`` onto ``{x : x ≥ min_share, Σ x = 1}``."""
-    try:  # the shared helper, once bridge.actions provides it
-        from bridge.actions import project_to_simplex
-    except ImportError:
-        project_to_simplex = None
-    if project_to_simplex is not None:
-        return np.asarray(project_to_simplex(raw, min_share), dtype=np.float64)
-    raw = np.asarray(raw, dtype=np.float64)
-    min_share = np.asarray(min_share, dtype=np.float64)
-    budget = 1.0 - float(min_share.sum())
-    y = raw - min_share
-    u = -np.sort(-y, axis=-1)  # descending
-    css = np.cumsum(u, axis=-1) - budget
-    idx = np.arange(1, y.shape[-1] + 1)
-    cond = u - css / idx > 0
-    rho = y.shape[-1] - np.argmax(cond[..., ::-1], axis=-1)  # last index where cond holds (1-based)
-    theta = np.take_along_axis(css, (rho - 1)[..., None], -1) / rho[..., None]
-    return min_share + np.maximum(y - theta, 0.0)
 
 
 class Baseline:

@@ -29,6 +29,21 @@ def shares_from_raw(raw: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     return min_share + free * weights
 
 
+def project_to_simplex(values: np.ndarray, min_share: np.ndarray) -> np.ndarray:
+    """Euclidean projection of ``values [..., S]`` onto ``{x : x ≥ min_share, Σ x = 1}``."""
+    values = np.asarray(values, dtype=np.float64)
+    min_share = np.asarray(min_share, dtype=np.float64)
+    budget = 1.0 - float(min_share.sum())
+    y = values - min_share
+    desc = -np.sort(-y, axis=-1)
+    excess = np.cumsum(desc, axis=-1) - budget
+    rank = np.arange(1, y.shape[-1] + 1)
+    positive = desc - excess / rank > 0
+    rho = y.shape[-1] - np.argmax(positive[..., ::-1], axis=-1)  # last rank where the condition holds
+    theta = np.take_along_axis(excess, (rho - 1)[..., None], -1) / rho[..., None]
+    return min_share + np.maximum(y - theta, 0.0)
+
+
 def validate_raw(raw: np.ndarray, shape: tuple[int, ...], policy: str, where: str = "action") -> np.ndarray:
     """Check a continuous raw action against ``shape`` and [0, 1]; clip (``project``) or raise (``reject``)."""
     arr = np.asarray(raw, dtype=np.float64)
