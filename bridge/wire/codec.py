@@ -16,6 +16,7 @@ bounds that differ per element, integers outside 32 bits, unsupported spaces or 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -214,28 +215,117 @@ def _pack_box(dc: pb.DataContainer, arr: np.ndarray) -> None:
     dc.data.Pack(box)
 
 
+_BOX, _DISCRETE, _TUPLE, _DICT, _NONE = pb.Box, pb.Discrete, pb.Tuple, pb.Dict, pb.NoSpaceType
+_BOX_URL = "type.googleapis.com/ns3opengym.BoxDataContainer"
+_BOX_FROM = pb.BoxDataContainer.FromString
+
+
 def data_from_pb(dc: pb.DataContainer) -> Any:
     """Decode a container: Discrete → int, Box → ndarray (shape and dtype kept), Tuple → tuple,
     Dict → dict (in message order); ``None`` for an empty (NoSpaceType) container."""
-    if dc.type == pb.NoSpaceType:
-        return None
-    if dc.type == pb.Discrete:
-        return int(_unpack(dc.data, pb.DiscreteDataContainer, "DiscreteDataContainer").data)
-    if dc.type == pb.Box:
-        box = _unpack(dc.data, pb.BoxDataContainer, "BoxDataContainer")
-        dtype = numpy_dtype(box.dtype)
-        values = np.array(getattr(box, _FIELD_OF_WIRE.get(box.dtype, "floatData")), dtype=dtype)
-        shape = tuple(box.shape)
-        if not shape:
-            return values if values.size != 1 else values.reshape(())
-        if int(np.prod(shape)) != values.size:
-            raise WireError(f"BoxDataContainer shape {list(shape)} needs {int(np.prod(shape))} values, got {values.size}")
-        return values.reshape(shape)
-    if dc.type == pb.Tuple:
-        return tuple(data_from_pb(e) for e in _unpack(dc.data, pb.TupleDataContainer, "TupleDataContainer").element)
-    if dc.type == pb.Dict:
+    kind = dc.type
+    if kind == _BOX:
+        return _box_from_pb(dc.data)
+    if kind == _DICT:
         return {e.name: data_from_pb(e) for e in _unpack(dc.data, pb.DictDataContainer, "DictDataContainer").element}
-    raise WireError(f"unknown DataContainer type {dc.type}")
+    if kind == _TUPLE:
+        return tuple(data_from_pb(e) for e in _unpack(dc.data, pb.TupleDataContainer, "TupleDataContainer").element)
+    if kind == _DISCRETE:
+        return int(_unpack(dc.data, pb.DiscreteDataContainer, "DiscreteDataContainer").data)
+    if kind == _NONE:
+        return None
+    raise WireError(f"unknown DataContainer type {kind}")
+
+
+def _box_from_pb(any_msg) -> np.ndarray:
+    if any_msg.type_url != _BOX_URL:
+        box = _unpack(any_msg, pb.BoxDataContainer, "BoxDataContainer")  # raises with the URL named
+    else:
+        raw = any_msg.value
+        fast = _box_from_bytes(raw)
+        if fast is not None:
+            return fast
+        box = _BOX_FROM(raw)
+    wire = box.dtype
+    if wire == pb.DOUBLE:
+        values = np.array(box.doubleData, dtype=np.float64)
+    else:
+        values = np.array(getattr(box, _FIELD_OF_WIRE.get(wire, "floatData")), dtype=numpy_dtype(wire))
+    shape = tuple(box.shape)
+    if not shape:
+        return values if values.size != 1 else values.reshape(())
+    if math.prod(shape) != values.size:
+        raise WireError(f"BoxDataContainer shape {list(shape)} needs {math.prod(shape)} values, got {values.size}")
+    return values.reshape(shape)
+
+
+_FIXED_DATA = {5: (pb.FLOAT, "<f4", np.float32, 4), 6: (pb.DOUBLE, "<f8", np.float64, 8)}
+
+
+def _box_from_bytes(buf: bytes) -> np.ndarray | None:
+    """Fast path for the common BoxDataContainer layout: dtype, packed shape and packed float or
+    double data, read straight into NumPy. ``None`` for anything else (the caller then uses the
+    protobuf runtime, which handles every valid encoding)."""
+    pos, end = 0, len(buf)
+    wire, shape, data = 0, [], None
+    try:
+        while pos < end:
+            tag = buf[pos]
+            pos += 1
+            if tag == 0x08:  # field 1 (dtype), varint
+                wire, pos = _read_varint(buf, pos)
+            elif tag == 0x12:  # field 2 (shape), packed varints
+                length, pos = _read_varint(buf, pos)
+                stop = pos + length
+                while pos < stop:
+                    dim, pos = _read_varint(buf, pos)
+                    shape.append(dim)
+            elif tag == 0x10:  # field 2, unpacked
+                dim, pos = _read_varint(buf, pos)
+                shape.append(dim)
+            elif tag in (0x2A, 0x32):  # field 5 (floatData) / 6 (doubleData), packed
+                length, pos = _read_varint(buf, pos)
+                data = (tag >> 3, pos, length)
+                pos += length
+            else:
+                return None
+    except IndexError:
+        return None
+    if pos != end:
+        return None
+    if data is None:
+        if wire in _FIXED_DATA_BY_WIRE:
+            data = (_FIXED_DATA_BY_WIRE[wire], 0, 0)
+        else:
+            return None
+    expected_wire, little, dtype, size = _FIXED_DATA[data[0]]
+    if wire != expected_wire or data[2] % size:
+        return None
+    values = np.frombuffer(buf, dtype=little, count=data[2] // size, offset=data[1]).astype(dtype)
+    if not shape:
+        final_shape = None if values.size != 1 else ()
+    elif math.prod(shape) != values.size:
+        raise WireError(f"BoxDataContainer shape {shape} needs {math.prod(shape)} values, got {values.size}")
+    else:
+        final_shape = tuple(shape)
+    return values.reshape(final_shape) if final_shape is not None else values
+
+
+_FIXED_DATA_BY_WIRE = {pb.FLOAT: 5, pb.DOUBLE: 6}
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    byte = buf[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    result, shift = 0, 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
 
 
 # ----------------------------------------------------------------------------------------------

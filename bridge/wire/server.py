@@ -141,6 +141,7 @@ class GymServer:
             address, self._ipc_path = resolve_endpoint(endpoint, allow_remote)
             sock = self._context.socket(zmq.REP)
             sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.RCVTIMEO, int(POLL_SLICE_S * 1000))
             self._socket = sock
             if address.startswith("tcp://") and address.count(":") < 2:
                 port = sock.bind_to_random_port(address)
@@ -170,8 +171,11 @@ class GymServer:
 
     # -- protocol ----------------------------------------------------------------------------------
     def recv_init(self, timeout_s: float | None = None) -> SimInit:
+        return self.accept_init(self.recv_raw(timeout_s, "SimInitMsg"))
+
+    def accept_init(self, raw: bytes) -> SimInit:
+        """Decode a received SimInitMsg and remember the peer's pid and spaces."""
         msg = pb.SimInitMsg()
-        raw = self.recv_raw(timeout_s, "SimInitMsg")
         try:
             msg.ParseFromString(raw)
         except Exception as exc:
@@ -205,18 +209,19 @@ class GymServer:
         if self.awaiting_reply:
             raise WireError(f"protocol order: waiting for a {what} while the previous request is unanswered")
         timeout = self.timeout_s if timeout_s is None else float(timeout_s)
-        deadline = time.monotonic() + timeout
         sock = self.socket
-        while True:
-            remaining = deadline - time.monotonic()
-            if sock.poll(max(0, int(min(POLL_SLICE_S, remaining) * 1000)), zmq.POLLIN):
+        deadline = time.monotonic() + timeout
+        while True:  # blocking receives of at most POLL_SLICE_S each (socket RCVTIMEO)
+            try:
                 raw = sock.recv(copy=True)
-                self.awaiting_reply = True
-                return raw
-            if self.liveness is not None:
-                self.liveness()
-            if remaining <= 0:
-                raise WireTimeout(f"no {what} from the ns-3 peer on {self.endpoint} within {timeout:g} s")
+            except zmq.Again:
+                if self.liveness is not None:
+                    self.liveness()
+                if time.monotonic() >= deadline:
+                    raise WireTimeout(f"no {what} from the ns-3 peer on {self.endpoint} within {timeout:g} s") from None
+                continue
+            self.awaiting_reply = True
+            return raw
 
     def send_raw(self, raw: bytes) -> None:
         if not self.awaiting_reply:
