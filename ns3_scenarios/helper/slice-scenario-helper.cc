@@ -21,6 +21,7 @@
 #include "ns3/ipv4-static-routing-helper.h"
 #include "ns3/ipv4-static-routing.h"
 #include "ns3/log.h"
+#include "ns3/lte-amc.h"
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-rrc.h"
 #include "ns3/lte-helper.h"
@@ -145,6 +146,8 @@ SliceScenarioHelper::ConfigureDefaults()
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(m_cfg.bufferBytes));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(m_cfg.txPowerDbm));
     Config::SetDefault("ns3::LteUePhy::NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
+    // CQI from the SINR by the Piro model (litesim uses the same mapping).
+    Config::SetDefault("ns3::LteAmc::AmcModel", EnumValue(LteAmc::PiroEW2010));
     // UEs stay attached to their own cell for the whole run: no radio-link-failure re-selection.
     Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(false));
 }

@@ -32,7 +32,8 @@ class SliceTrafficSource;
  * with one remote host (100 Gbit/s, 0 delay link); UEs at the JSON positions attached to their
  * own cell (no handover), static or RandomWalk2d; per UE one dedicated EPS bearer with its slice's
  * QCI carrying the slice's downlink traffic (SliceTrafficSource on the remote host ->
- * SliceTrafficSink on the UE); per cell a SliceFfMacScheduler (or the stock PF scheduler when the
+ * SliceTrafficSink on the UE); CQI by LteAmc's PiroEW2010 model (as litesim), RLC UM with the
+ * scenario's litesim.buffer_bytes as transmission buffer, no radio-link-failure detection; per cell a SliceFfMacScheduler (or the stock PF scheduler when the
  * scheduler kind is "pf"); and the SliceKpiCollector that runs the decision periods.
  */
 class SliceScenarioHelper
