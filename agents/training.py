@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,6 +115,22 @@ class _Interrupted(Exception):
     """Raised by the round action when ``stop_after_rounds`` is reached."""
 
 
+def cell_metrics(kpis: np.ndarray, reward: Any, threshold: float = 0.95) -> dict[str, np.ndarray]:
+    """Per-cell metrics of KPI tensors ``[..., C, S, 11]`` → each ``[..., C]``.
+
+    ``utilisation``: PRB share used (Σ over slices); ``satisfaction``: FDRL's U, mean over slices with
+    traffic of min(delivered/offered, 1); ``success``: 1 where every slice's SLA satisfaction
+    (``RewardFunction.satisfaction``) is at least ``threshold``.
+    """
+    off = kpis[..., K.OFFERED]
+    served = np.minimum(_ratio(kpis[..., K.THROUGHPUT], off), 1.0)
+    return {
+        "utilisation": kpis[..., K.PRB_USED].sum(axis=-1),
+        "satisfaction": _masked_mean(served, off > 0),
+        "success": (reward.satisfaction(kpis).min(axis=-1) >= threshold).astype(np.float64),
+    }
+
+
 class KpiMeter:
     """Per-cell sums over a round window: reward, PRB utilisation, satisfaction, SLA success."""
 
@@ -130,13 +147,9 @@ class KpiMeter:
 
     def __call__(self, obs: np.ndarray, rewards: np.ndarray, infos: list[dict]) -> None:
         kpis = np.stack([info["kpis"] for info in infos])  # [B, C, S, 11]
-        off = kpis[..., K.OFFERED]
-        served = np.minimum(_ratio(kpis[..., K.THROUGHPUT], off), 1.0)
-        sla = self.core.reward.satisfaction(kpis).min(axis=-1)  # [B, C]
         self.sums["reward"] += rewards.mean(axis=0)
-        self.sums["utilisation"] += kpis[..., K.PRB_USED].sum(axis=-1).mean(axis=0)
-        self.sums["satisfaction"] += _masked_mean(served, off > 0).mean(axis=0)
-        self.sums["success"] += (sla >= self.threshold).mean(axis=0)
+        for key, value in cell_metrics(kpis, self.core.reward, self.threshold).items():
+            self.sums[key] += value.mean(axis=0)
         self.count += 1
         self.samples += rewards.shape[0]
 
@@ -431,6 +444,8 @@ class _Trainer:
         if self.run_dir is not None and not interrupted:
             save_policy(self.run_dir / POLICY_DIR, self.models, cell_model, meta)
             (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=1, default=str))
+            if self.ckpt_dir is not None and self.ckpt_dir.exists():
+                shutil.rmtree(self.ckpt_dir)  # complete: the policy is saved; checkpoints are for crashes
         self.core.close()
         return RunResult(self.run_dir, policy, self.history, wall, self.hub.steps, interrupted, resumed_round, self.models)
 

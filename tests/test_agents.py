@@ -255,3 +255,15 @@ def test_federated_ppo_on_tiny_litesim_beats_random(tmp_path):
     random = np.mean([e.rewards.mean() for e in evaluate(sc, RandomPolicy(make_core(sc, "litesim", seed=0), 0), "litesim", episodes=4, seed=100)])
     assert learned > random + 0.1, (learned, random)
     assert res.history[-1]["reward"] > res.history[0]["reward"] + 0.05
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3", "ddpg"])
+def test_off_policy_continuous_agents_train_federated_with_fedprox(tmp_path, algo):
+    res = train(_cfg(tmp_path, algorithm=algo, strategy="fedprox", proximal_mu=0.5, total_steps=96,
+                     algo_kwargs={"learning_starts": 8, "batch_size": 16, "buffer_size": 500, "train_freq": 2}))
+    assert len(res.history) >= 2 and all(h["bytes_up"] > 0 for h in res.history)
+    p0, p1 = (get_params(m) for m in res.models)
+    for a, b in zip(p0, p1):
+        np.testing.assert_array_equal(a, b)
+    act = res.policy.act(np.zeros((2, res.models[0].observation_space.shape[0]), dtype=np.float32))
+    assert act.shape == (2, 2) and np.all((act >= 0) & (act <= 1))
