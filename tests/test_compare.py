@@ -1,0 +1,68 @@
+"""The main job: calibration math, and the whole compare pipeline on tiny.yaml with real ns-3."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from bridge import kpi as K
+from bridge.calibration import calibrate, relative_gap
+from bridge.cli import main
+from bridge.evaluate import evaluate
+from bridge.report import rank_agreement
+from bridge.scenario import load_scenario
+
+
+def test_relative_gap():
+    assert relative_gap(np.array([1.1, 0.0, 0.5]), np.array([1.0, 0.0, 0.0])) == pytest.approx([0.1, 0.0, 0.5])
+
+
+def test_rank_agreement():
+    a = {"x": np.array([3.0]), "y": np.array([2.0]), "z": np.array([1.0])}
+    assert rank_agreement(a, a) == pytest.approx(1.0)
+    assert rank_agreement(a, {"x": np.array([1.0]), "y": np.array([2.0]), "z": np.array([3.0])}) == pytest.approx(-1.0)
+
+
+def _lite(scenario, policy, episodes=1):
+    return np.stack([r.kpis for r in evaluate(scenario, policy, "litesim", episodes, seed=3)])
+
+
+def test_calibration_recovers_a_known_litesim_truth():
+    """Traces from litesim with other free parameters stand in for ns-3: the fit must close the gap."""
+    base = load_scenario("default").with_updates(control={"episode_steps": 20})
+    truth = base.with_updates(litesim={"scheduler_efficiency": 0.55, "se_scale": [1.3, 1.1, 0.9]})
+    policies = ("equal", "proportional")
+    target = {p: _lite(truth, p) for p in policies}
+    result = calibrate(base, target, lambda s, p: _lite(s, p))
+    assert result.gap_before > 0.05
+    assert result.gap_after < 0.5 * result.gap_before
+    assert result.se_scale[0] == pytest.approx(1.3, rel=0.1)
+    assert result.scenario.litesim.scheduler_efficiency == pytest.approx(0.55, rel=0.25)
+
+
+@pytest.mark.ns3
+def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
+    out = tmp_path / "report"
+    code = main(["compare", "tiny", "--budget", "256", "--episodes", "1", "--out", str(out)])
+    assert code == 0
+    report = (out / "report.md").read_text()
+    config = json.loads((out / "config.json").read_text())
+    assert config["simulators"] == ["litesim", "ns3"]
+    policies = ["ppo-federated-fedavg", "equal", "proportional", "greedy_sla"]
+    rows = [line for line in report.splitlines() if line.startswith("| litesim") or line.startswith("| ns3")]
+    for sim in ("litesim", "ns3"):
+        for pol in policies:
+            mine = [r for r in rows if r.startswith(f"| {sim} | {pol} |")]
+            assert len(mine) == 2, (sim, pol)  # one row per slice
+            numbers = [float(x) for r in mine for x in r.strip("|").split("|")[2:] if re.match(r"^\s*[-0-9.e+]+\s*$", x)]
+            assert numbers and all(np.isfinite(numbers))
+    for header in ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share"):
+        assert header in report
+    assert "Kendall τ" in report and "Before calibration" in report and "After calibration" in report
+    for png in ("throughput.png", "delay.png", "sla_ratio.png", "reward_over_time.png"):
+        assert (out / png).stat().st_size > 1000
+    cal = json.loads((out / "calibration.json").read_text())
+    assert cal["median_throughput_gap_after"] <= cal["median_throughput_gap_before"] + 1e-12
+    traces = (out / "traces.csv").read_text().splitlines()
+    assert len(traces) == 1 + 2 * len(policies) * 10 * 2  # header + sims × policies × steps × slices
