@@ -236,7 +236,8 @@ def report(overhead: list[dict], cpp: list[dict], vec: dict | None, args: argpar
     lines = [
         "## gym bridge",
         "",
-        f"`python benchmarks/bench_bridge.py{' --quick' if args.quick else ''}` — {dt.date.today().isoformat()}; {machine()}.",
+        f"`python benchmarks/bench_bridge.py{' --quick' if args.quick else ''}` — {dt.date.today().isoformat()}; {machine()}; "
+        f"1-min load average {args.load_before:.1f} before / {os.getloadavg()[0]:.1f} after the run (other jobs shared the cores).",
         "",
         "Overhead per step against a fake ns-3 peer that simulates nothing (separate process, same",
         "pre-encoded EnvStateMsg every step; observation = Dict of 10 float64 KPI boxes, action = float64",
@@ -300,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
     parser.add_argument("--write-docs", action="store_true", help="update the '## gym bridge' section of docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
+    args.load_before = os.getloadavg()[0]
     steps, rounds = (600, 6) if args.quick else (6000, 30)
     overhead = []
     for n in (10, 300, 3000):
