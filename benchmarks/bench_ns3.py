@@ -1,0 +1,166 @@
+"""Speed of the ns-3 program: simulated seconds per wall second, slice scheduler vs stock PF, memory.
+
+    .venv/bin/python benchmarks/bench_ns3.py [--quick] [--no-write]
+
+For tiny, default and a 12-cell scenario (scenarios/tl_madrl_12cell.yaml, else default with
+4 sites x 3 sectors) the program runs with the slice scheduler and with stock PF, alternately
+(side by side on the same machine state), ``reps`` times each; the best wall time of each is kept.
+Peak memory is the maximum resident set of the child process (``os.wait4`` rusage). Results are
+printed and written to docs/BENCHMARKS.md under "## ns-3 scenario" (other sections untouched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bridge.ns3_build import find_binary  # noqa: E402
+from bridge.ns3_run import ns3_command  # noqa: E402
+from bridge.runtime import write_runtime_json  # noqa: E402
+from bridge.scenario import Scenario, load_scenario  # noqa: E402
+
+SECTION = "## ns-3 scenario"
+
+
+def twelve_cell() -> Scenario:
+    path = REPO / "scenarios" / "tl_madrl_12cell.yaml"
+    if path.exists():
+        return Scenario.from_yaml(path)
+    return load_scenario("default").with_updates(name="default_12cell", topology={"sites": 4, "sectors": 3})
+
+
+def run_once(binary: Path, scenario: Scenario, seed: int, steps: int, scheduler: str) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one run."""
+    with tempfile.TemporaryDirectory(prefix="bench-ns3-") as tmp:
+        config = write_runtime_json(scenario, seed, Path(tmp) / "runtime.json")
+        cmd = ns3_command(binary, config, Path(tmp) / "kpis.jsonl", seed, None, steps, scheduler)
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{scenario.name}/{scheduler} exited {proc.returncode}: {err[-2000:]}")
+        return wall, usage.ru_maxrss / 1024.0
+
+
+def bench(binary: Path, scenario: Scenario, steps: int, reps: int) -> dict:
+    seed = scenario.seed
+    sim_s = (scenario.control.warmup_ms + steps * scenario.control.decision_period_ms) / 1000.0
+    walls = {"slice": [], "pf": []}
+    mem = {"slice": 0.0, "pf": 0.0}
+    for _ in range(reps):
+        for sched in ("slice", "pf"):
+            wall, rss = run_once(binary, scenario, seed, steps, sched)
+            walls[sched].append(wall)
+            mem[sched] = max(mem[sched], rss)
+    best = {k: min(v) for k, v in walls.items()}
+    return {
+        "name": scenario.name,
+        "cells": scenario.n_cells,
+        "ues": scenario.n_cells * scenario.ues_per_cell,
+        "prb": scenario.radio.bandwidth_prb,
+        "sim_s": sim_s,
+        "wall_slice": best["slice"],
+        "wall_pf": best["pf"],
+        "speed_slice": sim_s / best["slice"],
+        "speed_pf": sim_s / best["pf"],
+        "ratio": best["slice"] / best["pf"],
+        "mem_slice": mem["slice"],
+        "mem_pf": mem["pf"],
+        "reps": reps,
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [
+        SECTION,
+        "",
+        f"Measured {dt.date.today().isoformat()} on {platform.node() or 'host'}: {cpu}, {os.cpu_count()} cores "
+        f"(shared with other jobs), {platform.system()} {platform.release()}, ns-3.44 (PyPI wheel), Release build. "
+        "Command: `.venv/bin/python benchmarks/bench_ns3.py`.",
+        "",
+        "Speed is simulated seconds (warm-up included) per wall second; the ratio is the slice "
+        "scheduler's wall time over stock PF's on the same scenario and seed, run alternately, best of "
+        "`reps`. Memory is the peak RSS of the ns-3 process.",
+        "",
+        "| scenario | cells | UEs | PRB | simulated s | slice: sim s / wall s | PF: sim s / wall s "
+        "| slice / PF time | peak RSS slice / PF (MiB) | reps |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['cells']} | {r['ues']} | {r['prb']} | {r['sim_s']:.2f} | {r['speed_slice']:.3f} "
+            f"| {r['speed_pf']:.3f} | {r['ratio']:.3f} | {r['mem_slice']:.0f} / {r['mem_pf']:.0f} | {r['reps']} |"
+        )
+    lines += [
+        "",
+        "Target: slice / PF ≤ 1.10. The cost is the LTE PHY and grows with cells × UEs × PRBs; the "
+        "slice scheduler adds a per-TTI RBG partition and per-RBG FFR answers on top of PF.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str, path: Path = REPO / "docs" / "BENCHMARKS.md") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if SECTION in old:
+        start = old.index(SECTION)
+        nxt = old.find("\n## ", start + len(SECTION))
+        new = old[:start] + text.rstrip("\n") + "\n\n" + (old[nxt + 1 :] if nxt >= 0 else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer steps and one repetition")
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
+    args = ap.parse_args(argv)
+    binary = find_binary()
+    plan = [
+        (load_scenario("tiny"), 10, 1 if args.quick else 3),
+        (load_scenario("default"), 5 if args.quick else 20, 1 if args.quick else 2),
+        (twelve_cell(), 1 if args.quick else 2, 1),
+    ]
+    rows = []
+    for scenario, steps, reps in plan:
+        row = bench(binary, scenario, steps, reps)
+        rows.append(row)
+        print(
+            f"{row['name']:>16}: {row['cells']} cells {row['ues']} UEs, {row['sim_s']:.2f} sim s | slice "
+            f"{row['speed_slice']:.3f} sim s/s, PF {row['speed_pf']:.3f} sim s/s, ratio {row['ratio']:.3f} | "
+            f"peak RSS {row['mem_slice']:.0f}/{row['mem_pf']:.0f} MiB",
+            flush=True,
+        )
+    text = markdown(rows)
+    if not args.no_write:
+        write_section(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
