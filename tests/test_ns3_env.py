@@ -17,13 +17,12 @@ from bridge.scenario import load_scenario
 
 pytestmark = pytest.mark.ns3
 
-try:
-    find_program()
-    HAVE_NS3 = True
-except Ns3Error:
-    HAVE_NS3 = False
-if not HAVE_NS3:
-    pytestmark = [pytest.mark.ns3, pytest.mark.skip(reason="slicebridge-lte not built (cmake --build build)")]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _built(ns3_binary):
+    """Every test here needs the real program: a missing build fails (via ns3_binary), never skips."""
+    return ns3_binary
 
 PRB, SHARE = KPI_INDEX["prb_used_share"], KPI_INDEX["share_assigned"]
 

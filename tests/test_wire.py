@@ -563,7 +563,18 @@ def _echo_program():
 
 
 ECHO = _echo_program()
-needs_echo = pytest.mark.skipif(ECHO is None, reason="slicebridge-gym-echo not built (cmake --build build)")
+
+
+@pytest.fixture
+def _echo_built(ns3_binary):
+    """The echo program is built with the ns-3 program: a missing build fails, never skips."""
+    global ECHO
+    ECHO = ECHO or _echo_program()
+    if ECHO is None:
+        pytest.fail("slicebridge-gym-echo not built (cmake -S . -B build && cmake --build build -j2)", pytrace=False)
+
+
+needs_echo = pytest.mark.usefixtures("_echo_built")
 
 
 def start_echo(endpoint_args, *args):
