@@ -233,9 +233,14 @@ class _Trainer:
         self.hub.step_listeners.append(self.meter)
         self.proxies = [CellGroupVecEnv(self.hub, k) for k in range(len(groups))]
         cls = algorithm_class(cfg.algorithm)
+        algo_kwargs = dict(cfg.algo_kwargs)
+        if cfg.algorithm == "ppo":
+            # one rollout per round unless told otherwise (SB3's 2048-step rollouts would outlast
+            # small budgets and make rounds 2048 steps long)
+            algo_kwargs.setdefault("n_steps", max(1, min(cfg.local_steps, 2048)))
         if state is None:
             self.models = [
-                build_model(cfg.algorithm, proxy, seed=self.seed + 1000 * k, algo_kwargs=cfg.algo_kwargs, net_arch=cfg.net_arch,
+                build_model(cfg.algorithm, proxy, seed=self.seed + 1000 * k, algo_kwargs=algo_kwargs, net_arch=cfg.net_arch,
                             tensorboard_log=self._tb(), verbose=cfg.verbose)
                 for k, proxy in enumerate(self.proxies)
             ]
