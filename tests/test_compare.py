@@ -11,7 +11,7 @@ from bridge.calibration import calibrate, relative_gap
 from bridge.cli import main
 from bridge.evaluate import evaluate
 from bridge.report import rank_agreement
-from bridge.scenario import load_scenario
+from bridge.scenario import Scenario, load_scenario
 
 
 def test_relative_gap():
@@ -30,7 +30,10 @@ def _lite(scenario, policy, episodes=1):
 
 def test_calibration_recovers_a_known_litesim_truth():
     """Traces from litesim with other free parameters stand in for ns-3: the fit must close the gap."""
-    base = load_scenario("default").with_updates(control={"episode_steps": 20})
+    data = load_scenario("default").model_dump(mode="json")
+    data["slices"][0]["traffic"]["rate_mbps"] = 3.0  # saturate eMBB: throughput then depends on capacity
+    data["control"]["episode_steps"] = 20
+    base = Scenario.from_dict(data)
     truth = base.with_updates(litesim={"scheduler_efficiency": 0.55, "se_scale": [1.3, 1.1, 0.9]})
     policies = ("equal", "proportional")
     target = {p: _lite(truth, p) for p in policies}
