@@ -40,7 +40,7 @@ from agents.params import get_params, set_params, trainable_tensors, federated_t
 from agents.policy import POLICY_DIR, MultiCellPolicy, save_policy
 from bridge import kpi as K
 from bridge.envs import SlicingCore, make_core
-from bridge.reward import _masked_mean, _ratio
+from bridge.reward import service_satisfaction
 from bridge.scenario import Scenario
 from federation.checkpoint import latest_checkpoint, load_state, restore_rng_states, rng_states, save_checkpoint
 from federation.fedprox import ProximalTerm
@@ -122,11 +122,9 @@ def cell_metrics(kpis: np.ndarray, reward: Any, threshold: float = 0.95) -> dict
     traffic of min(delivered/offered, 1); ``success``: 1 where every slice's SLA satisfaction
     (``RewardFunction.satisfaction``) is at least ``threshold``.
     """
-    off = kpis[..., K.OFFERED]
-    served = np.minimum(_ratio(kpis[..., K.THROUGHPUT], off), 1.0)
     return {
         "utilisation": kpis[..., K.PRB_USED].sum(axis=-1),
-        "satisfaction": _masked_mean(served, off > 0),
+        "satisfaction": service_satisfaction(kpis),
         "success": (reward.satisfaction(kpis).min(axis=-1) >= threshold).astype(np.float64),
     }
 

@@ -30,16 +30,22 @@ from bridge.scenario import Scenario
 DELAY_SLICE_KINDS = ("urllc", "volte")
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def ratio_or_one(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num/den, or 1 where den is 0 (nothing asked → satisfied)."""
     safe = np.where(den > 0, den, 1.0)
     return np.where(den > 0, num / safe, 1.0)
 
 
-def _masked_mean(values: np.ndarray, mask: np.ndarray, empty: float = 1.0) -> np.ndarray:
+def masked_mean(values: np.ndarray, mask: np.ndarray, empty: float = 1.0) -> np.ndarray:
     count = mask.sum(axis=-1)
     total = np.where(mask, values, 0.0).sum(axis=-1)
     return np.where(count > 0, total / np.maximum(count, 1), empty)
+
+
+def service_satisfaction(kpis: np.ndarray) -> np.ndarray:
+    """FDRL's U per cell, ``[..., C]``: mean over slices with traffic of min(delivered/offered, 1)."""
+    off = kpis[..., K.OFFERED]
+    return masked_mean(np.minimum(ratio_or_one(kpis[..., K.THROUGHPUT], off), 1.0), off > 0)
 
 
 class RewardFunction:
@@ -61,17 +67,15 @@ class RewardFunction:
         """Per-slice SLA satisfaction ``min(thr/φ*, d*/d, 1)``, ``[..., C, S]`` in [0, 1]."""
         thr, off, n, d = kpis[..., K.THROUGHPUT], kpis[..., K.OFFERED], kpis[..., K.ACTIVE_UES], kpis[..., K.DELAY_MEAN]
         target = np.minimum(self.thr_sla * n, off)
-        thr_term = _ratio(thr, target)
-        delay_term = _ratio(np.broadcast_to(self.delay_sla, d.shape), d)
+        thr_term = ratio_or_one(thr, target)
+        delay_term = ratio_or_one(np.broadcast_to(self.delay_sla, d.shape), d)
         return np.minimum(np.minimum(thr_term, delay_term), 1.0)
 
     def _min_satisfaction(self, kpis: np.ndarray) -> np.ndarray:
         return self.satisfaction(kpis).min(axis=-1)
 
     def _utility_cost(self, kpis: np.ndarray) -> np.ndarray:
-        off = kpis[..., K.OFFERED]
-        served = np.minimum(_ratio(kpis[..., K.THROUGHPUT], off), 1.0)
-        utility = _masked_mean(served, off > 0)
+        utility = service_satisfaction(kpis)
         cost = kpis[..., K.PRB_USED].sum(axis=-1)
         return self.params.alpha * utility - self.params.beta * cost
 
@@ -79,7 +83,7 @@ class RewardFunction:
         p = self.params
         se = np.maximum(kpis[..., K.SPECTRAL_EFF], 1e-3)
         needed = kpis[..., K.OFFERED] * 1e6 / (se * self.bandwidth_hz)
-        omega = np.minimum(_ratio(kpis[..., K.PRB_USED], needed), 1.0)
+        omega = np.minimum(ratio_or_one(kpis[..., K.PRB_USED], needed), 1.0)
         n = kpis[..., K.ACTIVE_UES]
         rate = np.where(n > 0, kpis[..., K.THROUGHPUT] / np.maximum(n, 1), 0.0)
         margin = np.where(self.is_delay_slice, self.delay_sla - kpis[..., K.DELAY_MEAN], rate - self.thr_sla)
@@ -89,5 +93,5 @@ class RewardFunction:
     def _se_ssr(self, kpis: np.ndarray) -> np.ndarray:
         p = self.params
         se = kpis[..., K.THROUGHPUT].sum(axis=-1) * 1e6 / self.bandwidth_hz
-        ssr = _masked_mean(kpis[..., K.SLA_RATIO], kpis[..., K.OFFERED] > 0)
+        ssr = masked_mean(kpis[..., K.SLA_RATIO], kpis[..., K.OFFERED] > 0)
         return p.alpha * se / p.se_norm_bps_hz + p.beta * ssr
