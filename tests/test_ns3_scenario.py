@@ -71,6 +71,19 @@ def test_saturated_prb_use_follows_shares(ns3_binary, tiny, shares):
     assert delay[fav] < delay[other], delay
 
 
+@pytest.mark.parametrize("work_conserving", [True, False])
+def test_small_share_slice_is_not_starved(ns3_binary, tiny, work_conserving):
+    # 0.05 x 12 schedulable RBGs = 0.6 RBG per TTI: the slice must get one RBG in ~60 % of the
+    # TTIs (credit carried across TTIs), never 0. Regression: the partition counted the partial
+    # 13th RBG of 25 PRBs, which PF never schedules, and gave it to the last (smallest) slice.
+    shares = (0.95, 0.05)
+    kpis = run_ns3(_saturated(tiny, work_conserving), seed=1, shares=shares, steps=4, binary=ns3_binary)
+    used = kpis[:, 0, :, PRB_USED].mean(axis=0)
+    assert np.all(kpis[:, 0, 1, THROUGHPUT] > 0), kpis[:, 0, 1, THROUGHPUT]
+    assert abs(used[1] - shares[1]) <= 0.02, used
+    assert abs(used[0] - shares[0]) <= 0.06, used
+
+
 def test_work_conserving_gives_idle_rbgs_to_backlogged_slice(ns3_binary, tiny):
     wc = run_ns3(_saturated(tiny, True, idle_urllc=True), seed=1, shares=(0.5, 0.5), steps=STEPS, binary=ns3_binary)
     strict = run_ns3(_saturated(tiny, False, idle_urllc=True), seed=1, shares=(0.5, 0.5), steps=STEPS, binary=ns3_binary)

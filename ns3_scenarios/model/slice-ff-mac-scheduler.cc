@@ -184,6 +184,16 @@ SliceFfMacScheduler::RbgSize(uint16_t dlBandwidth)
     return 4;
 }
 
+uint32_t
+SliceFfMacScheduler::SchedulableRbgs(uint16_t dlBandwidth)
+{
+    // The stock schedulers (PF, RR, ...) use floor(bandwidth / RBG size) RBGs: the last, partial
+    // RBG of 36.213 (e.g. RBG 12 of 25 PRBs, 1 PRB) is never scheduled. Partitioning it would hand
+    // a slice an RBG that no UE can get and charge its credit for it (the small slice, whose block
+    // is the last one, then starved).
+    return dlBandwidth / RbgSize(dlBandwidth);
+}
+
 void
 SliceFfMacScheduler::SetShares(std::vector<double> shares)
 {
@@ -293,7 +303,7 @@ void
 SliceFfMacScheduler::UpdateRbgOwners()
 {
     const size_t nSlices = m_shares.size();
-    const uint32_t nRbg = (m_dlBandwidth + RbgSize(m_dlBandwidth) - 1) / RbgSize(m_dlBandwidth);
+    const uint32_t nRbg = SchedulableRbgs(m_dlBandwidth);
     m_rbgOwner.assign(nRbg, -1);
     if (nSlices == 0 || nRbg == 0)
     {
@@ -397,7 +407,7 @@ SliceFfMacScheduler::OnDlConfigInd(const FfMacSchedSapUser::SchedDlConfigIndPara
         return;
     }
     const uint32_t rbgSize = RbgSize(m_dlBandwidth);
-    const uint32_t nRbg = (m_dlBandwidth + rbgSize - 1) / rbgSize;
+    const uint32_t nRbg = SchedulableRbgs(m_dlBandwidth);
     std::vector<uint32_t> rbgs(nSlices, 0);
     std::vector<uint32_t> prbs(nSlices, 0);
     for (const auto& data : params.m_buildDataList)
