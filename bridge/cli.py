@@ -111,10 +111,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recipe(args: argparse.Namespace) -> int:
+    from agents.recipes import main as recipes_main
+
+    return recipes_main([args.name, *args.rest])
+
+
 def _load_policy(spec: str, scenario: Scenario):
     """``baseline:NAME``, ``random``, or a run directory written by ``train``."""
     if spec.startswith("baseline:"):
-        return spec.split(":", 1)[1]
+        from agents.baselines import BASELINES
+
+        name = spec.split(":", 1)[1]
+        if name not in BASELINES:
+            raise CliError(f"--policy {spec!r}: unknown baseline; allowed: {', '.join('baseline:' + b for b in sorted(BASELINES))}")
+        return name
     if spec == "random":
         return spec
     path = Path(spec)
@@ -188,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", default="reports/compare", help="report directory")
     cp.set_defaults(func=cmd_compare)
 
+    rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")
+    rc.add_argument("name", choices=["fdrl"])
+    rc.add_argument("rest", nargs=argparse.REMAINDER, help="recipe options, e.g. --out runs/fdrl --rounds 100")
+    rc.set_defaults(func=cmd_recipe)
+
     bn = sub.add_parser("bench", help="run a benchmark from benchmarks/ (litesim, ns3, bridge)")
     bn.add_argument("which", choices=["litesim", "ns3", "bridge"])
     bn.add_argument("rest", nargs=argparse.REMAINDER)
@@ -198,11 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from bridge.actions import InvalidActionError
+    from bridge.ns3_backend import Ns3Error
+    from bridge.ns3_build import Ns3BuildError
+
     try:
         return args.func(args)
-    except CliError as exc:
+    except (CliError, ScenarioError, InvalidActionError, FileNotFoundError) as exc:
         print(f"slicebridge: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (Ns3Error, Ns3BuildError) as exc:
+        print(f"slicebridge: ns-3 failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("slicebridge: interrupted; results written so far are kept", file=sys.stderr)
         return 130

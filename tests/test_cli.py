@@ -1,0 +1,73 @@
+"""The slicebridge command line: help on every command, clear errors and exit codes on misuse."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from bridge.cli import build_parser, main
+
+COMMANDS = ["scenarios", "eval", "baselines", "train", "compare", "recipe", "bench"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_on_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: slicebridge" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "bridge.cli", "scenarios", "list"], capture_output=True, text=True, check=True)
+    assert "tiny" in out.stdout and "default" in out.stdout
+
+
+def test_validate_reports_bad_files(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("slices: []\n")
+    assert main(["scenarios", "validate", "tiny", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert "ok    tiny" in captured.out and f"{bad}: slices" in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval", "nosuch"], "scenario file not found"),
+        (["eval", "tiny", "--policy", "baseline:nope"], "unknown baseline"),
+        (["eval", "tiny", "--policy", "/no/such/run"], "not a baseline:NAME"),
+        (["scenarios", "validate"], "give at least one scenario file"),
+    ],
+)
+def test_misuse_exits_2_with_a_clear_message(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("slicebridge: error:") and message in err
+
+
+def test_unknown_command_is_an_argparse_error():
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["frobnicate"])
+    assert exc.value.code == 2
+
+
+def test_eval_writes_traces_and_prints_kpis(tmp_path, capsys):
+    out = tmp_path / "traces.csv"
+    assert main(["eval", "tiny", "--policy", "baseline:proportional", "--episodes", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "proportional in litesim" in text and "embb" in text
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 * 10 * 2  # episodes × steps × slices (one cell)
+    assert {r["episode"] for r in rows} == {"0", "1"} and {r["slice"] for r in rows} == {"embb", "urllc"}
+    assert all(float(r["offered_mbps"]) > 0 and 0 <= float(r["sla_ratio"]) <= 1 for r in rows)
+
+
+def test_baselines_command_prints_every_baseline(capsys):
+    assert main(["baselines", "default"]) == 0
+    out = capsys.readouterr().out
+    for name in ("equal", "static", "proportional", "greedy_sla"):
+        assert f"baseline {name} in litesim" in out
+    for slice_name in ("embb", "urllc", "mmtc"):
+        assert slice_name in out
