@@ -11,7 +11,7 @@ instance of the batch; mobile-env: one ``env.step``). Pairs compared:
 mobile-env runs random actions and resets when an episode ends (as a training loop would).
 Results go to ``docs/BENCHMARKS.md`` under ``## litesim`` (only that section is rewritten).
 
-Usage: ``python benchmarks/bench_litesim.py [--seconds 3] [--batch-default 1024] [--batch-13cell 128] [--no-write]``
+Usage: ``python benchmarks/bench_litesim.py [--seconds 3] [--batch-default 512] [--batch-13cell 128] [--no-write]``
 """
 
 from __future__ import annotations
@@ -92,9 +92,10 @@ def render(rows: list[tuple[dict, dict | None]], args) -> str:
         "## litesim",
         "",
         f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {cpu_model()}, {os.cpu_count()} cores "
-        f"(shared with other engineers' jobs), Python {platform.python_version()}, NumPy {np.__version__}; one process, "
-        f"{args.seconds:g} s per measurement, all in the same run "
-        "(`python benchmarks/bench_litesim.py`).",
+        f"(shared with other engineers' jobs: load average {args.load_before:.1f} before, {os.getloadavg()[0]:.1f} after), "
+        f"Python {platform.python_version()}, NumPy {np.__version__}; one process, "
+        f"{args.seconds:g} s per measurement, all in the same run, so the ratios compare like with like "
+        "(`python benchmarks/bench_litesim.py`; the absolute numbers move with the load, mobile-env's by up to 2x).",
         "",
         "A UE-step = one UE through one environment step (litesim: one 100 ms decision period of one batch "
         "instance, float32 state, batch size B chosen for throughput; mobile-env: one `env.step` with random "
@@ -128,10 +129,11 @@ def write_section(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--batch-default", type=int, default=1024)
+    ap.add_argument("--batch-default", type=int, default=512)
     ap.add_argument("--batch-13cell", type=int, default=128)
     ap.add_argument("--no-write", action="store_true", help="print only, do not update docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
+    args.load_before = os.getloadavg()[0]  # 1-min load average (other jobs share the cores)
     rows = [
         (bench_litesim("default", args.batch_default, args.seconds), bench_mobile_env("mobile-small-central-v0", args.seconds)),
         (bench_litesim("bench_13cell", args.batch_13cell, args.seconds), bench_mobile_env("mobile-large-central-v0", args.seconds)),

@@ -81,15 +81,38 @@ SINR_THRESHOLDS = shannon_gap() * (2.0 ** CQI_EFFICIENCY[1:] - 1.0)
 
 
 class SeMapper:
-    """Fast SINR → spectral-efficiency lookup (float32 in, float32 out)."""
+    """Fast SINR → spectral-efficiency lookup (float32 in, float32 out).
+
+    ``searchsorted`` costs ~20 ns per element; instead the float32 bit pattern's top 16 bits (sign,
+    exponent, 7 mantissa bits: buckets 0.8 % wide) index tables holding, per bucket, the efficiency
+    below and above the one CQI threshold the bucket may contain (``+inf`` if none), so that the
+    result equals ``se[searchsorted(thresholds, sinr, side="left")]`` exactly.
+    """
 
     def __init__(self) -> None:
         self.thresholds = SINR_THRESHOLDS.astype(np.float32)
         self.se = _SE_OF_CQI.astype(np.float32)
+        start = (np.arange(1 << 16, dtype=np.uint32) << 16).view(np.float32)  # smallest value of each bucket
+        nxt = np.arange(1, (1 << 16) + 1, dtype=np.uint64).astype(np.uint32) << 16
+        end = nxt.view(np.float32)  # smallest value of the next bucket (bucket 0xFFFF: wraps, unused)
+        with np.errstate(invalid="ignore"):
+            below = np.searchsorted(self.thresholds, start, side="left")  # thresholds < bucket start
+            inside = np.searchsorted(self.thresholds, end, side="left") - below  # thresholds in the bucket
+        positive = (start >= 0) & np.isfinite(start) & np.isfinite(end) & (end > start)
+        inside = np.where(positive, inside, 0)
+        if inside.max() > 1:
+            raise AssertionError("two CQI thresholds within one SINR bucket")
+        top = np.minimum(below + 1, self.se.size - 1)
+        self.bucket_thr = np.where(inside == 1, self.thresholds[np.minimum(below, self.thresholds.size - 1)],
+                                   np.float32(np.inf)).astype(np.float32)
+        self.bucket_lo = self.se[below]
+        self.bucket_hi = self.se[top]
 
     def __call__(self, sinr: np.ndarray) -> np.ndarray:
         # strictly greater: CQI k needs s > eff[k], i.e. sinr > threshold[k-1]
-        return self.se[np.searchsorted(self.thresholds, sinr, side="left")]
+        sinr = np.ascontiguousarray(sinr, dtype=np.float32)
+        bucket = sinr.view(np.uint32) >> np.uint32(16)
+        return np.where(sinr > self.bucket_thr[bucket], self.bucket_hi[bucket], self.bucket_lo[bucket])
 
 
 class FadingSeTable:

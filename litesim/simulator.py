@@ -64,8 +64,9 @@ from litesim.rng import CounterRng, instance_keys
 from litesim.traffic import TrafficModel, TrafficState
 
 SEED_STRIDE = 2**20  # reset() without a seed: instance seeds advance by this much per episode
-_MIN_WIDTH_MS = 1e-6  # p95: a delay segment narrower than this is a ramp of this width
 _F32 = np.float32
+_PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
+_MIN_WIDTH_MS = 1e-6  # p95: a delay segment narrower than this is a ramp of this width
 
 
 @dataclass
@@ -138,6 +139,16 @@ class LiteSim:
         self.slice_ues = np.array([s.ues_per_cell for s in sc.slices], dtype=np.float32)
         self.indicator = np.zeros((self.n_ues, self.n_slices), dtype=_F32)  # [U, S]
         self.indicator[np.arange(self.n_ues), ue_slice] = 1.0
+        # p95 event layout: slot i of slice s is UE _ev_ue[s, i] of the cell if _ev_valid[s, i]
+        self._ev_ues = max(1, max(b - a for a, b in self.bounds))
+        self._ev_ue = np.zeros((self.n_slices, self._ev_ues), dtype=np.int64)
+        self._ev_valid = np.zeros((self.n_slices, self._ev_ues), dtype=bool)
+        for s, (a, b) in enumerate(self.bounds):
+            self._ev_ue[s, :b - a] = np.arange(a, b)
+            self._ev_valid[s, :b - a] = True
+        div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # m − k + 1 of slot k
+        self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32)  # [S, M]; unused slots: candidate 0
+        self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues - 1).bit_length())) - 1)  # event-number bits
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # bytes carried per PRB held for the whole period, per unit of spectral efficiency
         self.bytes_per_se = (PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0
@@ -344,17 +355,23 @@ class LiteSim:
     def _water_level(self, need: np.ndarray, avail_s: np.ndarray) -> np.ndarray:
         """Equal PRB-time water level per slice and cell ``[n, C, S]``: ``Σ_u min(need_u, L) = avail``
         (or, if the slice needs less, the largest level one UE could be given). ``L = max_k (avail −
-        sum of the k−1 smallest needs) / (m − k + 1)`` over the needs sorted ascending."""
-        level = np.zeros(avail_s.shape, dtype=_F32)
-        for s, (a, b) in enumerate(self.bounds):
-            m = b - a
-            if m == 0:
-                continue
-            srt = np.sort(need[..., a:b], axis=-1)
-            before = np.cumsum(srt, axis=-1) - srt  # sum of the smaller needs
-            cand = (avail_s[..., s:s + 1] - before) / np.arange(m, 0, -1, dtype=_F32)
-            level[..., s] = cand.max(axis=-1)
-        return level
+        sum of the k−1 smallest needs) / (m − k + 1)`` over the needs sorted ascending.
+
+        ``need [n, C, U]`` (PRB-periods, ≥ 0), ``avail_s [n, C, S]``. All slices at once on the padded
+        ``[n, C, S, M]`` slot layout of :meth:`_p95`: unused slots hold :data:`_PAD_NEED`, sort last
+        and give candidate 0, below the real ones (≥ ``avail / m``); a slice without UEs gets 0.
+        """
+        n, C = need.shape[:2]
+        slots = need.reshape(n * C, self.n_ues)[:, self._ev_ue]  # [nC, S, M]
+        np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
+        slots[:, ~self._ev_valid] = _PAD_NEED
+        # non-negative float32 sort like their int32 bit patterns (and that sort is much faster)
+        slots.view(np.int32).sort(axis=-1)
+        before = np.cumsum(slots, axis=-1)
+        before -= slots  # sum of the smaller needs
+        np.subtract(avail_s.reshape(n * C, self.n_slices, 1), before, out=before)
+        before /= self._wl_div  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
+        return before.max(axis=-1).reshape(avail_s.shape)
 
     def _period(self, st: _State, shares: np.ndarray) -> np.ndarray:
         T = _F32(self.period_ms)
@@ -446,7 +463,7 @@ class LiteSim:
         return kpis
 
     def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, total_s) -> np.ndarray:
-        """95th percentile ``[n, C, S]`` (ms) of the delivered bytes' queueing delay, exact.
+        """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' queueing delay, exact.
 
         Inputs per UE ``[n, C, U]`` (float32): each UE's delivered bytes have delays uniform on
         ``[lo1, hi1]`` (mass ``m1`` bytes) and ``[lo2, hi2]`` (``m2``); ``m3_s [n, C, S]`` bytes per
@@ -457,44 +474,60 @@ class LiteSim:
         segment starts, ``−m/w`` where it ends) into the CDF at every breakpoint, and interpolate
         linearly inside the bracket where it crosses 95 %. Only (instance, cell, slice) rows whose
         zero-delay mass is below the target need this (about half of them under load); the others
-        have p95 = 0. The compacted rows are done in float64: slopes of narrow segments are large and
-        their cumulative sum must cancel where those segments end.
+        have p95 = 0. Those ``R`` rows are laid out as ``[R, K]`` events, ``K = 4 M`` (start and end of
+        both segments of ``M`` UE slots, ``M`` = the largest slice; unused slots have no mass).
+        Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
+        where those segments end.
         """
         target = _F32(0.95) * total_s
+        S, U, M, K = self.n_slices, self.n_ues, self._ev_ues, 4 * self._ev_ues
         out = np.zeros(total_s.shape, dtype=np.float64)
-        search = m3_s < target  # [n, C, S]; F(0) = m3 already reaches the target otherwise
-        for s, (a, b) in enumerate(self.bounds):
-            rows = search[..., s]
-            if b == a or not rows.any():
-                continue
-            # [R, 2m] segments of the slice's UEs in the searched rows
-            mass = np.concatenate([m1[..., a:b][rows], m2[..., a:b][rows]], axis=-1).astype(np.float64)
-            lo = np.concatenate([lo1[..., a:b][rows], lo2[..., a:b][rows]], axis=-1).astype(np.float64)
-            hi = np.concatenate([hi1[..., a:b][rows], hi2[..., a:b][rows]], axis=-1).astype(np.float64)
-            # empty segments (their delays may be huge, e.g. behind a near-zero rate) are moved to 0
-            # so that no breakpoint lies far out; a point mass becomes a steep ramp
-            live = mass > 0
-            lo = np.where(live, lo, 0.0)
-            hi = np.where(live, np.maximum(hi, lo + _MIN_WIDTH_MS), 0.0)
-            slope = mass / np.maximum(hi - lo, _MIN_WIDTH_MS)  # bytes per ms
-            # [R, 4m] breakpoints in increasing delay, with the slope change at each
-            x = np.concatenate([lo, hi], axis=-1)
-            order = np.argsort(x, axis=-1)
-            x = np.take_along_axis(x, order, axis=-1)
-            d_slope = np.take_along_axis(np.concatenate([slope, -slope], axis=-1), order, axis=-1)
-            slope_after = np.cumsum(d_slope, axis=-1)  # CDF slope just right of each breakpoint
-            cdf = np.empty_like(x)  # CDF at each breakpoint; m3 below the first one
-            cdf[:, 0] = m3_s[..., s][rows]
-            np.cumsum(slope_after[:, :-1] * np.diff(x, axis=-1), axis=-1, out=cdf[:, 1:])
-            cdf[:, 1:] += cdf[:, :1]
-            tgt = target[..., s][rows].astype(np.float64)[:, None]
-            # first breakpoint at or above the target (≥ 1 since cdf[0] = m3 < target)
-            k = np.clip((cdf < tgt).sum(-1, keepdims=True), 1, x.shape[-1] - 1)
-            x0 = np.take_along_axis(x, k - 1, -1)
-            f0 = np.take_along_axis(cdf, k - 1, -1)
-            rate = np.take_along_axis(slope_after, k - 1, -1)
-            q = x0 + (tgt - f0) / np.where(rate > 0, rate, 1.0)
-            out[..., s][rows] = np.clip(q, x0, np.take_along_axis(x, k, -1))[:, 0]
+        rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]; F(0) = m3 reaches the target otherwise
+        R = rows.size
+        if R == 0:
+            return out
+        s = rows % S
+        ue = (rows // S * U)[:, None] + self._ev_ue[s]  # [R, M] flat index into [n, C, U]
+        slot = self._ev_valid[s]
+        x = np.empty((R, K))  # event delays (ms): [starts seg 1 | starts seg 2 | ends seg 1 | ends seg 2]
+        slope = np.empty((R, K))  # slope change of the CDF there (bytes/ms)
+        for j, (m, lo, hi) in enumerate(((m1, lo1, hi1), (m2, lo2, hi2))):
+            mass = np.take(m, ue)
+            live = (mass > 0) & slot
+            start, end = x[:, j * M:(j + 1) * M], x[:, (j + 2) * M:(j + 3) * M]
+            # segments without mass sit at 0 (their delays may be huge, e.g. behind a ~zero rate)
+            np.multiply(np.take(lo, ue), live, out=start)
+            np.multiply(np.take(hi, ue), live, out=end)
+            np.maximum(end, start + _MIN_WIDTH_MS * live, out=end)  # a point mass: a steep ramp
+            width = np.maximum(end - start, _MIN_WIDTH_MS)
+            np.divide(mass * live, width, out=slope[:, j * M:(j + 1) * M])
+            np.negative(slope[:, j * M:(j + 1) * M], out=slope[:, (j + 2) * M:(j + 3) * M])
+        # sort each row by delay; a sort key carries the event number in the lowest mantissa bits
+        # (the delays come from float32, whose values leave those float64 bits zero): one plain
+        # integer sort instead of an argsort and a gather of the delays
+        key = x.view(np.int64)
+        key &= ~self._ev_mask
+        key |= np.arange(K, dtype=np.int64)
+        key.sort(axis=-1)
+        idx = key & self._ev_mask
+        idx += (np.arange(R, dtype=np.int64) * K)[:, None]
+        key &= ~self._ev_mask
+        # CDF slope right of each sorted event, then the CDF at each event (m3 below the first)
+        slope_after = np.take(slope, idx)
+        np.cumsum(slope_after, axis=-1, out=slope_after)
+        step = np.diff(x, axis=-1)
+        step *= slope_after[:, :-1]
+        cdf = np.empty((R, K))
+        cdf[:, 0] = m3_s.reshape(-1)[rows]
+        np.cumsum(step, axis=-1, out=cdf[:, 1:])
+        cdf[:, 1:] += cdf[:, :1]
+        tgt = target.reshape(-1)[rows].astype(np.float64)
+        k = np.minimum((cdf < tgt[:, None]).sum(-1), K - 1)  # first event at or above the target (≥ 1)
+        at = np.arange(R) * K + k
+        x0, x1 = x.reshape(-1)[at - 1], x.reshape(-1)[at]
+        rate = slope_after.reshape(-1)[at - 1]
+        q = x0 + (tgt - cdf.reshape(-1)[at - 1]) / np.where(rate > 0, rate, 1.0)
+        out.reshape(-1)[rows] = np.clip(q, x0, x1)
         return out
 
 
