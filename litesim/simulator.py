@@ -150,9 +150,10 @@ class LiteSim:
         self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32)  # [S, M]; unused slots: candidate 0
         self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues - 1).bit_length())) - 1)  # event-number bits
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
+        # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
+        self.se_scale_ue = se_scale[ue_slice].astype(_F32)  # [U]
         # bytes carried per PRB held for the whole period, per unit of spectral efficiency
-        self.bytes_per_se = (PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0
-                             * se_scale[ue_slice]).astype(_F32)  # [U]
+        self.bytes_per_se = _F32(PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0)
         self.buffer_bytes = _F32(sc.litesim.buffer_bytes)
         self.base_delay = _F32(sc.litesim.base_delay_ms)
         thr, dly = sc.sla_matrix()
@@ -383,7 +384,7 @@ class LiteSim:
             self._move(st)
         q0 = st.queue
         demand = q0 + arrived
-        se = self._spectral_efficiency(st, demand)
+        se = self._spectral_efficiency(st, demand) * self.se_scale_ue
         r = se * self.bytes_per_se  # bytes per PRB-period
         need = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods
 
@@ -479,8 +480,8 @@ class LiteSim:
         Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
         where those segments end.
         """
-        target = _F32(0.95) * total_s
         S, U, M, K = self.n_slices, self.n_ues, self._ev_ues, 4 * self._ev_ues
+        target = _F32(0.95) * total_s
         out = np.zeros(total_s.shape, dtype=np.float64)
         rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]; F(0) = m3 reaches the target otherwise
         R = rows.size
