@@ -90,6 +90,11 @@ SliceRuntimeConfig::Load(const std::string& path)
     cfg.txPowerDbm = Get<double>(radio, "tx_power_dbm", "scenario.radio.");
     cfg.noiseFigureDb = Get<double>(radio, "noise_figure_db", "scenario.radio.");
     cfg.fading = Get<bool>(radio, "fading", "scenario.radio.");
+    cfg.scheduler = GetOr<std::string>(radio, "scheduler", "pf");
+    if (cfg.scheduler != "pf" && cfg.scheduler != "rr")
+    {
+        throw std::runtime_error("scenario.radio.scheduler: '" + cfg.scheduler + "' unknown; allowed: pf, rr");
+    }
     const json& prop = At(radio, "propagation", "scenario.radio.");
     cfg.propagationModel = Get<std::string>(prop, "model", "scenario.radio.propagation.");
     cfg.exponent = Get<double>(prop, "exponent", "scenario.radio.propagation.");

@@ -81,6 +81,7 @@ class SliceRuntimeConfig
     double beamwidthDeg{70};
     double maxAttenuationDb{20};
     bool fading{false};
+    std::string scheduler{"pf"}; //!< radio.scheduler: intra-slice scheduler, pf | rr
     std::string mobilityModel{"static"};
     double speedMps{0};
     double decisionPeriodMs{100};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-scenario-helper.h"
 
+#include "slice-fading-model.h"
 #include "slice-ff-mac-scheduler.h"
 #include "slice-kpi-collector.h"
 #include "slice-link-loss-model.h"
@@ -49,6 +50,7 @@ namespace
 constexpr uint16_t SLICE_PORT_BASE = 10000; //!< UDP port of slice s on the UEs: base + s
 constexpr double ENB_HEIGHT_M = 30.0;       //!< antenna heights, used by okumura_hata only
 constexpr double UE_HEIGHT_M = 1.5;
+constexpr double PEDESTRIAN_SPEED_MPS = 3.0 / 3.6; //!< slowest speed the fading model assumes
 
 struct FddBand
 {
@@ -161,11 +163,6 @@ SliceScenarioHelper::Build(const SliceRuntimeConfig& config)
         throw std::runtime_error("radio.technology '" + m_cfg.technology +
                                  "' is not supported by slicebridge-lte (LTE only; NR needs 5G-LENA)");
     }
-    if (m_cfg.fading)
-    {
-        throw std::runtime_error("radio.fading: fading not supported in the ns-3 program "
-                                 "(set radio.fading: false)");
-    }
     ConfigureDefaults();
     m_lte = CreateObject<LteHelper>();
     m_epc = CreateObject<PointToPointEpcHelper>();
@@ -175,6 +172,7 @@ SliceScenarioHelper::Build(const SliceRuntimeConfig& config)
     {
         m_lte->SetSchedulerType("ns3::SliceFfMacScheduler");
         m_lte->SetSchedulerAttribute("WorkConserving", BooleanValue(m_cfg.workConserving));
+        m_lte->SetSchedulerAttribute("IntraSliceScheduler", StringValue(m_cfg.scheduler));
     }
     else
     {
@@ -298,6 +296,19 @@ SliceScenarioHelper::ConfigureChannel()
             model = model->GetNext();
         }
         model->SetNext(m_linkLoss);
+    }
+    if (m_cfg.fading)
+    {
+        // Rayleigh block fading on the DL (data, control and reference signals, hence CQI too).
+        // UEs slower than a pedestrian count as one (moving scatterers), which also bounds the
+        // block length: 3 km/h at 2.12 GHz gives T_c = 72 ms, well above the CQI feedback delay
+        // (a few ms), so PF can exploit the fading (multi-user diversity).
+        const double speed = std::max(m_cfg.speedMps, PEDESTRIAN_SPEED_MPS);
+        m_fading = CreateObject<SliceFadingModel>();
+        m_fading->SetAttribute("CoherenceTime",
+                               TimeValue(SliceFadingModel::CoherenceTimeForSpeed(
+                                   speed, m_cfg.carrierMhz * 1e6, MilliSeconds(1), Seconds(1))));
+        m_lte->GetDownlinkSpectrumChannel()->AddSpectrumPropagationLossModel(m_fading);
     }
 }
 
@@ -435,6 +446,10 @@ SliceScenarioHelper::InstallTraffic()
     for (auto& src : m_sources)
     {
         stream += src->AssignStreams(stream);
+    }
+    if (m_fading)
+    {
+        stream += m_fading->AssignStreams(stream);
     }
     m_collector->SetStepStartCallback(MakeCallback(&SliceScenarioHelper::ApplyLoad, this));
 }

@@ -20,6 +20,7 @@ class PointToPointEpcHelper;
 class SliceFfMacScheduler;
 class SliceKpiCollector;
 class SliceLinkLossModel;
+class SliceFadingModel;
 class SliceTrafficSource;
 
 /**
@@ -79,6 +80,7 @@ class SliceScenarioHelper
     Ptr<LteHelper> m_lte;
     Ptr<PointToPointEpcHelper> m_epc;
     Ptr<SliceLinkLossModel> m_linkLoss;
+    Ptr<SliceFadingModel> m_fading; //!< DL Rayleigh fading (radio.fading), else null
     Ptr<SliceKpiCollector> m_collector;
     NodeContainer m_enbNodes;
     NodeContainer m_ueNodes;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 namespace ns3
 {
@@ -60,6 +61,13 @@ SliceFfMacScheduler::GetTypeId()
                           BooleanValue(true),
                           MakeBooleanAccessor(&SliceFfMacScheduler::m_workConserving),
                           MakeBooleanChecker())
+            .AddAttribute("IntraSliceScheduler",
+                          "Scheduler among the UEs of a slice: pf (the inner scheduler's choice) or "
+                          "rr (round robin, chosen by this class)",
+                          StringValue("pf"),
+                          MakeStringAccessor(&SliceFfMacScheduler::SetIntraSliceScheduler,
+                                             &SliceFfMacScheduler::GetIntraSliceScheduler),
+                          MakeStringChecker())
             .AddTraceSource("SliceRbgUse",
                             "RBGs and PRBs used by each slice in a DL TTI",
                             MakeTraceSourceAccessor(&SliceFfMacScheduler::m_sliceRbgUseTrace),
@@ -236,6 +244,78 @@ SliceFfMacScheduler::GetUeSlice(uint16_t rnti) const
 {
     auto it = m_ueSlice.find(rnti);
     return it == m_ueSlice.end() ? -1 : static_cast<int32_t>(it->second);
+}
+
+void
+SliceFfMacScheduler::SetIntraSliceScheduler(std::string kind)
+{
+    NS_ABORT_MSG_IF(kind != "pf" && kind != "rr",
+                    "SliceFfMacScheduler: IntraSliceScheduler must be pf or rr, got '" << kind << "'");
+    m_roundRobin = kind == "rr";
+}
+
+std::string
+SliceFfMacScheduler::GetIntraSliceScheduler() const
+{
+    return m_roundRobin ? "rr" : "pf";
+}
+
+void
+SliceFfMacScheduler::AssignRoundRobin(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& params)
+{
+    m_rbgUe.assign(m_rbgOwner.size(), 0);
+    std::set<uint16_t> retx;
+    for (const auto& info : params.m_dlInfoList)
+    {
+        for (auto status : info.m_harqStatus)
+        {
+            if (status == DlInfoListElement_s::NACK)
+            {
+                retx.insert(info.m_rnti);
+            }
+        }
+    }
+    std::map<uint32_t, std::vector<uint16_t>> ues; // slice -> backlogged UEs, by RNTI
+    for (const auto& [rnti, slice] : m_ueSlice)
+    {
+        if (!retx.count(rnti) && GetUeBacklogBytes(rnti) > 0)
+        {
+            ues[slice].push_back(rnti);
+        }
+    }
+    for (auto& [slice, list] : ues)
+    {
+        std::vector<uint32_t> rbgs;
+        for (uint32_t i = 0; i < m_rbgOwner.size(); ++i)
+        {
+            if (m_rbgOwner[i] == static_cast<int32_t>(slice))
+            {
+                rbgs.push_back(i);
+            }
+        }
+        if (rbgs.empty())
+        {
+            continue;
+        }
+        const size_t nUes = list.size();
+        const uint16_t last = m_rrLast.count(slice) ? m_rrLast[slice] : 0;
+        const size_t start = std::upper_bound(list.begin(), list.end(), last) - list.begin();
+        const size_t served = std::min(nUes, rbgs.size());
+        const size_t base = rbgs.size() / served;
+        const size_t extra = rbgs.size() % served;
+        size_t k = 0;
+        for (size_t i = 0; i < served; ++i)
+        {
+            const uint16_t rnti = list[(start + i) % nUes];
+            for (size_t n = 0; n < base + (i < extra ? 1 : 0); ++n)
+            {
+                m_rbgUe[rbgs[k++]] = rnti;
+            }
+        }
+        // Next round starts after the last UE served; when all were served, rotate by one so
+        // that the leftover RBGs go round too.
+        m_rrLast[slice] = list[(start + (served < nUes ? served - 1 : 0)) % nUes];
+    }
 }
 
 void
@@ -539,6 +619,10 @@ void
 SliceFfMacScheduler::DoSchedDlTriggerReq(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& params)
 {
     UpdateRbgOwners();
+    if (m_roundRobin)
+    {
+        AssignRoundRobin(params);
+    }
     m_innerSched->SchedDlTriggerReq(params);
 }
 
@@ -615,7 +699,11 @@ SliceFfMacScheduler::DoIsDlRbgAvailableForUe(int rbg, uint16_t rnti)
     {
         return true;
     }
-    return rbg >= 0 && static_cast<size_t>(rbg) < m_rbgOwner.size() && m_rbgOwner[rbg] == slice;
+    if (rbg < 0 || static_cast<size_t>(rbg) >= m_rbgOwner.size() || m_rbgOwner[rbg] != slice)
+    {
+        return false;
+    }
+    return !m_roundRobin || (static_cast<size_t>(rbg) < m_rbgUe.size() && m_rbgUe[rbg] == rnti);
 }
 
 std::vector<bool>

@@ -31,6 +31,15 @@ namespace ns3
  * the RBGs of slices without DL backlog (from the RLC buffer status reports forwarded to the
  * inner scheduler) are shared by the backlogged slices in proportion to their shares.
  *
+ * Intra-slice scheduling (attribute IntraSliceScheduler): "pf" — the inner scheduler's own choice
+ * among the slice's UEs (proportional fair with the default InnerType); "rr" — round robin of our
+ * own: every TTI the slice's RBGs are split equally among its backlogged UEs (at most one UE per
+ * RBG, leftover RBGs to the first ones), starting after the UE served first in the previous TTI,
+ * and IsDlRbgAvailableForUe() admits only the chosen UE on each RBG, so the inner PF merely builds
+ * the DCIs (AMC, HARQ, RLC PDUs). ns-3's RrFfMacScheduler cannot be used inside: it never queries
+ * the FFR SAP for the DL. UEs with a NACK in the TTI's HARQ feedback are left out of the round
+ * (the inner scheduler retransmits them first).
+ *
  * The slice of a UE is set with SetUeSlice(rnti, slice) (the scenario helper does it when RRC
  * connects the UE); UEs without a slice (e.g. before RRC connection) may use any RBG. Uplink is
  * not sliced. The SliceRbgUse trace reports per TTI the RBGs and PRBs each slice got, counted
@@ -59,6 +68,9 @@ class SliceFfMacScheduler : public FfMacScheduler
     /** Slice of @p rnti, or -1 when not known. */
     int32_t GetUeSlice(uint16_t rnti) const;
     void SetWorkConserving(bool enabled);
+    /** Intra-slice scheduler: "pf" or "rr" (see the class description). */
+    void SetIntraSliceScheduler(std::string kind);
+    std::string GetIntraSliceScheduler() const;
     bool GetWorkConserving() const;
 
     /** DL RLC bytes queued for @p rnti as last reported (transmission + retransmission + status). */
@@ -96,6 +108,7 @@ class SliceFfMacScheduler : public FfMacScheduler
 
     void EnsureInner();
     void UpdateRbgOwners();
+    void AssignRoundRobin(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& params);
     void OnDlConfigInd(const FfMacSchedSapUser::SchedDlConfigIndParameters& params);
 
     // CSCHED SAP provider (from the MAC)
@@ -133,6 +146,9 @@ class SliceFfMacScheduler : public FfMacScheduler
     std::string m_innerType{"ns3::PfFfMacScheduler"};
     Ptr<FfMacScheduler> m_inner;
     bool m_workConserving{true};
+    bool m_roundRobin{false};          //!< IntraSliceScheduler == "rr"
+    std::vector<uint16_t> m_rbgUe;     //!< rr: UE admitted on each RBG this TTI (0: none)
+    std::map<uint32_t, uint16_t> m_rrLast; //!< rr: per slice, the UE the round last started after
 
     std::unique_ptr<FfMacCschedSapProvider> m_cschedSapProvider;
     std::unique_ptr<FfMacSchedSapProvider> m_schedSapProvider;
