@@ -69,3 +69,32 @@ def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
     assert cal["median_throughput_gap_after"] <= cal["median_throughput_gap_before"] + 1e-12
     traces = (out / "traces.csv").read_text().splitlines()
     assert len(traces) == 1 + 2 * len(policies) * 10 * 2  # header + sims × policies × steps × slices
+
+
+class _InterruptingPolicy:
+    """A policy that presses Ctrl-C in the middle of the second episode."""
+
+    name = "interrupting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def reset(self):
+        pass
+
+    def act(self, obs, kpis, shares):
+        self.calls += 1
+        if self.calls == 15:  # tiny has 10 steps per episode
+            raise KeyboardInterrupt
+        return np.full(shares.shape, 0.5)
+
+
+def test_interrupted_evaluation_keeps_finished_episodes(tmp_path):
+    out = tmp_path / "traces.csv"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(load_scenario("tiny"), _InterruptingPolicy(), "litesim", episodes=3, out_csv=out)
+    import pandas as pd
+
+    traces = pd.read_csv(out)
+    assert set(traces["episode"]) == {0} and len(traces) == 10 * 2
+    assert np.isfinite(traces[list(K.KPI_NAMES)].to_numpy()).all()
