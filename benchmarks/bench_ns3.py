@@ -4,7 +4,9 @@
 
 For tiny, default and a 12-cell scenario (scenarios/tl_madrl_12cell.yaml, else default with
 4 sites x 3 sectors) the program runs with the slice scheduler and with stock PF, alternately
-(side by side on the same machine state), ``reps`` times each; the best wall time of each is kept.
+(side by side on the same machine state, the order swapped every repetition), ``reps`` times each.
+The reported ratio is the median over repetitions of slice wall / PF wall of the same pair; the
+speeds are from the best wall time of each. The load average before and after is recorded.
 Peak memory is the maximum resident set of the child process (``os.wait4`` rusage). Results are
 printed and written to docs/BENCHMARKS.md under "## ns-3 scenario" (other sections untouched).
 """
@@ -15,6 +17,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,12 +64,13 @@ def bench(binary: Path, scenario: Scenario, steps: int, reps: int) -> dict:
     sim_s = (scenario.control.warmup_ms + steps * scenario.control.decision_period_ms) / 1000.0
     walls = {"slice": [], "pf": []}
     mem = {"slice": 0.0, "pf": 0.0}
-    for _ in range(reps):
-        for sched in ("slice", "pf"):
+    for rep in range(reps):
+        for sched in ("slice", "pf") if rep % 2 == 0 else ("pf", "slice"):
             wall, rss = run_once(binary, scenario, seed, steps, sched)
             walls[sched].append(wall)
             mem[sched] = max(mem[sched], rss)
     best = {k: min(v) for k, v in walls.items()}
+    ratios = [a / b for a, b in zip(walls["slice"], walls["pf"])]
     return {
         "name": scenario.name,
         "cells": scenario.n_cells,
@@ -77,14 +81,15 @@ def bench(binary: Path, scenario: Scenario, steps: int, reps: int) -> dict:
         "wall_pf": best["pf"],
         "speed_slice": sim_s / best["slice"],
         "speed_pf": sim_s / best["pf"],
-        "ratio": best["slice"] / best["pf"],
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
         "mem_slice": mem["slice"],
         "mem_pf": mem["pf"],
         "reps": reps,
     }
 
 
-def markdown(rows: list[dict]) -> str:
+def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -100,18 +105,26 @@ def markdown(rows: list[dict]) -> str:
         f"(shared with other jobs), {platform.system()} {platform.release()}, ns-3.44 (PyPI wheel), Release build. "
         "Command: `.venv/bin/python benchmarks/bench_ns3.py`.",
         "",
-        "Speed is simulated seconds (warm-up included) per wall second; the ratio is the slice "
-        "scheduler's wall time over stock PF's on the same scenario and seed, run alternately, best of "
-        "`reps`. Memory is the peak RSS of the ns-3 process.",
+        "Machine load (1/5/15-min load average) before: "
+        + " / ".join(f"{v:.2f}" for v in load[0])
+        + ", after: "
+        + " / ".join(f"{v:.2f}" for v in load[1])
+        + " (2 cores: above 2 the runs competed for CPU).",
+        "",
+        "Speed is simulated seconds (warm-up included) per wall second, from the best wall time of "
+        "`reps`; the ratio is the median over repetitions of the slice scheduler's wall time over "
+        "stock PF's in the same pair (same scenario and seed, run back to back, order swapped every "
+        "repetition); all pair ratios are listed. Memory is the peak RSS of the ns-3 process.",
         "",
         "| scenario | cells | UEs | PRB | simulated s | slice: sim s / wall s | PF: sim s / wall s "
-        "| slice / PF time | peak RSS slice / PF (MiB) | reps |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| slice / PF time (median) | pair ratios | peak RSS slice / PF (MiB) | reps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['cells']} | {r['ues']} | {r['prb']} | {r['sim_s']:.2f} | {r['speed_slice']:.3f} "
-            f"| {r['speed_pf']:.3f} | {r['ratio']:.3f} | {r['mem_slice']:.0f} / {r['mem_pf']:.0f} | {r['reps']} |"
+            f"| {r['speed_pf']:.3f} | {r['ratio']:.3f} | {', '.join(f'{x:.2f}' for x in r['ratios'])} "
+            f"| {r['mem_slice']:.0f} / {r['mem_pf']:.0f} | {r['reps']} |"
         )
     lines += [
         "",
@@ -141,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     binary = find_binary()
     plan = [
-        (load_scenario("tiny"), 10, 1 if args.quick else 3),
-        (load_scenario("default"), 5 if args.quick else 20, 1 if args.quick else 2),
-        (twelve_cell(), 1 if args.quick else 2, 1),
+        (load_scenario("tiny"), 10, 1 if args.quick else 7),
+        (load_scenario("default"), 5 if args.quick else 20, 1 if args.quick else 5),
+        (twelve_cell(), 1 if args.quick else 2, 1 if args.quick else 2),
     ]
+    load_before = os.getloadavg()
     rows = []
     for scenario, steps, reps in plan:
         row = bench(binary, scenario, steps, reps)
@@ -155,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {row['mem_slice']:.0f}/{row['mem_pf']:.0f} MiB",
             flush=True,
         )
-    text = markdown(rows)
+    text = markdown(rows, (load_before, os.getloadavg()))
     if not args.no_write:
         write_section(text)
     print(text)

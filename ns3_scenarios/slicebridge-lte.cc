@@ -9,8 +9,9 @@
 // period {"step", "time_s", "kpi": [cells][slices][11]} (order of bridge.kpi.KPI_NAMES).
 // --shares: fixed shares for every cell (default: the runtime's initial_shares). --simSeed: ns-3
 // RngRun (default: the runtime's seed). --steps: overrides control.episode_steps. --scheduler:
-// slice (SliceFfMacScheduler around PF) or pf (stock PF, no slicing; backlog, PRB share and
-// spectral efficiency are then reported as 0). --openGymPort=PORT / --openGymEndpoint=ipc://PATH: hand every decision
+// slice (SliceFfMacScheduler around PF; radio.scheduler picks PF or our round robin inside each
+// slice) or pf (stock PF, no slicing; backlog, PRB share and spectral efficiency are then reported
+// as 0). radio.fading adds Rayleigh block fading on the DL (SliceFadingModel). --openGymPort=PORT / --openGymEndpoint=ipc://PATH: hand every decision
 // to the Python gym bridge (ns3gym wire, see gym/slice-gym-interface.h).
 
 #include "fixed-shares-slice-controller.h"
