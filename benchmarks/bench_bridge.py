@@ -38,6 +38,8 @@ import zmq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+
 from bridge.wire import GymServer, SimPeer, pb  # noqa: E402
 from bridge.wire.codec import data_to_pb  # noqa: E402
 
@@ -212,14 +214,7 @@ def bench_vec_speedup(episodes: int) -> dict | None:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import google.protobuf
     import zmq
 
@@ -284,18 +279,6 @@ def report(overhead: list[dict], cpp: list[dict], vec: dict | None, args: argpar
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> Path:
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## gym bridge\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip() + "\n\n", text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    path.write_text(text.rstrip() + "\n")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
@@ -326,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(section)
     if args.write_docs:
-        print(f"wrote {write_docs(section)}")
+        print(f"wrote {write_doc_section(section)}")
     return 0
 
 

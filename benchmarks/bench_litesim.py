@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -30,20 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+
 from bridge.scenario import load_scenario  # noqa: E402
 from litesim import LiteSim  # noqa: E402
 
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def bench_litesim(name: str, batch: int, seconds: float) -> dict:
@@ -115,17 +105,6 @@ def render(rows: list[tuple[dict, dict | None]], args) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## litesim\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text + "\n", doc, count=1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0)
@@ -141,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(rows, args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_doc_section(text)
     return 0
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+
 from bridge.ns3_build import find_binary  # noqa: E402
 from bridge.ns3_run import ns3_command  # noqa: E402
 from bridge.runtime import write_runtime_json  # noqa: E402
@@ -90,14 +92,7 @@ def bench(binary: Path, scenario: Scenario, steps: int, reps: int) -> dict:
 
 
 def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     lines = [
         SECTION,
         "",
@@ -135,18 +130,6 @@ def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = REPO / "docs" / "BENCHMARKS.md") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if SECTION in old:
-        start = old.index(SECTION)
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text.rstrip("\n") + "\n\n" + (old[nxt + 1 :] if nxt >= 0 else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer steps and one repetition")
@@ -171,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     text = markdown(rows, (load_before, os.getloadavg()))
     if not args.no_write:
-        write_section(text)
+        write_doc_section(text)
     print(text)
     return 0
 
