@@ -30,6 +30,13 @@ cells or instances):
    that mixture per cell and slice, plus ``litesim.base_delay_ms`` (MAC/HARQ/core latency). The age
    of the backlog is tracked by its oldest and newest byte.
 
+Packet-level corrections to the fluid picture (measured against ns-3 in ``docs/FIDELITY.md``):
+``HEADER_BYTES`` per packet ride on the air and in the RLC buffer; a transmitting slice holds its
+whole RBG width for a TTI and serves one UE in it, so every burst of arrivals ends in an
+under-filled transport block (PRB use above the bits' need, bursts merging as the slice gets busy);
+a Kingman G/D/1 wait per slice (utilisation = busy TTI fraction, arrival variability by traffic
+model) and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
+
 Seeds: instance ``b`` of ``reset(seed=s)`` is the run with simulator seed ``s + b`` — its UE drop is
 ``bridge.layout.drop_ues(scenario, bridge.runtime.layout_rng(s + b))``, the same as the ns-3 program
 run with ``--simSeed s+b`` — and its random dynamics come from counter-based streams keyed by
@@ -67,6 +74,38 @@ SEED_STRIDE = 2**20  # reset() without a seed: instance seeds advance by this mu
 _F32 = np.float32
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
 _MIN_WIDTH_MS = 1e-6  # p95: a delay segment narrower than this is a ramp of this width
+TTI_MS = 1.0  # LTE subframe: the MAC scheduler decides once per TTI
+# Over-the-air bytes per application packet beyond its payload: IPv4 20 + UDP 8 + PDCP 2 + RLC UM 2
+# (GTP-U/UDP/IP of S1-U never cross the radio). The RLC buffer and the PRBs carry these bytes.
+HEADER_BYTES = 32.0
+RHO_MAX = 0.95  # Kingman term: utilisation cap (beyond it the fluid backlog carries the delay)
+# Stochastic waiting ~ Exp(W): two uniform pieces, mass 3/4 on [0, a W] (a = ln 4, the 75 % quantile)
+# and 1/4 on [a W, (a + 2) W] (the memoryless tail's mean excess): mean 1.117 W, p95 2.986 W (exp: 2.996 W)
+_EXP_A = float(np.log(4.0))
+_EXP_MEAN = 0.75 * _EXP_A / 2 + 0.25 * (_EXP_A + 1.0)
+
+
+def rbg_size(n_prb: int) -> int:
+    """PRBs per resource-block group of the LTE type-0 DL allocation (36.213 Table 7.1.6.1-1)."""
+    return 1 if n_prb <= 10 else 2 if n_prb <= 26 else 3 if n_prb <= 63 else 4
+
+
+def arrival_scv(traffic, n_sources: int) -> float:
+    """Squared coefficient of variation of the inter-arrival times a slice's queue sees.
+
+    ``poisson``: 1. ``cbr``/``periodic``/``full_buffer``: each source is deterministic, but ``n``
+    of them with independent phases superpose to ``1 − 1/n`` (0 for a single source, → Poisson).
+    ``onoff`` (constant rate while on, exponential on/off): the interrupted-Poisson value
+    ``1 + 2 λ ω_on / (ω_on + ω_off)²`` (λ = packets/ms while on, ω = 1/mean duration), capped at 50.
+    """
+    n = max(1, int(n_sources))
+    if traffic.model == "poisson":
+        return 1.0
+    if traffic.model == "onoff":
+        lam = traffic.rate_mbps * 1e3 / (8.0 * traffic.packet_size_bytes)  # packets per ms while on
+        w_on, w_off = 1.0 / traffic.on_ms, 1.0 / traffic.off_ms
+        return float(min(1.0 + 2.0 * lam * w_on / (w_on + w_off) ** 2, 50.0))
+    return 1.0 - 1.0 / n
 
 
 @dataclass
@@ -85,6 +124,7 @@ class _State:
     age_old: np.ndarray  # [B, C, U] float32 ms, age of the oldest queued byte
     age_new: np.ndarray  # [B, C, U] float32 ms, age of the newest queued byte
     used_prev: np.ndarray  # [B, C] float32 used-PRB fraction of the previous period
+    busy_prev: np.ndarray  # [B, C, S] float32 fraction of the previous period's TTIs each slice transmitted
     phase: np.ndarray  # traffic state (see litesim.traffic.TrafficState)
     on: np.ndarray
     residual_ms: np.ndarray
@@ -148,13 +188,21 @@ class LiteSim:
             self._ev_valid[s, :b - a] = True
         div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # m − k + 1 of slot k
         self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32)  # [S, M]; unused slots: candidate 0
-        self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues - 1).bit_length())) - 1)  # event-number bits
+        self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues + 3).bit_length())) - 1)  # event-number bits
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
         self.se_scale_ue = se_scale[ue_slice].astype(_F32)  # [U]
         # bytes carried per PRB held for the whole period, per unit of spectral efficiency
         self.bytes_per_se = _F32(PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0)
-        self.buffer_bytes = _F32(sc.litesim.buffer_bytes)
+        # headers: a UE's payload fraction of the bytes on the air and in its RLC buffer
+        payload = self.traffic.packet_bytes.astype(np.float64)
+        self.payload_frac = (payload / (payload + HEADER_BYTES)).astype(_F32)  # [U]
+        self.buffer_bytes = (sc.litesim.buffer_bytes * self.payload_frac).astype(_F32)  # [U] payload bytes
+        # TTI / RBG granularity
+        self.n_tti = _F32(self.period_ms / TTI_MS)
+        self.rbg = _F32(rbg_size(self.n_prb))
+        self.poisson_ue = np.array([sc.slices[s].traffic.model == "poisson" for s in ue_slice])  # [U]
+        self.ca2 = np.array([arrival_scv(sl.traffic, sl.ues_per_cell) for sl in sc.slices], dtype=_F32)  # [S]
         self.base_delay = _F32(sc.litesim.base_delay_ms)
         thr, dly = sc.sla_matrix()
         self.delay_budget = np.asarray(dly, dtype=_F32)  # [C, S]
@@ -258,6 +306,7 @@ class LiteSim:
         return _State(seeds=seeds, keys=keys, periods=periods, steps=np.zeros(n, dtype=np.int64), ue_xy=xy,
                       shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, queue=zeros.copy(),
                       age_old=zeros.copy(), age_new=zeros.copy(), used_prev=np.zeros((n, C), dtype=_F32),
+                      busy_prev=np.ones((n, C, self.n_slices), dtype=_F32),
                       phase=tr.phase, on=tr.on, residual_ms=tr.residual_ms)
 
     def _gains(self, xy: np.ndarray, shadow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -385,8 +434,35 @@ class LiteSim:
         q0 = st.queue
         demand = q0 + arrived
         se = self._spectral_efficiency(st, demand) * self.se_scale_ue
-        r = se * self.bytes_per_se  # bytes per PRB-period
-        need = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods
+        r = se * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
+        fluid = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods, full TBs
+
+        # -- TTI/RBG granularity: a transmitting slice holds W PRBs for the whole TTI ----------------
+        sh = shares.astype(_F32)
+        if self.work_conserving:  # the slice's part of the carrier among the slices busy with it
+            weight = sh * st.busy_prev
+            width = _F32(self.n_prb) * sh / np.maximum(sh + weight.sum(-1, keepdims=True) - weight, _F32(1e-6))
+        else:
+            width = sh * _F32(self.n_prb)
+        width = np.maximum(width, self.rbg)  # [n, C, S] PRBs per TTI; at least one RBG
+        width_ue = self._per_ue(width)
+        tb = width_ue * r / self.n_tti  # payload bytes one TTI of the slice's PRBs carries to the UE
+        # TTIs with new data: Poisson arrivals coalesce within a TTI; deterministic ones do not
+        tti_arr = np.where(self.poisson_ue, self.n_tti * -np.expm1(-packets / self.n_tti),
+                           np.minimum(packets, self.n_tti))
+        bursts = np.maximum(tti_arr, (q0 > 0).astype(_F32))
+        burst_tb = np.divide(demand, tb * bursts, out=np.zeros_like(demand), where=bursts * tb > 0)
+        ttis = bursts * np.maximum(burst_tb + _F32(0.5), _F32(1.0))  # TTIs if each burst is served alone
+        ttis = np.where(demand > 0, ttis, 0.0)
+        gran = ttis * width_ue / self.n_tti  # PRB-periods, under-filled last TB of every burst
+        fluid_s, gran_s, ttis_s, bursts_s = self._slice_sum(np.stack([fluid, gran, ttis, bursts]))
+        frac_f = fluid_s / width  # busy fraction of the slice's TTIs at full TBs
+        frac_g = gran_s / width  # ... if no two bursts merged
+        # bursts that find the slice transmitting merge into fuller TBs: busy fraction b solves
+        # b = f + (g − f)(1 − b)
+        busy = frac_g / (1.0 + np.maximum(frac_g - frac_f, 0.0))
+        merge = self._per_ue(np.clip(1.0 - busy, 0.0, 1.0))
+        need = fluid + np.maximum(gran - fluid, 0.0) * merge
 
         own_s = (shares * self.n_prb).astype(_F32)
         need_s = self._slice_sum(need)
@@ -395,6 +471,17 @@ class LiteSim:
         prb = np.minimum(need, level)  # PRB-periods used per UE
         served = np.minimum(prb * r, demand)
         rate = level * r / T  # bytes/ms while backlogged
+
+        # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) and transmission time ----
+        rho = np.minimum(busy, _F32(RHO_MAX))
+        mean_service = np.divide(ttis_s, bursts_s, out=np.ones_like(rho), where=bursts_s > 0) * _F32(TTI_MS)
+        wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
+        wait = self._per_ue(wait_s)
+        # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
+        # of base_delay), counted for the bytes that spill over
+        pkt_tb = np.divide(self.traffic.packet_bytes, tb, out=np.zeros_like(tb), where=tb > 0)
+        xmit = np.maximum(pkt_tb - _F32(1.0), _F32(0.0)) * _F32(TTI_MS)
+        shift = xmit + wait * _F32(_EXP_MEAN)  # mean extra delay of queued bytes
 
         # -- FIFO queue with tail drop ----------------------------------------------------------
         dropped = np.maximum(demand - served - self.buffer_bytes, 0.0)
@@ -429,20 +516,22 @@ class LiteSim:
         st.queue = np.where(has, q1, 0.0).astype(_F32)
 
         # -- KPIs ---------------------------------------------------------------------------------
-        lo1, hi1 = np.minimum(d1a, d1b), np.maximum(d1a, d1b)
-        lo2, hi2 = np.minimum(d2a, d2b), np.maximum(d2a, d2b)
-        delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5
+        lo1, hi1 = np.minimum(d1a, d1b) + shift, np.maximum(d1a, d1b) + shift
+        lo2, hi2 = np.minimum(d2a, d2b) + shift, np.maximum(d2a, d2b) + shift
+        m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
+        delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
         budget = self._per_ue(self.delay_budget) - self.base_delay  # queueing budget [C, U]
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
-                  + np.where(budget >= 0, m3, 0.0))
-        stacked = np.stack([arrived, served, delay_sum, dropped, within, st.queue, active, prb, se, m3])
-        sums = self._slice_sum(stacked)  # [10, n, C, S]
-        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s = sums
+                  + m3 * _wait_cdf(budget - xmit, wait))
+        stacked = np.stack([arrived, served, delay_sum, dropped, within, st.queue, active, prb, se, m3, m3_delay])
+        sums = self._slice_sum(stacked)  # [11, n, C, S]
+        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = sums
+        xmit3 = np.divide(m3_dsum, m3_s, out=np.zeros_like(m3_s), where=m3_s > 0)
         to_mbps = 8e-3 / float(T)
         has_rx = thr_b > 0
         delay_mean = np.where(has_rx, dsum / np.where(has_rx, thr_b, 1.0) + self.base_delay, 0.0)
-        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, thr_b)
+        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b)
         p95 = np.where(has_rx, p95 + self.base_delay, 0.0)
         has_off = off_b > 0
         safe_off = np.where(has_off, off_b, 1.0)
@@ -460,49 +549,66 @@ class LiteSim:
         kpis[..., 9] = shares
         kpis[..., 10] = se_s / np.maximum(self.slice_ues, 1.0)
         st.used_prev = np.minimum(prb_s.sum(-1) / _F32(self.n_prb), 1.0).astype(_F32)
+        st.busy_prev = np.minimum(prb_s / width, 1.0).astype(_F32)
         st.periods += 1
         return kpis
 
-    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, total_s) -> np.ndarray:
-        """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' queueing delay, exact.
+    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s) -> np.ndarray:
+        """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' delay (without base delay).
 
         Inputs per UE ``[n, C, U]`` (float32): each UE's delivered bytes have delays uniform on
-        ``[lo1, hi1]`` (mass ``m1`` bytes) and ``[lo2, hi2]`` (``m2``); ``m3_s [n, C, S]`` bytes per
-        slice were served on arrival (delay 0) and ``total_s [n, C, S]`` bytes were delivered in all.
+        ``[lo1, hi1]`` (mass ``m1`` bytes) and ``[lo2, hi2]`` (``m2``). ``m3_s [n, C, S]`` bytes per
+        slice were served on arrival: their delay is the transmission time ``s3_s`` plus the stochastic
+        wait, ~Exp(``w3_s``), as two uniform pieces (see :data:`_EXP_A`). ``total_s [n, C, S]`` bytes
+        were delivered in all.
 
         A slice's delay CDF is then piecewise linear with breakpoints at the segments' ends, so the
         quantile is found exactly: sort the breakpoints, accumulate the slope changes (``+m/w`` where a
         segment starts, ``−m/w`` where it ends) into the CDF at every breakpoint, and interpolate
-        linearly inside the bracket where it crosses 95 %. Only (instance, cell, slice) rows whose
-        zero-delay mass is below the target need this (about half of them under load); the others
-        have p95 = 0. Those ``R`` rows are laid out as ``[R, K]`` events, ``K = 4 M`` (start and end of
-        both segments of ``M`` UE slots, ``M`` = the largest slice; unused slots have no mass).
+        linearly inside the bracket where it crosses 95 %. Rows (instance, cell, slice) where the
+        served-on-arrival mass alone reaches the target take its quantile directly (the queued
+        segments lie above it); the others, ``R`` rows, are laid out as ``[R, K]`` events,
+        ``K = 4 M + 4`` (start and end of both segments of ``M`` UE slots, ``M`` = the largest slice,
+        unused slots without mass, and of the two served-on-arrival pieces).
         Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
         where those segments end.
         """
-        S, U, M, K = self.n_slices, self.n_ues, self._ev_ues, 4 * self._ev_ues
+        S, U, M, K = self.n_slices, self.n_ues, self._ev_ues, 4 * self._ev_ues + 4
         target = _F32(0.95) * total_s
-        out = np.zeros(total_s.shape, dtype=np.float64)
-        rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]; F(0) = m3 reaches the target otherwise
+        aw = _F32(_EXP_A) * w3_s
+        # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target)
+        t = np.divide(target, m3_s, out=np.ones_like(target), where=m3_s > 0)
+        q3 = s3_s + np.where(t <= 0.75, aw * t / _F32(0.75), aw + _F32(8.0) * w3_s * (t - _F32(0.75)))
+        out = np.where(m3_s >= target, q3, 0.0).astype(np.float64)
+        rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]
         R = rows.size
         if R == 0:
             return out
         s = rows % S
         ue = (rows // S * U)[:, None] + self._ev_ue[s]  # [R, M] flat index into [n, C, U]
         slot = self._ev_valid[s]
-        x = np.empty((R, K))  # event delays (ms): [starts seg 1 | starts seg 2 | ends seg 1 | ends seg 2]
+        x = np.empty((R, K))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
         slope = np.empty((R, K))  # slope change of the CDF there (bytes/ms)
+        E = 2 * M + 2  # offset of the ends
         for j, (m, lo, hi) in enumerate(((m1, lo1, hi1), (m2, lo2, hi2))):
             mass = np.take(m, ue)
             live = (mass > 0) & slot
-            start, end = x[:, j * M:(j + 1) * M], x[:, (j + 2) * M:(j + 3) * M]
+            start, end = x[:, j * M:(j + 1) * M], x[:, E + j * M:E + (j + 1) * M]
             # segments without mass sit at 0 (their delays may be huge, e.g. behind a ~zero rate)
             np.multiply(np.take(lo, ue), live, out=start)
             np.multiply(np.take(hi, ue), live, out=end)
             np.maximum(end, start + _MIN_WIDTH_MS * live, out=end)  # a point mass: a steep ramp
             width = np.maximum(end - start, _MIN_WIDTH_MS)
             np.divide(mass * live, width, out=slope[:, j * M:(j + 1) * M])
-            np.negative(slope[:, j * M:(j + 1) * M], out=slope[:, (j + 2) * M:(j + 3) * M])
+            np.negative(slope[:, j * M:(j + 1) * M], out=slope[:, E + j * M:E + (j + 1) * M])
+        m3, s3, a3, w3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s))
+        live3 = m3 > 0
+        b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: low mantissa bits stay free
+        for col, lo, hi, mass in ((2 * M, s3, b3, 0.75 * m3), (2 * M + 1, b3, (b3 + 2.0 * w3).astype(np.float32), 0.25 * m3)):
+            x[:, col] = lo * live3
+            x[:, E + 2 * M + col - 2 * M] = np.maximum(hi * live3, x[:, col] + _MIN_WIDTH_MS * live3)
+            slope[:, col] = mass / np.maximum(x[:, E + 2 * M + col - 2 * M] - x[:, col], _MIN_WIDTH_MS)
+            slope[:, E + 2 * M + col - 2 * M] = -slope[:, col]
         # sort each row by delay; a sort key carries the event number in the lowest mantissa bits
         # (the delays come from float32, whose values leave those float64 bits zero): one plain
         # integer sort instead of an argsort and a gather of the delays
@@ -513,23 +619,31 @@ class LiteSim:
         idx = key & self._ev_mask
         idx += (np.arange(R, dtype=np.int64) * K)[:, None]
         key &= ~self._ev_mask
-        # CDF slope right of each sorted event, then the CDF at each event (m3 below the first)
+        # CDF slope right of each sorted event, then the CDF at each event (0 below the first)
         slope_after = np.take(slope, idx)
         np.cumsum(slope_after, axis=-1, out=slope_after)
         step = np.diff(x, axis=-1)
         step *= slope_after[:, :-1]
         cdf = np.empty((R, K))
-        cdf[:, 0] = m3_s.reshape(-1)[rows]
+        cdf[:, 0] = 0.0
         np.cumsum(step, axis=-1, out=cdf[:, 1:])
-        cdf[:, 1:] += cdf[:, :1]
         tgt = target.reshape(-1)[rows].astype(np.float64)
-        k = np.minimum((cdf < tgt[:, None]).sum(-1), K - 1)  # first event at or above the target (≥ 1)
+        k = np.clip((cdf < tgt[:, None]).sum(-1), 1, K - 1)  # first event at or above the target
         at = np.arange(R) * K + k
         x0, x1 = x.reshape(-1)[at - 1], x.reshape(-1)[at]
         rate = slope_after.reshape(-1)[at - 1]
         q = x0 + (tgt - cdf.reshape(-1)[at - 1]) / np.where(rate > 0, rate, 1.0)
         out.reshape(-1)[rows] = np.clip(q, x0, x1)
         return out
+
+
+def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """CDF at ``y`` of the two-piece stand-in for Exp(mean ``w``) (see :data:`_EXP_A`)."""
+    aw = _F32(_EXP_A) * w
+    safe = np.where(w > 1e-9, w, 1.0)
+    f = np.where(y <= aw, _F32(0.75) * y / np.where(aw > 1e-9, aw, 1.0), _F32(0.75) + _F32(0.125) * (y - aw) / safe)
+    f = np.where(w > 1e-9, f, (y >= 0).astype(_F32))
+    return np.clip(f, 0.0, 1.0)
 
 
 def _seg_cdf(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
