@@ -1,15 +1,16 @@
 """Fit litesim's free parameters to ns-3 traces of the same scenario, and measure the gaps.
 
-Fitted parameters (``scenario.litesim``):
+Fitted parameters (``scenario.litesim``), in this order:
 
-- ``se_scale`` per slice: the median ratio of ns-3's to litesim's mean spectral efficiency of the
-  slice (the CQI each simulator's channel model yields for the same UE drop);
-- ``scheduler_efficiency``: the data bits per PRB relative to the CQI efficiency. First estimated
-  directly (ratio of delivered bits per used PRB per unit SE, ns-3 over litesim), then refined on a
-  grid around that estimate to minimise the median per-slice throughput gap (it matters where slices
-  are saturated: elsewhere throughput follows the offered load). The uncalibrated parameters stay a
-  candidate, so calibration never makes the throughput fit worse;
-- ``base_delay_ms``: the median difference of mean delay in lightly loaded periods.
+1. ``se_scale`` per slice: the median ratio of ns-3's to litesim's spectral efficiency of the slice
+   (the CQI each simulator's channel model yields for the same UE drop);
+2. ``base_delay_ms``: the median difference of mean delay in lightly loaded periods;
+3. ``slice_efficiency`` per slice and ``scheduler_efficiency``: delivered bits per used PRB per unit
+   of SE, ns-3 over litesim, per slice (what transport-block sizes, control overhead, HARQ and
+   under-filled RBGs leave of the SE); their median becomes the global efficiency;
+4. the global efficiency is refined on a grid to minimise the median per-slice throughput gap plus
+   the median per-slice PRB-use gap. The uncalibrated parameters stay a candidate, so calibration
+   never makes that objective worse.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from bridge import kpi as K
 from bridge.scenario import Scenario
 
+PRB_WEIGHT = 0.25  # weight of the PRB-use gap next to the throughput gap in the fit objective
 GAP_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "prb_used_share", "spectral_eff_bps_hz")
 
 
@@ -44,12 +46,6 @@ def gap_table(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
     return relative_gap(per_slice_means(lite), per_slice_means(ns3))
 
 
-def median_throughput_gap(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Median over (policy, slice) of the relative per-slice mean throughput gap."""
-    gaps = [gap_table(lite, ns3)[:, K.THROUGHPUT] for lite, ns3 in pairs]
-    return float(np.median(np.concatenate(gaps)))
-
-
 def _bits_per_prb_se(kpis: np.ndarray) -> float:
     """Σ throughput / Σ (used PRB share × spectral efficiency) over KPI rows ``[..., 11]``."""
     denom = float(np.sum(kpis[..., K.PRB_USED] * kpis[..., K.SPECTRAL_EFF]))
@@ -58,68 +54,94 @@ def _bits_per_prb_se(kpis: np.ndarray) -> float:
 
 @dataclass
 class CalibrationResult:
-    scenario: Scenario  # calibrated copy
-    se_scale: tuple[float, ...]
-    scheduler_efficiency: float
-    base_delay_ms: float
+    scenario: Scenario  # calibrated copy (the uncalibrated one when nothing fitted better)
     gap_before: float  # median per-slice throughput gap
     gap_after: float
+    prb_gap_before: float  # median per-slice PRB-use gap
+    prb_gap_after: float
+
+    @property
+    def params(self) -> dict:
+        p = self.scenario.litesim
+        n = self.scenario.n_slices
+        return {
+            "se_scale": list(p.se_scale or [1.0] * n),
+            "slice_efficiency": list(p.slice_efficiency or [1.0] * n),
+            "scheduler_efficiency": p.scheduler_efficiency,
+            "base_delay_ms": p.base_delay_ms,
+        }
+
+
+def _flat(traces: dict[str, np.ndarray]) -> np.ndarray:
+    """policy → ``[E, T, C, S, 11]`` traces → all rows ``[N, C, S, 11]``."""
+    return np.concatenate([t.reshape(-1, *t.shape[-3:]) for t in traces.values()])
+
+
+def _median_gap(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray], kpi: int) -> float:
+    return float(np.median(np.concatenate([gap_table(lite[p], ns3[p])[:, kpi] for p in ns3])))
 
 
 def calibrate(
     scenario: Scenario,
     ns3_traces: dict[str, np.ndarray],
     run_litesim: Callable[[Scenario, str], np.ndarray],
-    grid: Sequence[float] = tuple(np.round(np.arange(0.40, 1.151, 0.05), 3)),
+    factors: Sequence[float] = tuple(np.round(np.linspace(0.6, 1.4, 17), 3)),
 ) -> CalibrationResult:
     """Fit ``scenario.litesim`` to ``ns3_traces`` (policy name → KPI traces ``[E, T, C, S, 11]``).
 
     ``run_litesim(scenario, policy)`` must return litesim traces of the same shape for the same seeds.
+    The objective is the median per-slice throughput gap plus the median per-slice PRB-use gap.
     """
     policies = sorted(ns3_traces)
-    before = {p: run_litesim(scenario, p) for p in policies}
-    gap_before = median_throughput_gap([(before[p], ns3_traces[p]) for p in policies])
 
-    ns3_all = np.concatenate([ns3_traces[p].reshape(-1, *ns3_traces[p].shape[-3:]) for p in policies])
-    lite_all = np.concatenate([before[p].reshape(-1, *before[p].shape[-3:]) for p in policies])
-    old_scale = np.array(scenario.litesim.se_scale or [1.0] * scenario.n_slices)
+    def run(candidate: Scenario) -> dict[str, np.ndarray]:
+        return {p: run_litesim(candidate, p) for p in policies}
+
+    def objective(traces: dict[str, np.ndarray]) -> tuple[float, float]:
+        return _median_gap(traces, ns3_traces, K.THROUGHPUT), _median_gap(traces, ns3_traces, K.PRB_USED)
+
+    before = run(scenario)
+    thr_before, prb_before = objective(before)
+    ns3_all, lite_all = _flat(ns3_traces), _flat(before)
+    n = scenario.n_slices
+
+    # 1. channel: the spectral efficiency each simulator's CQI yields for the same UE drop
+    old_scale = np.array(scenario.litesim.se_scale or [1.0] * n)
     se_ratio = []
-    for s in range(scenario.n_slices):
+    for s in range(n):
         n_se, l_se = ns3_all[..., s, K.SPECTRAL_EFF], lite_all[..., s, K.SPECTRAL_EFF]
         ok = (n_se > 0) & (l_se > 0)
         se_ratio.append(float(np.median(n_se[ok] / l_se[ok])) if ok.any() else 1.0)
-    se_scale = tuple(float(np.clip(v, 0.2, 5.0)) for v in old_scale * np.array(se_ratio))
+    se_scale = [float(np.clip(v, 0.2, 5.0)) for v in old_scale * np.array(se_ratio)]
 
+    # 2. fixed delay: median difference of mean delay in lightly loaded periods
+    base = scenario.litesim.base_delay_ms
     light = (ns3_all[..., K.PRB_USED] < 0.5 * ns3_all[..., K.SHARE]) & (ns3_all[..., K.THROUGHPUT] > 0)
     light_lite = (lite_all[..., K.PRB_USED] < 0.5 * lite_all[..., K.SHARE]) & (lite_all[..., K.THROUGHPUT] > 0)
-    base = scenario.litesim.base_delay_ms
     if light.any() and light_lite.any():
         diff = np.median(ns3_all[..., K.DELAY_MEAN][light]) - np.median(lite_all[..., K.DELAY_MEAN][light_lite])
         base = float(max(0.0, base + diff))
 
-    # Data bits per used PRB per unit of spectral efficiency, in each simulator: their ratio is the
-    # direct estimate of the scheduler efficiency (what TB sizes and control overhead leave of SE).
-    scaled = scenario.with_updates(litesim={"se_scale": list(se_scale), "base_delay_ms": base})
-    scaled_traces = {p: run_litesim(scaled, p) for p in policies}
-    lite_scaled = np.concatenate([scaled_traces[p].reshape(-1, *scaled_traces[p].shape[-3:]) for p in policies])
-    ratios = [
-        _bits_per_prb_se(ns3_all[..., s, :]) / _bits_per_prb_se(lite_scaled[..., s, :])
-        for s in range(scenario.n_slices)
-        if _bits_per_prb_se(ns3_all[..., s, :]) > 0 and _bits_per_prb_se(lite_scaled[..., s, :]) > 0
-    ]
-    direct = scenario.litesim.scheduler_efficiency * (float(np.median(ratios)) if ratios else 1.0)
-    candidates = sorted({float(np.clip(direct * f, 0.05, 1.2)) for f in np.linspace(0.7, 1.3, 13)} | set(map(float, grid)))
+    # 3. data bits per used PRB per unit SE, per slice: the ratio ns-3 / litesim is the direct estimate
+    #    of what TB sizes, control overhead, HARQ and under-filled RBGs leave of the SE in each slice.
+    scaled = scenario.with_updates(litesim={"se_scale": se_scale, "base_delay_ms": base})
+    lite_scaled = _flat(run(scaled))
+    old_eff = np.array(scenario.litesim.slice_efficiency or [1.0] * n) * scenario.litesim.scheduler_efficiency
+    ratios = np.ones(n)
+    for s in range(n):
+        a, b = _bits_per_prb_se(ns3_all[..., s, :]), _bits_per_prb_se(lite_scaled[..., s, :])
+        if a > 0 and b > 0:
+            ratios[s] = a / b
+    eff = np.clip(old_eff * ratios, 0.05, 1.2)
+    global_eff = float(np.median(eff))
+    slice_eff = [float(np.clip(v / global_eff, 0.1, 10.0)) for v in eff]
 
-    # Keep the uncalibrated parameters as a candidate: calibration never makes the fit worse.
-    best_scn, best_gap = scenario, gap_before
-    for eff in candidates:
-        candidate = scaled.with_updates(litesim={"scheduler_efficiency": eff})
-        traces = {p: run_litesim(candidate, p) for p in policies}
-        gap = median_throughput_gap([(traces[p], ns3_traces[p]) for p in policies])
-        if gap < best_gap - 1e-12:
-            best_scn, best_gap = candidate, gap
-    calibrated = best_scn
-    best_eff = calibrated.litesim.scheduler_efficiency
-    se_scale = calibrated.litesim.se_scale or tuple(old_scale)
-    base = calibrated.litesim.base_delay_ms
-    return CalibrationResult(calibrated, se_scale, best_eff, base, gap_before, float(best_gap))
+    # 4. refine the global efficiency on a grid; the uncalibrated scenario stays a candidate, so
+    #    calibration never makes the objective worse.
+    best, best_thr, best_prb = scenario, thr_before, prb_before
+    for f in factors:
+        candidate = scaled.with_updates(litesim={"slice_efficiency": slice_eff, "scheduler_efficiency": float(np.clip(global_eff * f, 0.05, 1.2))})
+        thr, prb = objective(run(candidate))
+        if thr + PRB_WEIGHT * prb < best_thr + PRB_WEIGHT * best_prb - 1e-12:
+            best, best_thr, best_prb = candidate, thr, prb
+    return CalibrationResult(best, thr_before, best_thr, prb_before, best_prb)

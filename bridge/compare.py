@@ -113,9 +113,9 @@ def run_compare(config: CompareConfig) -> Path:
         result = calibrate(scenario, baseline_ns3, run_lite)
         data.calibrated = {p: run_lite(result.scenario, p) for p in config.baselines}
         data.calibration = {
-            "se_scale": list(result.se_scale), "scheduler_efficiency": result.scheduler_efficiency,
-            "base_delay_ms": result.base_delay_ms, "median_throughput_gap_before": result.gap_before,
-            "median_throughput_gap_after": result.gap_after,
+            **result.params,
+            "median_throughput_gap_before": result.gap_before, "median_throughput_gap_after": result.gap_after,
+            "median_prb_use_gap_before": result.prb_gap_before, "median_prb_use_gap_after": result.prb_gap_after,
         }
         (out / "calibration.json").write_text(json.dumps(data.calibration, indent=1))
         (out / "calibrated_scenario.json").write_text(result.scenario.to_json())

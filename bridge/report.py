@@ -160,7 +160,8 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
             cal = data.calibration
             parts += ["", text, "",
                       f"Fitted: scheduler_efficiency {cal['scheduler_efficiency']:.3g}, se_scale "
-                      f"{', '.join(f'{v:.3g}' for v in cal['se_scale'])}, base_delay_ms {cal['base_delay_ms']:.3g} "
+                      f"{', '.join(f'{v:.3g}' for v in cal['se_scale'])}, slice_efficiency "
+                      f"{', '.join(f'{v:.3g}' for v in cal['slice_efficiency'])}, base_delay_ms {cal['base_delay_ms']:.3g} "
                       "(see calibration.json and calibrated_scenario.json)."]
     path = out / "report.md"
     path.write_text("\n".join(parts) + "\n")

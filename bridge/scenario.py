@@ -238,6 +238,9 @@ class LitesimParams(_Model):
 
     scheduler_efficiency: float = Field(0.75, gt=0, le=1.2, description="data bits per PRB vs Shannon-CQI SE")
     se_scale: tuple[float, ...] = Field((), description="per-slice SE multiplier (empty = 1)")
+    slice_efficiency: tuple[float, ...] = Field(
+        (), description="per-slice multiplier of data bits per PRB on top of scheduler_efficiency (empty = 1)"
+    )
     base_delay_ms: float = Field(2.0, ge=0, description="fixed MAC/HARQ/core delay added to queueing")
     buffer_bytes: int = Field(102400, ge=1500, description="per-UE RLC transmission buffer")
 
@@ -269,8 +272,12 @@ class Scenario(_Model):
         init = [s.initial_share for s in self.slices]
         if any(v is not None for v in init) and abs(sum(v or 0.0 for v in init) - 1.0) > 1e-6:
             raise ValueError("initial_share values must sum to 1 when given")
-        if self.litesim.se_scale and len(self.litesim.se_scale) != len(self.slices):
-            raise ValueError("litesim.se_scale needs one value per slice")
+        for knob in ("se_scale", "slice_efficiency"):
+            values = getattr(self.litesim, knob)
+            if values and len(values) != len(self.slices):
+                raise ValueError(f"litesim.{knob} needs one value per slice")
+            if any(not 0 < v <= 10 for v in values):
+                raise ValueError(f"litesim.{knob} values must lie in (0, 10]")
         for i, o in enumerate(self.sla_overrides):
             if o.slice not in names:
                 raise ValueError(f"sla_overrides[{i}].slice {o.slice!r} is not a slice; allowed: {names}")

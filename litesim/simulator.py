@@ -13,7 +13,8 @@ cells or instances):
    interference of every other cell scaled by that cell's used-PRB fraction of the previous period;
    CQI and spectral efficiency per ns-3's LteAmc (PiroEW2010); with Rayleigh fading, the expected
    efficiency over the fading gain (:class:`litesim.channel.FadingSeTable`). A UE carries
-   ``r = SE · 180 kHz · T · scheduler_efficiency · se_scale[slice]`` bits per PRB held over the period.
+   ``r = SE · se_scale[slice] · 180 kHz · T · scheduler_efficiency · slice_efficiency[slice]`` bits per
+   PRB held over the period.
 3. **Slicing**: slice ``s`` of a cell owns ``share_s · n_PRB`` PRBs. ``strict``: PRBs a slice does not
    use are wasted. ``work_conserving``: PRBs left over by slices that need fewer go to slices that need
    more, in proportion to their shares (water-filling).
@@ -193,7 +194,9 @@ class LiteSim:
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
         self.se_scale_ue = se_scale[ue_slice].astype(_F32)  # [U]
         # bytes carried per PRB held for the whole period, per unit of spectral efficiency
-        self.bytes_per_se = _F32(PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0)
+        slice_eff = np.asarray(sc.litesim.slice_efficiency or [1.0] * self.n_slices, dtype=np.float64)
+        self.bytes_per_se = (PRB_BANDWIDTH_HZ * self.period_ms / 1000.0 * sc.litesim.scheduler_efficiency / 8.0
+                             * slice_eff[ue_slice]).astype(_F32)  # [U]
         # headers: a UE's payload fraction of the bytes on the air and in its RLC buffer
         payload = self.traffic.packet_bytes.astype(np.float64)
         self.payload_frac = (payload / (payload + HEADER_BYTES)).astype(_F32)  # [U]

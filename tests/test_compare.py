@@ -40,8 +40,10 @@ def test_calibration_recovers_a_known_litesim_truth():
     result = calibrate(base, target, lambda s, p: _lite(s, p))
     assert result.gap_before > 0.05
     assert result.gap_after < 0.5 * result.gap_before
-    assert result.se_scale[0] == pytest.approx(1.3, rel=0.1)
-    assert result.scenario.litesim.scheduler_efficiency == pytest.approx(0.55, rel=0.25)
+    fitted = result.params
+    assert fitted["se_scale"][0] == pytest.approx(1.3, rel=0.1)
+    effective = np.array(fitted["slice_efficiency"]) * fitted["scheduler_efficiency"]
+    assert effective[0] == pytest.approx(0.55, rel=0.2)  # the saturated slice pins the efficiency
 
 
 @pytest.mark.ns3
@@ -66,7 +68,8 @@ def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
     for png in ("throughput.png", "delay.png", "sla_ratio.png", "reward_over_time.png"):
         assert (out / png).stat().st_size > 1000
     cal = json.loads((out / "calibration.json").read_text())
-    assert cal["median_throughput_gap_after"] <= cal["median_throughput_gap_before"] + 1e-12
+    after = cal["median_throughput_gap_after"] + cal["median_prb_use_gap_after"]
+    assert after <= cal["median_throughput_gap_before"] + cal["median_prb_use_gap_before"] + 1e-12
     traces = (out / "traces.csv").read_text().splitlines()
     assert len(traces) == 1 + 2 * len(policies) * 10 * 2  # header + sims × policies × steps × slices
 
