@@ -44,7 +44,9 @@ class CompareData:
 
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     rewards: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    calibrated: dict[str, np.ndarray] = field(default_factory=dict)  # litesim after calibration
+    baselines: tuple[str, ...] = ()
+    calibrated: dict[str, np.ndarray] = field(default_factory=dict)  # litesim after calibration, per policy
+    calibrated_rewards: dict[str, np.ndarray] = field(default_factory=dict)
     calibration: dict | None = None
     train_seconds: float | None = None
 
@@ -85,7 +87,7 @@ def run_compare(config: CompareConfig) -> Path:
     trace_csv = out / "traces.csv"
     trace_csv.unlink(missing_ok=True)
 
-    data = CompareData()
+    data = CompareData(baselines=tuple(config.baselines))
     policies: dict[str, Policy | str] = {name: name for name in config.baselines}
     policy_dir = config.policy_dir
     if policy_dir is None and config.budget_steps > 0:
@@ -111,7 +113,9 @@ def run_compare(config: CompareConfig) -> Path:
             return _stack(evaluate(candidate, name, "litesim", config.episodes, seed))[0]
 
         result = calibrate(scenario, baseline_ns3, run_lite)
-        data.calibrated = {p: run_lite(result.scenario, p) for p in config.baselines}
+        for name, policy in policies.items():
+            results = evaluate(result.scenario, policy, "litesim", config.episodes, seed)
+            data.calibrated[name], data.calibrated_rewards[name] = _stack(results)
         data.calibration = {
             **result.params,
             "median_throughput_gap_before": result.gap_before, "median_throughput_gap_after": result.gap_after,

@@ -143,20 +143,27 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
         parts.append(f"![{caption}]({fname})\n")
 
     parts += ["## Policy ranking", ""]
-    for sim in data.rewards:
-        ranking = policy_ranking(data.rewards[sim])
+    rankings = dict(data.rewards)
+    if data.calibrated_rewards:
+        rankings["litesim (calibrated)"] = data.calibrated_rewards
+    for sim, rewards in rankings.items():
+        ranking = policy_ranking(rewards)
         parts.append(f"- **{sim}**: " + " > ".join(f"{p} ({r:.3f})" for p, r in ranking))
-    if {"litesim", "ns3"} <= set(data.rewards):
-        tau = rank_agreement(data.rewards["litesim"], data.rewards["ns3"])
-        same = [p for p, _ in policy_ranking(data.rewards["litesim"])] == [p for p, _ in policy_ranking(data.rewards["ns3"])]
-        parts.append(f"\nKendall τ between the simulators' rankings: **{_fmt(tau)}** "
-                     f"({'identical order' if same else 'orders differ'}).")
+    if "ns3" in rankings:
+        for sim in (k for k in rankings if k.startswith("litesim")):
+            tau = rank_agreement(rankings[sim], rankings["ns3"])
+            same = [p for p, _ in policy_ranking(rankings[sim])] == [p for p, _ in policy_ranking(rankings["ns3"])]
+            parts.append(f"- Kendall τ between the {sim} and ns3 rankings: **{_fmt(tau)}** "
+                         f"({'identical order' if same else 'orders differ'}).")
 
+    if {"litesim", "ns3"} <= set(data.traces):
+        base = list(data.baselines) or sorted(data.traces["ns3"])
+        pick = lambda traces: {p: traces[p] for p in base if p in traces}  # noqa: E731
         parts += ["", "## litesim vs ns-3", ""]
-        text, _ = _gap_section(scenario, data.traces["litesim"], data.traces["ns3"], "Before calibration")
+        text, _ = _gap_section(scenario, pick(data.traces["litesim"]), pick(data.traces["ns3"]), "Before calibration (baselines)")
         parts.append(text)
         if data.calibrated:
-            text, _ = _gap_section(scenario, data.calibrated, data.traces["ns3"], "After calibration (baselines)")
+            text, _ = _gap_section(scenario, pick(data.calibrated), pick(data.traces["ns3"]), "After calibration (baselines)")
             cal = data.calibration
             parts += ["", text, "",
                       f"Fitted: scheduler_efficiency {cal['scheduler_efficiency']:.3g}, se_scale "

@@ -64,7 +64,8 @@ def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
             assert numbers and all(np.isfinite(numbers))
     for header in ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share"):
         assert header in report
-    assert "Kendall τ" in report and "Before calibration" in report and "After calibration" in report
+    assert "Kendall τ between the litesim and ns3" in report and "litesim (calibrated)" in report
+    assert "Before calibration (baselines)" in report and "After calibration (baselines)" in report
     for png in ("throughput.png", "delay.png", "sla_ratio.png", "reward_over_time.png"):
         assert (out / png).stat().st_size > 1000
     cal = json.loads((out / "calibration.json").read_text())
