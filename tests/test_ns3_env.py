@@ -170,6 +170,33 @@ def test_two_env_backend_steps_both(tiny):
     assert not children()
 
 
+def test_kpi_tensor_fast_path_equals_general_decode(tiny, monkeypatch):
+    """The backend stacks real ns-3 states straight from the payload bytes; the result must be the
+    general codec's Dict of KPI boxes stacked in KPI order, bit for bit."""
+    from bridge import ns3_backend
+    from bridge.kpi import KPI_NAMES
+    from bridge.wire import data_from_pb, pb
+
+    frames: list[bytes] = []
+
+    def recording(*args, _real=ns3_backend.recv_all, **kwargs):
+        out = _real(*args, **kwargs)
+        frames.extend(out)
+        return out
+
+    monkeypatch.setattr(ns3_backend, "recv_all", recording)
+    with Ns3Backend(tiny, num_envs=2, seed=4) as backend:
+        got = [backend.reset()]
+        got += [backend.step(shares(2, 0.7, 0.3)) for _ in range(4)]
+    states = frames[2:]  # the first two frames are the SimInitMsgs
+    assert len(states) == 2 * len(got)
+    for k, raw in enumerate(states):
+        obs = data_from_pb(pb.EnvStateMsg.FromString(raw).obsData)
+        expected = np.stack([obs[name] for name in KPI_NAMES], axis=-1)
+        assert expected.dtype == np.float64
+        assert got[k // 2][k % 2].tobytes() == expected.tobytes()
+
+
 def test_ipc_endpoint(tiny):
     with Ns3Backend(tiny, endpoint="ipc") as backend:
         backend.reset(seed=3)

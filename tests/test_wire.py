@@ -178,6 +178,187 @@ def test_large_observation_round_trip():
         np.testing.assert_array_equal(back[k], v)
 
 
+# ----------------------------------------------------------------------------------------------
+# Fast paths: compiled observation layouts, stacked KPI arrays, pre-encoded action frames
+# ----------------------------------------------------------------------------------------------
+def _state_bytes(obs, space=None, reward=0.25, game_over=False, info='{"sim_time_s": 1.5}'):
+    msg = pb.EnvStateMsg(reward=reward, isGameOver=game_over, reason=pb.EnvStateMsg.GameOver if game_over else 0, info=info)
+    if obs is not None:
+        msg.obsData.CopyFrom(data_to_pb(obs, space))
+    return msg.SerializeToString()
+
+
+def _general_state(raw):
+    msg = pb.EnvStateMsg.FromString(raw)
+    return data_from_pb(msg.obsData) if msg.HasField("obsData") else None
+
+
+def _assert_identical(a, b):
+    """Same structure, types, dtypes, shapes and bit patterns (NaN and -0.0 included)."""
+    if isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+        assert a.flags.writeable and a.flags.c_contiguous
+    elif isinstance(b, dict):
+        assert isinstance(a, dict) and list(a) == list(b)
+        for k in b:
+            _assert_identical(a[k], b[k])
+    elif isinstance(b, tuple):
+        assert isinstance(a, tuple) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_identical(x, y)
+    else:
+        assert type(a) is type(b) and a == b
+
+
+def _nasty(rng, shape, dtype):
+    """Random values with the awkward float64 cases: NaN, ±inf, -0.0, subnormals, tiny/huge."""
+    with np.errstate(over="ignore"):  # huge values become inf in float32/float16
+        v = (rng.standard_normal(shape) * 10.0 ** rng.integers(-300, 300, shape)).astype(dtype)
+    flat = v.reshape(-1)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0, 5e-324, 1 / 3], dtype=dtype)
+    flat[: min(flat.size, specials.size)] = specials[: flat.size]
+    return v
+
+
+LAYOUT_SPACES = {
+    "kpi_dict": spaces.Dict({f"kpi{i}": spaces.Box(0.0, np.inf, (4, 3), np.float64) for i in range(11)}),
+    "shapes": spaces.Dict({"s": spaces.Box(-1, 1, (), np.float64), "one": spaces.Box(-1, 1, (1,), np.float64),
+                           "f32": spaces.Box(-1, 1, (2, 3, 2), np.float32), "empty": spaces.Box(-1, 1, (0, 2), np.float64)}),
+    "nested": spaces.Dict({"a": spaces.Tuple((spaces.Discrete(5), spaces.Box(0, 1, (3,), np.float64))),
+                           "b": spaces.Dict({"c": spaces.Box(0, 1, (2, 2), np.float32)}), "d": spaces.Discrete(9)}),
+    "box": spaces.Box(-1, 1, (7,), np.float64),
+    "ints": spaces.Dict({"i": spaces.Box(-9, 9, (3,), np.int32), "u": spaces.Box(0, 9, (2,), np.uint32)}),
+    "discrete": spaces.Discrete(4),
+}
+
+
+def _sample(space, rng):
+    if isinstance(space, spaces.Box):
+        if space.dtype.kind == "f":
+            return _nasty(rng, space.shape, space.dtype)
+        return rng.integers(-9 if space.dtype.kind == "i" else 0, 9, space.shape).astype(space.dtype)
+    if isinstance(space, spaces.Discrete):
+        return int(rng.integers(space.n))
+    if isinstance(space, spaces.Tuple):
+        return tuple(_sample(s, rng) for s in space.spaces)
+    return {k: _sample(s, rng) for k, s in space.spaces.items()}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_SPACES))
+def test_layout_fast_path_equals_general_codec(name, monkeypatch):
+    from bridge.wire import codec, server
+    from bridge.wire.server import parse_state
+
+    general_calls = []
+
+    def counting(dc, _real=codec.data_from_pb):
+        general_calls.append(1)
+        return _real(dc)
+
+    monkeypatch.setattr(server, "data_from_pb", counting)
+    monkeypatch.setattr(codec, "data_from_pb", counting)
+    space = LAYOUT_SPACES[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for step in range(40):  # step 0 compiles the layout, later steps reuse it with new payloads
+        obs = _sample(space, rng)
+        raw = _state_bytes(obs, space, reward=float(step) / 3, game_over=step == 39, info=json.dumps({"step": step}))
+        general_calls.clear()
+        state = parse_state(raw)
+        # float payloads only: compiled once. Int data and Discrete values are varints, part of
+        # the layout, so a new value is a new layout (the general path decodes it).
+        if name in ("box", "kpi_dict", "shapes"):
+            assert bool(general_calls) == (step == 0)
+        _assert_identical(state.obs, _general_state(raw))
+        assert state.reward == np.float32(float(step) / 3) and state.info == {"step": step}
+        assert state.game_over == (step == 39) and state.terminated == (step == 39)
+
+
+def test_layout_is_not_reused_for_a_different_skeleton_of_the_same_length():
+    from bridge.wire.server import parse_state
+
+    rng = np.random.default_rng(1)
+    first = {"ab": rng.random(4), "cd": rng.random(4)}
+    parse_state(_state_bytes(first))
+    for other in ({"ab": rng.random(4), "ce": rng.random(4)},  # same length, other name
+                  {"ab": rng.random((2, 2)), "cd": rng.random(4)},  # same length, other shape
+                  {"ab": rng.random(4).astype(np.float32), "cd": rng.random(6).astype(np.float32)},
+                  {"ab": rng.random(4), "cd": rng.random(4)}):
+        raw = _state_bytes(other)
+        _assert_identical(parse_state(raw).obs, _general_state(raw))
+
+
+def test_layout_reads_repeated_and_unpacked_encodings_like_protobuf():
+    """Hand-made but valid encodings (unpacked shape, another field order) decode as protobuf does."""
+    from bridge.wire.codec import DataLayout, LayoutCache
+
+    values = np.array([1.5, -2.25, 3.0, 4.0])
+    box = b"\x10\x02\x10\x02" + b"\x32\x20" + values.tobytes() + b"\x08\x04"  # shape unpacked, dtype last
+    any_ = b"\x0a" + bytes([len(data_to_pb(1.0).data.type_url)]) + data_to_pb(1.0).data.type_url.encode() + b"\x12" + bytes([len(box)]) + box
+    dc = b"\x08\x02\x12" + bytes([len(any_)]) + any_
+    layout = LayoutCache().get(dc, 0, len(dc))
+    assert isinstance(layout, DataLayout)
+    _assert_identical(layout.decode(dc), data_from_pb(pb.DataContainer.FromString(dc)))
+    # two packed data fields would concatenate in protobuf: not a layout, the general path decides
+    twice = dc.replace(b"\x08\x04", b"\x32\x08" + values[:1].tobytes() + b"\x08\x04")
+    assert LayoutCache().get(twice, 0, len(twice)) is None
+
+
+def test_parse_state_stacks_kpi_dicts_exactly():
+    from bridge.wire.server import parse_state
+
+    keys = [f"kpi{i}" for i in range(11)]
+    space = LAYOUT_SPACES["kpi_dict"]
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        obs = {k: _nasty(rng, (4, 3), np.float64) for k in keys}
+        raw = _state_bytes(obs, space)
+        stacked = parse_state(raw, (list(reversed(keys)), (4, 3))).obs
+        expected = np.stack([obs[k] for k in reversed(keys)], axis=-1)
+        assert stacked.dtype == np.float64 and stacked.shape == (4, 3, 11) and stacked.flags.c_contiguous
+        assert stacked.tobytes() == expected.tobytes()
+    # float32 KPI boxes are widened exactly; a dict that cannot be stacked comes back as decoded
+    obs32 = {k: rng.random((4, 3)).astype(np.float32) for k in keys[:2]}
+    np.testing.assert_array_equal(parse_state(_state_bytes(obs32), (keys[:2], (4, 3))).obs,
+                                  np.stack([obs32[k].astype(np.float64) for k in keys[:2]], axis=-1))
+    raw = _state_bytes({k: rng.random((4, 3)) for k in keys[:5]})
+    for stack in ((keys, (4, 3)), (keys[:5], (3, 4))):
+        _assert_identical(parse_state(raw, stack).obs, _general_state(raw))
+    raw = _state_bytes({"i": np.arange(3, dtype=np.int32)})  # general path, stack requested
+    _assert_identical(parse_state(raw, (["i"], (3,))).obs, np.arange(3, dtype=np.float64)[:, None])
+
+
+def test_malformed_state_still_raises_wire_error():
+    from bridge.wire.server import parse_state
+
+    raw = _state_bytes({"a": np.ones(5)})
+    parse_state(raw)
+    for bad in (raw[:-3], raw[:20], b"\x0a\xff"):
+        with pytest.raises(WireError, match="malformed"):
+            parse_state(bad)
+    assert parse_state(_state_bytes(None)).obs is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (39, 7), (2, 3, 4)])
+@pytest.mark.parametrize("stop", [False, True])
+def test_action_frame_equals_protobuf_encoding(dtype, shape, stop):
+    from bridge.wire.server import _encode_action_pb
+
+    space = spaces.Box(0.0, 1.0, shape, dtype)
+    rng = np.random.default_rng(3)
+    for value in (_nasty(rng, shape, np.float64), rng.random(shape).tolist(), np.zeros(shape, np.int64)):
+        with np.errstate(over="ignore"):
+            fast, general = encode_action(value, space, stop), _encode_action_pb(value, space, stop)
+        assert fast == general
+        back = pb.EnvActMsg.FromString(fast)
+        assert back.stopSimReq == stop
+        decoded = data_from_pb(back.actData)
+        assert decoded.shape == shape and decoded.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    with pytest.raises(WireError, match="shape"):
+        encode_action(np.zeros((*shape, 2)), space, stop)
+
+
 def test_info_parsing():
     assert parse_info("") == {}
     assert parse_info('{"sim_time_s": 1.5}') == {"sim_time_s": 1.5}

@@ -12,12 +12,16 @@ dicts to ``DataContainer`` and back. Unlike the reference ns3-gym client this co
 
 What the protocol cannot carry raises :class:`WireError` instead of being silently changed: Box
 bounds that differ per element, integers outside 32 bits, unsupported spaces or dtypes.
+
+Per step the layout of an observation does not change, only its float payloads: :class:`LayoutCache`
+compiles a serialized container's layout once (checked against ``data_from_pb``) and then decodes
+containers of that layout with one NumPy copy per Box (used by ``server.parse_state``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -328,6 +332,9 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+read_varint = _read_varint  # (value, next position) of the varint at buf[pos]
+
+
 # ----------------------------------------------------------------------------------------------
 def _unpack(any_msg, cls, what: str):
     msg = cls()
@@ -351,3 +358,280 @@ def _varint(n: int) -> bytes:
         else:
             out.append(low)
             return bytes(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Compiled layouts: decode a message whose byte layout was seen before without walking it again
+# ----------------------------------------------------------------------------------------------
+# Between steps a simulator sends the same observation layout (same spaces, shapes, names, type
+# URLs); only the packed float/double payloads change. A DataLayout records, for one serialized
+# DataContainer, its "skeleton" (every byte that is not a float/double payload) and where each
+# payload sits. Protobuf parsing depends on the skeleton bytes only (a packed fixed-width payload is
+# opaque bytes of a length the skeleton states), so a buffer with the same length and the same
+# skeleton decodes to the same structure: DataLayout.decode then reads the payloads straight into
+# NumPy (one frombuffer copy per Box), with no per-field Python parsing and no protobuf objects.
+# Layouts are only built when the walk understands every byte and the result equals data_from_pb's;
+# anything else (varint-packed int data, unknown or repeated fields, ...) stays on the general path.
+
+_URLS = {
+    _BOX: "type.googleapis.com/ns3opengym.BoxDataContainer",
+    _DISCRETE: "type.googleapis.com/ns3opengym.DiscreteDataContainer",
+    _TUPLE: "type.googleapis.com/ns3opengym.TupleDataContainer",
+    _DICT: "type.googleapis.com/ns3opengym.DictDataContainer",
+}
+_LE_OF_WIRE = {pb.FLOAT: (np.dtype("<f4"), np.dtype(np.float32)), pb.DOUBLE: (np.dtype("<f8"), np.dtype(np.float64))}
+
+
+class _Unsupported(Exception):
+    """The walk met something a layout does not cover (the general path handles it)."""
+
+
+def _fields(buf: bytes, pos: int, end: int):
+    """(field number, wire type, value or (start, stop)) for every field in buf[pos:end]."""
+    while pos < end:
+        key, pos = _read_varint(buf, pos)
+        number, kind = key >> 3, key & 7
+        if kind == 0:
+            value, pos = _read_varint(buf, pos)
+            yield number, kind, value
+        elif kind == 2:
+            length, pos = _read_varint(buf, pos)
+            if pos + length > end:
+                raise _Unsupported
+            yield number, kind, (pos, pos + length)
+            pos += length
+        else:
+            raise _Unsupported
+    if pos != end:
+        raise _Unsupported
+
+
+def _walk_container(buf: bytes, start: int, end: int, payloads: list) -> tuple:
+    """A plan node for the DataContainer in buf[start:end]; appends payload ranges to ``payloads``."""
+    kind, name, data = 0, "", None
+    seen = set()
+    for number, wt, value in _fields(buf, start, end):
+        if number in seen:
+            raise _Unsupported
+        seen.add(number)
+        if number == 1 and wt == 0:
+            kind = value
+        elif number == 2 and wt == 2:
+            data = value
+        elif number == 3 and wt == 2:
+            name = buf[value[0]:value[1]].decode("utf-8")
+        else:
+            raise _Unsupported
+    if kind == _NONE:
+        if data is not None:
+            raise _Unsupported
+        return name, ("const", None)
+    if data is None or kind not in _URLS:
+        raise _Unsupported
+    url, inner = "", (data[1], data[1])
+    seen = set()
+    for number, wt, value in _fields(buf, data[0], data[1]):
+        if number in seen or wt != 2 or number not in (1, 2):
+            raise _Unsupported
+        seen.add(number)
+        if number == 1:
+            url = buf[value[0]:value[1]].decode("utf-8")
+        else:
+            inner = value
+    if url != _URLS[kind]:
+        raise _Unsupported
+    if kind == _BOX:
+        return name, _walk_box(buf, *inner, payloads)
+    if kind == _DISCRETE:
+        seen, v = set(), 0
+        for number, wt, value in _fields(buf, *inner):
+            if number != 1 or wt != 0 or number in seen:
+                raise _Unsupported
+            seen.add(number)
+            v = value
+        v &= 0xFFFFFFFF
+        return name, ("const", v - (1 << 32) if v >= 1 << 31 else v)
+    elements = []
+    for number, wt, value in _fields(buf, *inner):
+        if number != 1 or wt != 2:
+            raise _Unsupported
+        elements.append(_walk_container(buf, value[0], value[1], payloads))
+    if kind == _TUPLE:
+        return name, ("tuple", [node for _, node in elements])
+    return name, ("dict", elements)
+
+
+def _walk_box(buf: bytes, start: int, end: int, payloads: list) -> tuple:
+    wire, shape, data = 0, [], None
+    seen_dtype = False
+    for number, wt, value in _fields(buf, start, end):
+        if number == 1 and wt == 0 and not seen_dtype:
+            wire, seen_dtype = value, True
+        elif number == 2 and wt == 0:
+            shape.append(value)
+        elif number == 2 and wt == 2:
+            pos, stop = value
+            while pos < stop:
+                dim, pos = _read_varint(buf, pos)
+                shape.append(dim)
+            if pos != stop:
+                raise _Unsupported
+        elif number in (5, 6) and wt == 2 and data is None:
+            data = (number, *value)
+        else:
+            raise _Unsupported
+    if wire not in _LE_OF_WIRE or (data is not None and data[0] != _FIXED_DATA_BY_WIRE[wire]):
+        raise _Unsupported
+    little, dtype = _LE_OF_WIRE[wire]
+    offset, stop = (data[1], data[2]) if data is not None else (start, start)
+    if (stop - offset) % little.itemsize:
+        raise _Unsupported
+    count = (stop - offset) // little.itemsize
+    if not shape:
+        final = (count,) if count != 1 else ()
+    elif math.prod(shape) != count:
+        raise _Unsupported  # the general path raises the WireError
+    else:
+        final = tuple(shape)
+    if count:
+        payloads.append((offset, stop))
+    return ("box", offset, count, little, dtype, final)
+
+
+def _build(node: tuple, buf: bytes):
+    kind = node[0]
+    if kind == "box":
+        _, offset, count, little, dtype, shape = node
+        if count == 0:
+            return np.zeros(shape, dtype)
+        return np.ndarray(shape, little, buf, offset).astype(dtype)  # a view of the payload, copied
+    if kind == "dict":
+        return {name: _build(child, buf) for name, child in node[1]}
+    if kind == "tuple":
+        return tuple(_build(child, buf) for child in node[1])
+    return node[1]  # const: an int or None
+
+
+class DataLayout:
+    """The compiled byte layout of one serialized DataContainer (see the comment above)."""
+
+    __slots__ = ("start", "end", "skeleton", "root", "_flat_dict")
+
+    def __init__(self, buf: bytes, start: int, end: int) -> None:
+        payloads: list[tuple[int, int]] = []
+        _, self.root = _walk_container(buf, start, end, payloads)
+        payloads.sort()
+        skeleton, pos = [], start
+        for a, b in payloads:
+            if a > pos:
+                skeleton.append((pos, a, buf[pos:a]))
+            pos = b
+        if end > pos:
+            skeleton.append((pos, end, buf[pos:end]))
+        self.start, self.end, self.skeleton = start, end, tuple(skeleton)
+        # the common case, a Dict of non-empty Boxes: one comprehension, no recursion
+        root = self.root
+        flat = root[0] == "dict" and all(child[0] == "box" and child[2] for _, child in root[1])
+        self._flat_dict = tuple((name, child[5], child[3], child[1], child[4]) for name, child in root[1]) if flat else None
+
+    def matches(self, buf: bytes) -> bool:
+        """Whether ``buf`` holds a container of this layout at the same place (payloads may differ)."""
+        if len(buf) < self.end:
+            return False
+        for a, b, expected in self.skeleton:
+            if buf[a:b] != expected:
+                return False
+        return True
+
+    def decode(self, buf: bytes) -> Any:
+        """Like ``data_from_pb`` on the container; only valid when :meth:`matches` is true."""
+        flat = self._flat_dict
+        if flat is not None:
+            view = np.ndarray
+            return {name: view(shape, little, buf, offset).astype(dtype) for name, shape, little, offset, dtype in flat}
+        return _build(self.root, buf)
+
+    def stacker(self, keys: Sequence[str], shape: tuple[int, ...]) -> "Callable[[bytes], np.ndarray] | None":
+        """A function ``buf → float64 array [*shape, len(keys)]`` stacking the Dict entries ``keys``
+        (each a Box of ``shape``), or ``None`` when this layout is not such a Dict."""
+        if self.root[0] != "dict":
+            return None
+        boxes = {name: child for name, child in self.root[1]}
+        if len(boxes) != len(self.root[1]):
+            return None
+        parts = []
+        for key in keys:
+            child = boxes.get(key)
+            if child is None or child[0] != "box" or child[5] != tuple(shape) or not child[2]:
+                return None
+            parts.append((child[1], child[2], child[3]))
+        out_shape = (*shape, len(keys))
+        n = math.prod(shape)
+
+        def stack(buf: bytes) -> np.ndarray:
+            out = np.empty((n, len(parts)), dtype=np.float64)
+            fb = np.frombuffer
+            for k, (offset, count, little) in enumerate(parts):
+                out[:, k] = fb(buf, little, count, offset)
+            return out.reshape(out_shape)
+
+        return stack
+
+
+class LayoutCache:
+    """DataLayouts by the position and length of the container in its message (a handful at most)."""
+
+    MAX = 16
+    RETRY = 32  # after 3 misses in a row at one place, compile only every RETRY-th time
+
+    def __init__(self) -> None:
+        self._layouts: dict[tuple[int, int], DataLayout] = {}
+        self._misses: dict[tuple[int, int], int] = {}
+
+    def get(self, buf: bytes, start: int, end: int, container: pb.DataContainer | None = None) -> DataLayout | None:
+        """The layout of the container in buf[start:end], compiled on first sight; ``None`` when the
+        container is outside what layouts cover. ``container`` (the same bytes parsed by protobuf)
+        is used to check a new layout against ``data_from_pb``; without it they are parsed here."""
+        key = (start, end)
+        layout = self._layouts.get(key)
+        if layout is not None and layout.matches(buf):
+            if self._misses:
+                self._misses.pop(key, None)
+            return layout
+        # Layouts that change every time (a Discrete or int value is part of the layout) or are not
+        # covered would be compiled and checked in vain: back off.
+        misses = self._misses.get(key, 0) + 1
+        if len(self._misses) >= self.MAX:
+            self._misses.clear()
+        self._misses[key] = misses
+        if misses > 3 and misses % self.RETRY:
+            return None
+        try:
+            layout = DataLayout(buf, start, end)
+        except (_Unsupported, IndexError, UnicodeDecodeError):
+            return None
+        if container is None:
+            try:
+                container = pb.DataContainer.FromString(buf[start:end])
+            except Exception:
+                return None
+        try:
+            if not _same_value(layout.decode(buf), data_from_pb(container)):
+                return None
+        except (WireError, ValueError):
+            return None
+        if len(self._layouts) >= self.MAX:
+            self._layouts.clear()
+        self._layouts[key] = layout
+        return layout
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and a.tobytes() == b.tobytes())
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
