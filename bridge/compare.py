@@ -35,6 +35,7 @@ class CompareConfig:
     policy_dir: Path | None = None
     baselines: tuple[str, ...] = BASELINE_NAMES
     train_num_envs: int = 16
+    include_random: bool = True  # a uniformly random policy: the floor every ranking should agree on
 
 
 @dataclass
@@ -89,6 +90,8 @@ def run_compare(config: CompareConfig) -> Path:
 
     data = CompareData(baselines=tuple(config.baselines))
     policies: dict[str, Policy | str] = {name: name for name in config.baselines}
+    if config.include_random:
+        policies["random"] = "random"
     policy_dir = config.policy_dir
     if policy_dir is None and config.budget_steps > 0:
         policy_dir, data.train_seconds = _train(config, seed)

@@ -34,6 +34,35 @@ def rank_agreement(rewards_a: dict[str, np.ndarray], rewards_b: dict[str, np.nda
     return float(tau) if tau is not None else float("nan")
 
 
+def _mean_and_se(rewards: np.ndarray) -> tuple[float, float]:
+    """Mean reward and its standard error over (episode, cell) samples of ``[E, T, C]`` rewards."""
+    samples = np.asarray(rewards).mean(axis=1).ravel()
+    se = samples.std(ddof=1) / np.sqrt(samples.size) if samples.size > 1 else float("inf")
+    return float(samples.mean()), float(se)
+
+
+def distinguishable_pairs(rewards_a: dict[str, np.ndarray], rewards_b: dict[str, np.ndarray]) -> tuple[int, int, int]:
+    """Policy pairs that both simulators separate (means more than 2 standard errors apart in each).
+
+    Returns ``(agree, separated_in_both, pairs)``: among the pairs separated in both simulators, how
+    many are ordered the same way. Near-ties are left out: their order is noise, not a disagreement.
+    """
+    common = sorted(set(rewards_a) & set(rewards_b))
+    agree = both = 0
+    for i, p in enumerate(common):
+        for q in common[i + 1:]:
+            signs = []
+            for rewards in (rewards_a, rewards_b):
+                (mp, sp), (mq, sq) = _mean_and_se(rewards[p]), _mean_and_se(rewards[q])
+                separated = abs(mp - mq) > 2.0 * np.hypot(sp, sq)
+                signs.append(np.sign(mp - mq) if separated else 0.0)
+            if signs[0] != 0 and signs[1] != 0:
+                both += 1
+                agree += int(signs[0] == signs[1])
+    n = len(common)
+    return agree, both, n * (n - 1) // 2
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -153,8 +182,11 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
         for sim in (k for k in rankings if k.startswith("litesim")):
             tau = rank_agreement(rankings[sim], rankings["ns3"])
             same = [p for p, _ in policy_ranking(rankings[sim])] == [p for p, _ in policy_ranking(rankings["ns3"])]
+            agree, both, pairs = distinguishable_pairs(rankings[sim], rankings["ns3"])
             parts.append(f"- Kendall τ between the {sim} and ns3 rankings: **{_fmt(tau)}** "
-                         f"({'identical order' if same else 'orders differ'}).")
+                         f"({'identical order' if same else 'orders differ'}); of the {pairs} policy pairs, "
+                         f"{both} are separated in both simulators (means > 2 standard errors apart over "
+                         f"episode × cell samples) and **{agree} of those {both}** are ordered alike.")
 
     if {"litesim", "ns3"} <= set(data.traces):
         base = list(data.baselines) or sorted(data.traces["ns3"])

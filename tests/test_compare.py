@@ -54,7 +54,7 @@ def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
     report = (out / "report.md").read_text()
     config = json.loads((out / "config.json").read_text())
     assert config["simulators"] == ["litesim", "ns3"]
-    policies = ["ppo-federated-fedavg", "equal", "proportional", "greedy_sla"]
+    policies = ["ppo-federated-fedavg", "equal", "proportional", "greedy_sla", "random"]
     rows = [line for line in report.splitlines() if line.startswith("| litesim") or line.startswith("| ns3")]
     for sim in ("litesim", "ns3"):
         for pol in policies:
@@ -102,3 +102,17 @@ def test_interrupted_evaluation_keeps_finished_episodes(tmp_path):
     traces = pd.read_csv(out)
     assert set(traces["episode"]) == {0} and len(traces) == 10 * 2
     assert np.isfinite(traces[list(K.KPI_NAMES)].to_numpy()).all()
+
+
+def test_distinguishable_pairs_ignore_near_ties():
+    from bridge.report import distinguishable_pairs
+
+    rng = np.random.default_rng(0)
+    noise = lambda m: m + 0.01 * rng.standard_normal((4, 10, 3))  # noqa: E731 [E, T, C]
+    a = {"good": noise(0.9), "tie1": noise(0.5), "tie2": noise(0.5005), "bad": noise(0.1)}
+    b = {"good": noise(0.8), "tie1": noise(0.4), "tie2": noise(0.3999), "bad": noise(0.2)}
+    agree, both, pairs = distinguishable_pairs(a, b)
+    assert pairs == 6 and both == 5 and agree == 5  # the tie pair is left out, the rest agree
+    b["bad"] = noise(0.95)  # now 'bad' beats everyone in b: its 3 pairs disagree
+    agree, both, _ = distinguishable_pairs(a, b)
+    assert both == 5 and agree == 2
