@@ -141,6 +141,19 @@ def _gap_section(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[str,
     return text, median_thr
 
 
+def _per_policy_gaps(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray]) -> str:
+    """One table per policy: litesim value / ns-3 value (relative gap) per slice and KPI."""
+    parts = []
+    for policy in sorted(set(lite) & set(ns3)):
+        l_means, n_means = per_slice_means(lite[policy]), per_slice_means(ns3[policy])
+        gaps = gap_table(lite[policy], ns3[policy])
+        rows = [[name] + [f"{_fmt(l_means[s, K.KPI_INDEX[k]])} / {_fmt(n_means[s, K.KPI_INDEX[k]])} "
+                          f"({100 * gaps[s, K.KPI_INDEX[k]]:.0f}%)" for k in GAP_KPIS]
+                for s, name in enumerate(scenario.slice_names)]
+        parts.append(f"**{policy}** (litesim / ns-3 (gap))\n\n" + _md_table(["slice", *GAP_KPIS], rows))
+    return "\n\n".join(parts)
+
+
 def write_report(out: Path, scenario: Scenario, data) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -193,7 +206,8 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
         pick = lambda traces: {p: traces[p] for p in base if p in traces}  # noqa: E731
         parts += ["", "## litesim vs ns-3", ""]
         text, _ = _gap_section(scenario, pick(data.traces["litesim"]), pick(data.traces["ns3"]), "Before calibration (baselines)")
-        parts.append(text)
+        parts += [text, "", "#### Per baseline, before calibration", "",
+                  _per_policy_gaps(scenario, pick(data.traces["litesim"]), pick(data.traces["ns3"]))]
         if data.calibrated:
             text, _ = _gap_section(scenario, pick(data.calibrated), pick(data.traces["ns3"]), "After calibration (baselines)")
             cal = data.calibration
