@@ -11,7 +11,7 @@ instance of the batch; mobile-env: one ``env.step``). Pairs compared:
 mobile-env runs random actions and resets when an episode ends (as a training loop would).
 Results go to ``docs/BENCHMARKS.md`` under ``## litesim`` (only that section is rewritten).
 
-Usage: ``python benchmarks/bench_litesim.py [--seconds 3] [--batch-default 512] [--batch-13cell 128] [--no-write]``
+Usage: ``python benchmarks/bench_litesim.py [--seconds 3] [--batch-default 512] [--batch-13cell 128] [--threads 2] [--no-write]``
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from litesim import LiteSim  # noqa: E402
 
 
 
-def bench_litesim(name: str, batch: int, seconds: float) -> dict:
+def bench_litesim(name: str, batch: int, seconds: float, threads: int = 1) -> dict:
     sc = load_scenario(name)
-    sim = LiteSim(sc, num_envs=batch, seed=1)
+    sim = LiteSim(sc, num_envs=batch, seed=1, threads=threads)
     sim.reset()
     shares = np.broadcast_to(np.asarray(sc.initial_shares()), (batch, sc.n_cells, sc.n_slices)).copy()
     sim.step(shares)
@@ -47,8 +47,10 @@ def bench_litesim(name: str, batch: int, seconds: float) -> dict:
         sim.step(shares)
         steps += 1
     elapsed = time.perf_counter() - start
+    sim.close()
     ues = sc.n_cells * sc.ues_per_cell
-    return {"what": f"litesim {name} ({sc.n_cells} cells x {sc.ues_per_cell} UEs/cell, B={batch})",
+    thr = f", {threads} threads" if threads > 1 else ", 1 thread"
+    return {"what": f"litesim {name} ({sc.n_cells} cells x {sc.ues_per_cell} UEs/cell, B={batch}{thr})",
             "ues": ues, "batch": batch, "ms_per_call": 1e3 * elapsed / steps,
             "ue_steps_per_s": ues * batch * steps / elapsed, "env_steps_per_s": batch * steps / elapsed}
 
@@ -89,15 +91,18 @@ def render(rows: list[tuple[dict, dict | None]], args) -> str:
         "",
         "A UE-step = one UE through one environment step (litesim: one 100 ms decision period of one batch "
         "instance, float32 state, batch size B chosen for throughput; mobile-env: one `env.step` with random "
-        "actions, resets included).",
+        "actions, resets included). Rows with 1 thread run litesim on one core; rows with more threads split the "
+        "batch into that many chunks on a thread pool in the same process (`LiteSim(threads=...)`; NumPy releases "
+        "the GIL in its loops), which pays only when the cores are free and the chunks are large.",
         "",
         "| simulator | ms per call | env-steps/s | UE-steps/s | litesim / mobile-env |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for lite, mob in rows:
-        ratio = f"{lite['ue_steps_per_s'] / mob['ue_steps_per_s']:,.0f}x" if mob else "n/a"
-        lines.append(f"| {lite['what']} | {lite['ms_per_call']:.2f} | {lite['env_steps_per_s']:,.0f} | "
-                     f"{lite['ue_steps_per_s']:,.0f} | {ratio} |")
+    for lites, mob in rows:
+        for lite in lites:
+            ratio = f"{lite['ue_steps_per_s'] / mob['ue_steps_per_s']:,.0f}x" if mob else "n/a"
+            lines.append(f"| {lite['what']} | {lite['ms_per_call']:.2f} | {lite['env_steps_per_s']:,.0f} | "
+                         f"{lite['ue_steps_per_s']:,.0f} | {ratio} |")
         if mob:
             lines.append(f"| {mob['what']} | {mob['ms_per_call']:.2f} | {mob['env_steps_per_s']:,.0f} | "
                          f"{mob['ue_steps_per_s']:,.0f} | 1x |")
@@ -110,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--batch-default", type=int, default=512)
     ap.add_argument("--batch-13cell", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2, help="also measure litesim with this many threads (1: skip)")
     ap.add_argument("--no-write", action="store_true", help="print only, do not update docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     args.load_before = os.getloadavg()[0]  # 1-min load average (other jobs share the cores)
-    rows = [
-        (bench_litesim("default", args.batch_default, args.seconds), bench_mobile_env("mobile-small-central-v0", args.seconds)),
-        (bench_litesim("bench_13cell", args.batch_13cell, args.seconds), bench_mobile_env("mobile-large-central-v0", args.seconds)),
-    ]
+    rows = []
+    for name, batch, env_id in (("default", args.batch_default, "mobile-small-central-v0"),
+                                ("bench_13cell", args.batch_13cell, "mobile-large-central-v0")):
+        lites = [bench_litesim(name, batch, args.seconds)]
+        if args.threads > 1:
+            lites.append(bench_litesim(name, batch, args.seconds, threads=args.threads))
+        rows.append((lites, bench_mobile_env(env_id, args.seconds)))
     text = render(rows, args)
     print(text)
     if not args.no_write:

@@ -59,6 +59,8 @@ CQI-mapped efficiency over all UEs of the slice. These follow ns-3's SliceKpiCol
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -130,7 +132,8 @@ class _State:
     on: np.ndarray
     residual_ms: np.ndarray
 
-    def take(self, idx: np.ndarray) -> "_State":
+    def take(self, idx: np.ndarray | slice) -> "_State":
+        """Copies for an index array; views for a ``slice`` (a chunk that :meth:`LiteSim._period` updates in place)."""
         return _State(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
     def put(self, idx: np.ndarray, sub: "_State") -> None:
@@ -149,9 +152,16 @@ class LiteSim:
     ``U = scenario.ues_per_cell``. KPI tensors are float64 ``[B, C, S, 11]`` in ``bridge.kpi`` order.
     """
 
-    def __init__(self, scenario: Scenario, num_envs: int = 1, seed: int | None = None):
+    #: below this many UE-instances (B·C·U) per thread a chunk's NumPy calls are too short for threads to pay
+    MIN_UES_PER_THREAD = 2048
+
+    def __init__(self, scenario: Scenario, num_envs: int = 1, seed: int | None = None, threads: int = 1):
+        """``threads > 1``: :meth:`step` splits the batch into that many contiguous chunks and runs them
+        on a thread pool (NumPy releases the GIL inside its loops); results are identical to one thread."""
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
         self.scenario = scenario
         self.num_envs = int(num_envs)
         self.base_seed = int(scenario.seed if seed is None else seed)
@@ -190,6 +200,11 @@ class LiteSim:
         div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # m − k + 1 of slot k
         self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32)  # [S, M]; unused slots: candidate 0
         self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues + 3).bit_length())) - 1)  # event-number bits
+        n_ev = 4 * self._ev_ues + 4
+        self._ev_numbers = np.arange(n_ev, dtype=np.int64)  # [K]
+        # flat offset of row r of the [R, K] events; R <= B·C·S
+        self._row_offsets = (np.arange(self.num_envs * self.n_cells * self.n_slices, dtype=np.int64) * n_ev)[:, None]
+        self._tls = threading.local()  # per-thread scratch buffers (see _scratch)
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
         self.se_scale_ue = se_scale[ue_slice].astype(_F32)  # [U]
@@ -212,6 +227,12 @@ class LiteSim:
         self.initial_shares = np.tile(np.asarray(sc.initial_shares(), dtype=np.float64), (self.n_cells, 1))
         self.state: _State | None = None
         self._closed = False
+        # batch chunks for threads (each at least MIN_UES_PER_THREAD UE-instances)
+        per_env = self.n_cells * self.n_ues
+        n_chunks = max(1, min(int(threads), self.num_envs, self.num_envs * per_env // self.MIN_UES_PER_THREAD))
+        edges = np.linspace(0, self.num_envs, n_chunks + 1).round().astype(int)
+        self._chunks = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+        self._pool = ThreadPoolExecutor(n_chunks - 1, thread_name_prefix="litesim") if n_chunks > 1 else None
 
     # ------------------------------------------------------------------------------------------
     # public API
@@ -265,7 +286,15 @@ class LiteSim:
         expected = (self.num_envs, self.n_cells, self.n_slices)
         if shares.shape != expected:
             raise ValueError(f"shares: expected shape {expected}, got {shares.shape}")
-        kpis = self._period(self.state, shares)
+        if self._pool is None:
+            kpis = self._period(self.state, shares)
+        else:  # chunk 0 on this thread, the others on the pool; each writes its rows of kpis and state
+            kpis = np.empty(expected + (N_KPIS,))
+            run = lambda sl: self._period(self.state.take(sl), shares[sl], out=kpis[sl])  # noqa: E731
+            pending = [self._pool.submit(run, sl) for sl in self._chunks[1:]]
+            run(self._chunks[0])
+            for f in pending:
+                f.result()
         self.state.steps += 1
         return kpis
 
@@ -288,6 +317,9 @@ class LiteSim:
     def close(self) -> None:
         self.state = None
         self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     # ------------------------------------------------------------------------------------------
     # episode start
@@ -347,6 +379,15 @@ class LiteSim:
                 out[:, s] = p.scale * (1.0 + p.amplitude * np.sin(2 * np.pi * steps / p.period_steps + p.phase_rad))
         return np.maximum(out, 0.0)
 
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+        """A reusable uninitialised work array (per thread: chunks run concurrently), grown on demand."""
+        bufs = self._tls.__dict__.setdefault("bufs", {})
+        size = math.prod(shape)
+        buf = bufs.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = bufs[name] = np.empty(size, dtype=dtype)
+        return buf[:size].reshape(shape)
+
     def _slice_sum(self, x: np.ndarray) -> np.ndarray:
         """Sum over each slice's UEs: ``[..., U] -> [..., S]`` (float32 matmul with the indicator)."""
         return x @ self.indicator
@@ -372,8 +413,8 @@ class LiteSim:
         if topo.sectors == 3:
             off = np.mod(np.degrees(np.arctan2(rel[..., 1], rel[..., 0])) - self.cell_az[None, :, None] + 180.0, 360.0) - 180.0
             inside &= np.abs(off) <= 60.0
-        st.ue_xy = np.where(inside[..., None], new, st.ue_xy)
-        st.gain_own, st.gain_int = self._gains(st.ue_xy, st.shadow_db)
+        st.ue_xy[...] = np.where(inside[..., None], new, st.ue_xy)  # in place: st may be a chunk view
+        st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
 
     def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> np.ndarray:
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
@@ -420,13 +461,15 @@ class LiteSim:
         slots[:, ~self._ev_valid] = _PAD_NEED
         # non-negative float32 sort like their int32 bit patterns (and that sort is much faster)
         slots.view(np.int32).sort(axis=-1)
-        before = np.cumsum(slots, axis=-1)
+        before = _cumsum_last(slots, out=np.empty_like(slots))
         before -= slots  # sum of the smaller needs
         np.subtract(avail_s.reshape(n * C, self.n_slices, 1), before, out=before)
         before /= self._wl_div  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
-        return before.max(axis=-1).reshape(avail_s.shape)
+        return _max_last(before).reshape(avail_s.shape)
 
-    def _period(self, st: _State, shares: np.ndarray) -> np.ndarray:
+    def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """One period for the instances of ``st`` (updated in place) with ``shares [n, C, S]``; returns the
+        KPIs ``[n, C, S, 11]`` (written into ``out`` if given)."""
         T = _F32(self.period_ms)
         n = st.seeds.shape[0]
         scale = self._profile(st.steps)
@@ -436,6 +479,7 @@ class LiteSim:
             self._move(st)
         q0 = st.queue
         demand = q0 + arrived
+        need_shape = demand.shape  # [n, C, U]
         se = self._spectral_efficiency(st, demand) * self.se_scale_ue
         r = se * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
         fluid = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods, full TBs
@@ -458,7 +502,8 @@ class LiteSim:
         ttis = bursts * np.maximum(burst_tb + _F32(0.5), _F32(1.0))  # TTIs if each burst is served alone
         ttis = np.where(demand > 0, ttis, 0.0)
         gran = ttis * width_ue / self.n_tti  # PRB-periods, under-filled last TB of every burst
-        fluid_s, gran_s, ttis_s, bursts_s = self._slice_sum(np.stack([fluid, gran, ttis, bursts]))
+        fluid_s, gran_s, ttis_s, bursts_s = self._slice_sum(
+            np.stack([fluid, gran, ttis, bursts], out=self._scratch("sum4", (4,) + need_shape, _F32)))
         frac_f = fluid_s / width  # busy fraction of the slice's TTIs at full TBs
         frac_g = gran_s / width  # ... if no two bursts merged
         # bursts that find the slice transmitting merge into fuller TBs: busy fraction b solves
@@ -514,9 +559,9 @@ class LiteSim:
                           T - np.minimum((served - q0) / safe_lam, T))
         newest = np.where(lam > 0, 0.0, st.age_new + T)
         has = q1 > 0.5
-        st.age_old = np.where(has, oldest, 0.0).astype(_F32)
-        st.age_new = np.where(has, np.minimum(newest, oldest), 0.0).astype(_F32)
-        st.queue = np.where(has, q1, 0.0).astype(_F32)
+        age_old = np.where(has, oldest, 0.0)
+        age_new = np.where(has, np.minimum(newest, oldest), 0.0)
+        queue = np.where(has, q1, 0.0)
 
         # -- KPIs ---------------------------------------------------------------------------------
         lo1, hi1 = np.minimum(d1a, d1b) + shift, np.maximum(d1a, d1b) + shift
@@ -527,7 +572,8 @@ class LiteSim:
         budget = self._per_ue(self.delay_budget) - self.base_delay  # queueing budget [C, U]
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
                   + m3 * _wait_cdf(budget - xmit, wait))
-        stacked = np.stack([arrived, served, delay_sum, dropped, within, st.queue, active, prb, se, m3, m3_delay])
+        stacked = np.stack([arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay],
+                           out=self._scratch("sum11", (11,) + need_shape, _F32))  # reused: no fresh pages
         sums = self._slice_sum(stacked)  # [11, n, C, S]
         off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = sums
         xmit3 = np.divide(m3_dsum, m3_s, out=np.zeros_like(m3_s), where=m3_s > 0)
@@ -538,7 +584,7 @@ class LiteSim:
         p95 = np.where(has_rx, p95 + self.base_delay, 0.0)
         has_off = off_b > 0
         safe_off = np.where(has_off, off_b, 1.0)
-        kpis = np.empty((n, self.n_cells, self.n_slices, N_KPIS))
+        kpis = np.empty((n, self.n_cells, self.n_slices, N_KPIS)) if out is None else out
         kpis[..., 0] = off_b * to_mbps
         kpis[..., 1] = thr_b * to_mbps
         kpis[..., 2] = delay_mean
@@ -551,8 +597,12 @@ class LiteSim:
         kpis[..., 8] = prb_s / self.n_prb
         kpis[..., 9] = shares
         kpis[..., 10] = se_s / np.maximum(self.slice_ues, 1.0)
-        st.used_prev = np.minimum(prb_s.sum(-1) / _F32(self.n_prb), 1.0).astype(_F32)
-        st.busy_prev = np.minimum(prb_s / width, 1.0).astype(_F32)
+        # state is updated in place, at the end (q0, d1a, ... alias it): ``st`` may be a chunk's view
+        st.age_old[...] = age_old
+        st.age_new[...] = age_new
+        st.queue[...] = queue
+        st.used_prev[...] = np.minimum(prb_s.sum(-1) / _F32(self.n_prb), 1.0)
+        st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
         st.periods += 1
         return kpis
 
@@ -590,8 +640,10 @@ class LiteSim:
         s = rows % S
         ue = (rows // S * U)[:, None] + self._ev_ue[s]  # [R, M] flat index into [n, C, U]
         slot = self._ev_valid[s]
-        x = np.empty((R, K))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
-        slope = np.empty((R, K))  # slope change of the CDF there (bytes/ms)
+        # [R, K] float64 work arrays come from reused scratch: fresh ones this size would be fresh
+        # pages (mmap) every call, and their page faults cost as much as the arithmetic
+        x = self._scratch("p95_x", (R, K))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
+        slope = self._scratch("p95_slope", (R, K))  # slope change of the CDF there (bytes/ms)
         E = 2 * M + 2  # offset of the ends
         for j, (m, lo, hi) in enumerate(((m1, lo1, hi1), (m2, lo2, hi2))):
             mass = np.take(m, ue)
@@ -617,27 +669,50 @@ class LiteSim:
         # integer sort instead of an argsort and a gather of the delays
         key = x.view(np.int64)
         key &= ~self._ev_mask
-        key |= np.arange(K, dtype=np.int64)
+        key |= self._ev_numbers
         key.sort(axis=-1)
-        idx = key & self._ev_mask
-        idx += (np.arange(R, dtype=np.int64) * K)[:, None]
+        idx = np.bitwise_and(key, self._ev_mask, out=self._scratch("p95_idx", (R, K), np.int64))
+        idx += self._row_offsets[:R]
         key &= ~self._ev_mask
         # CDF slope right of each sorted event, then the CDF at each event (0 below the first)
-        slope_after = np.take(slope, idx)
-        np.cumsum(slope_after, axis=-1, out=slope_after)
-        step = np.diff(x, axis=-1)
-        step *= slope_after[:, :-1]
-        cdf = np.empty((R, K))
+        slope_after = np.take(slope, idx, out=self._scratch("p95_after", (R, K)))
+        _cumsum_last(slope_after, out=slope_after)
+        cdf = slope  # its buffer is free now
         cdf[:, 0] = 0.0
-        np.cumsum(step, axis=-1, out=cdf[:, 1:])
+        np.subtract(x[:, 1:], x[:, :-1], out=cdf[:, 1:])  # step between events ...
+        cdf[:, 1:] *= slope_after[:, :-1]  # ... times the slope there
+        _cumsum_last(cdf[:, 1:], out=cdf[:, 1:])
         tgt = target.reshape(-1)[rows].astype(np.float64)
-        k = np.clip((cdf < tgt[:, None]).sum(-1), 1, K - 1)  # first event at or above the target
+        k = np.less(cdf, tgt[:, None]).view(np.uint8).sum(-1, dtype=np.intp)  # events below the target
+        np.clip(k, 1, K - 1, out=k)  # k: first event at or above the target
         at = np.arange(R) * K + k
         x0, x1 = x.reshape(-1)[at - 1], x.reshape(-1)[at]
         rate = slope_after.reshape(-1)[at - 1]
         q = x0 + (tgt - cdf.reshape(-1)[at - 1]) / np.where(rate > 0, rate, 1.0)
         out.reshape(-1)[rows] = np.clip(q, x0, x1)
         return out
+
+
+def _cumsum_last(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.cumsum(a, axis=-1, out=out)`` (same sums, same order), one strided add per column: a
+    reduction along a short last axis pays NumPy's per-row overhead, K column adds do not."""
+    if a.shape[-1] > 64:
+        return np.cumsum(a, axis=-1, out=out)
+    if out is not a:
+        out[..., 0] = a[..., 0]
+    for k in range(1, a.shape[-1]):
+        np.add(out[..., k - 1], a[..., k], out=out[..., k])
+    return out
+
+
+def _max_last(a: np.ndarray) -> np.ndarray:
+    """``a.max(axis=-1)`` by column maxima (see :func:`_cumsum_last`)."""
+    if a.shape[-1] > 64:
+        return a.max(axis=-1)
+    out = a[..., 0].copy()
+    for k in range(1, a.shape[-1]):
+        np.maximum(out, a[..., k], out=out)
+    return out
 
 
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:

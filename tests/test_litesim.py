@@ -360,3 +360,19 @@ def test_header_overhead_costs_capacity_of_small_packets():
         res[size] = _run(sc, steps=6, num_envs=2, shares=[0.5, 0.5])[:, 3:, :, 0][..., THROUGHPUT].mean()
     ratio = res[200] / res[1200]
     assert ratio == pytest.approx((200 / 232) / (1200 / 1232), rel=0.02)
+
+
+def test_threads_give_identical_results(monkeypatch):
+    """Batch chunks on a thread pool: same KPIs and state as one thread (chunks only see their rows)."""
+    monkeypatch.setattr(LiteSim, "MIN_UES_PER_THREAD", 1)
+    sims = [LiteSim(DEFAULT, num_envs=5, seed=9, threads=t) for t in (1, 3)]
+    assert len(sims[1]._chunks) == 3
+    outs = [[s.reset()] for s in sims]
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        shares = rng.dirichlet(np.ones(DEFAULT.n_slices), size=(5, DEFAULT.n_cells))
+        for s, o in zip(sims, outs):
+            o.append(s.step(shares))
+    np.testing.assert_array_equal(np.stack(outs[0]), np.stack(outs[1]))
+    np.testing.assert_array_equal(sims[0].state.queue, sims[1].state.queue)
+    sims[1].close()
