@@ -314,6 +314,19 @@ class LiteSim:
         load = scale * (per_ue * duty * self.slice_ues)[None, :]
         return np.broadcast_to(load[:, None, :], (self.num_envs, self.n_cells, self.n_slices)).copy()
 
+    def __getstate__(self) -> dict:
+        """Pickle support (training checkpoints): scratch buffers and the thread pool are rebuilt."""
+        state = self.__dict__.copy()
+        state["_tls"] = None
+        state["_pool"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._tls = threading.local()
+        if len(self._chunks) > 1 and not self._closed:
+            self._pool = ThreadPoolExecutor(len(self._chunks) - 1, thread_name_prefix="litesim")
+
     def close(self) -> None:
         self.state = None
         self._closed = True

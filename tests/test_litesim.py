@@ -376,3 +376,22 @@ def test_threads_give_identical_results(monkeypatch):
     np.testing.assert_array_equal(np.stack(outs[0]), np.stack(outs[1]))
     np.testing.assert_array_equal(sims[0].state.queue, sims[1].state.queue)
     sims[1].close()
+
+
+def test_simulator_pickles_mid_episode_and_continues_identically():
+    """Training checkpoints pickle the simulator: a restored copy must continue bit for bit."""
+    import pickle
+
+    from bridge.scenario import load_scenario
+    from litesim import LiteSim
+
+    sc = load_scenario("default")
+    for threads in (1, 2):
+        sim = LiteSim(sc, num_envs=256, seed=5, threads=threads)
+        sim.reset()
+        shares = np.full((256, sc.n_cells, sc.n_slices), 1.0 / sc.n_slices)
+        sim.step(shares)
+        copy = pickle.loads(pickle.dumps(sim))
+        assert np.array_equal(sim.step(shares), copy.step(shares))
+        sim.close()
+        copy.close()
