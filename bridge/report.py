@@ -34,15 +34,22 @@ def rank_agreement(rewards_a: dict[str, np.ndarray], rewards_b: dict[str, np.nda
     return float(tau) if tau is not None else float("nan")
 
 
-def _mean_and_se(rewards: np.ndarray) -> tuple[float, float]:
-    """Mean reward and its standard error over (episode, cell) samples of ``[E, T, C]`` rewards."""
-    samples = np.asarray(rewards).mean(axis=1).ravel()
-    se = samples.std(ddof=1) / np.sqrt(samples.size) if samples.size > 1 else float("inf")
-    return float(samples.mean()), float(se)
+def _separated(a: np.ndarray, b: np.ndarray) -> float:
+    """Sign of mean(a − b) when a paired comparison separates two policies' rewards, else 0.
+
+    ``a``, ``b``: rewards ``[E, T, C]`` of two policies on the same seeds. Samples are the
+    per-(episode, cell) mean differences (same seed, same cell: paired); separated when their mean
+    is more than 2 standard errors from 0.
+    """
+    diff = (np.asarray(a) - np.asarray(b)).mean(axis=1).ravel()
+    if diff.size < 2:
+        return 0.0
+    se = diff.std(ddof=1) / np.sqrt(diff.size)
+    return float(np.sign(diff.mean())) if abs(diff.mean()) > 2.0 * se else 0.0
 
 
 def distinguishable_pairs(rewards_a: dict[str, np.ndarray], rewards_b: dict[str, np.ndarray]) -> tuple[int, int, int]:
-    """Policy pairs that both simulators separate (means more than 2 standard errors apart in each).
+    """Policy pairs that both simulators separate (paired mean difference > 2 standard errors in each).
 
     Returns ``(agree, separated_in_both, pairs)``: among the pairs separated in both simulators, how
     many are ordered the same way. Near-ties are left out: their order is noise, not a disagreement.
@@ -51,14 +58,10 @@ def distinguishable_pairs(rewards_a: dict[str, np.ndarray], rewards_b: dict[str,
     agree = both = 0
     for i, p in enumerate(common):
         for q in common[i + 1:]:
-            signs = []
-            for rewards in (rewards_a, rewards_b):
-                (mp, sp), (mq, sq) = _mean_and_se(rewards[p]), _mean_and_se(rewards[q])
-                separated = abs(mp - mq) > 2.0 * np.hypot(sp, sq)
-                signs.append(np.sign(mp - mq) if separated else 0.0)
-            if signs[0] != 0 and signs[1] != 0:
+            sa, sb = _separated(rewards_a[p], rewards_a[q]), _separated(rewards_b[p], rewards_b[q])
+            if sa != 0 and sb != 0:
                 both += 1
-                agree += int(signs[0] == signs[1])
+                agree += int(sa == sb)
     n = len(common)
     return agree, both, n * (n - 1) // 2
 
@@ -198,8 +201,8 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
             agree, both, pairs = distinguishable_pairs(rankings[sim], rankings["ns3"])
             parts.append(f"- Kendall τ between the {sim} and ns3 rankings: **{_fmt(tau)}** "
                          f"({'identical order' if same else 'orders differ'}); of the {pairs} policy pairs, "
-                         f"{both} are separated in both simulators (means > 2 standard errors apart over "
-                         f"episode × cell samples) and **{agree} of those {both}** are ordered alike.")
+                         f"{both} are separated in both simulators (paired mean reward difference over episode × cell "
+                         f"samples > 2 standard errors) and **{agree} of those {both}** are ordered alike.")
 
     if {"litesim", "ns3"} <= set(data.traces):
         base = list(data.baselines) or sorted(data.traces["ns3"])
