@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(cmake g++ make pkg-config libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev)
+APT_PACKAGES=(python3-venv cmake g++ make pkg-config libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev)
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
