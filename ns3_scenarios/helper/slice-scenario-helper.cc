@@ -38,6 +38,7 @@
 #include "ns3/uinteger.h"
 
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 namespace ns3
@@ -146,6 +147,10 @@ SliceScenarioHelper::ConfigureDefaults()
     Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(srs));
     Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(m_cfg.bufferBytes));
+    // ns-3.44's RLC UM "PDCP discarding" fires the TxDrop trace for an SDU arriving behind a
+    // head-of-line delay above the bearer's delay budget but still queues it (no discard): off,
+    // so that TxDrop means a real tail drop at MaxTxBufferSize (the loss KPI counts those).
+    Config::SetDefault("ns3::LteRlcUm::EnablePdcpDiscarding", BooleanValue(false));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(m_cfg.txPowerDbm));
     Config::SetDefault("ns3::LteUePhy::NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
     // CQI from the SINR by the Piro model (litesim uses the same mapping).
@@ -389,6 +394,14 @@ SliceScenarioHelper::InstallUes()
     }
     Config::Connect("/NodeList/*/DeviceList/*/LteEnbRrc/ConnectionEstablished",
                     MakeCallback(&SliceScenarioHelper::OnConnectionEstablished, this));
+    // RLC buffer drops count as loss when they happen (SliceKpiCollector::NotifyRlcDrop): every
+    // new UE context -> its DRBs -> their RLC's TxDrop trace
+    for (uint32_t c = 0; c < m_enbDevs.GetN(); ++c)
+    {
+        Ptr<LteEnbRrc> rrc = DynamicCast<LteEnbNetDevice>(m_enbDevs.Get(c))->GetRrc();
+        rrc->TraceConnectWithoutContext("NewUeContext",
+                                        MakeCallback(&SliceScenarioHelper::OnNewUeContext, this, c));
+    }
 }
 
 void
@@ -461,6 +474,32 @@ SliceScenarioHelper::ApplyLoad(uint32_t step)
     {
         m_sources[u]->SetRateScale(m_cfg.LoadScale(m_cfg.ues[u].slice, step));
     }
+}
+
+void
+SliceScenarioHelper::OnNewUeContext(uint32_t cell, uint16_t cellId, uint16_t rnti)
+{
+    Ptr<LteEnbRrc> rrc = DynamicCast<LteEnbNetDevice>(m_enbDevs.Get(cell))->GetRrc();
+    rrc->GetUeManager(rnti)->TraceConnectWithoutContext("DrbCreated",
+                                                        MakeCallback(&SliceScenarioHelper::OnDrbCreated, this));
+}
+
+void
+SliceScenarioHelper::OnDrbCreated(uint64_t imsi, uint16_t cellId, uint16_t rnti, uint8_t lcid)
+{
+    auto ue = m_imsiToUe.find(imsi);
+    auto cell = m_cellIdToCell.find(cellId);
+    if (!m_collector || ue == m_imsiToUe.end() || cell == m_cellIdToCell.end())
+    {
+        return;
+    }
+    std::ostringstream path;
+    path << "/NodeList/" << m_enbNodes.Get(cell->second)->GetId() << "/DeviceList/*/LteEnbRrc/UeMap/" << rnti
+         << "/DataRadioBearerMap/" << static_cast<uint32_t>(lcid - 2) << "/LteRlc/TxDrop";
+    bool ok = Config::ConnectWithoutContextFailSafe(
+        path.str(),
+        MakeCallback(&SliceKpiCollector::NotifyRlcDrop, m_collector, ue->second));
+    NS_ABORT_MSG_IF(!ok, "cannot connect the RLC drop trace " << path.str());
 }
 
 void

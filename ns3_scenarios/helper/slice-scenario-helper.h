@@ -74,6 +74,8 @@ class SliceScenarioHelper
     void InstallUes();
     void InstallTraffic();
     void OnConnectionEstablished(std::string context, uint64_t imsi, uint16_t cellId, uint16_t rnti);
+    void OnNewUeContext(uint32_t cell, uint16_t cellId, uint16_t rnti);
+    void OnDrbCreated(uint64_t imsi, uint16_t cellId, uint16_t rnti, uint8_t lcid);
 
     SliceRuntimeConfig m_cfg;
     std::string m_schedulerKind{"slice"};

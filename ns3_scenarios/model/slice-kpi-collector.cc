@@ -2,8 +2,12 @@
 #include "slice-kpi-collector.h"
 
 #include "slice-ff-mac-scheduler.h"
+#include "slice-packet-header.h"
 
 #include "ns3/abort.h"
+#include "ns3/ipv4-header.h"
+#include "ns3/lte-pdcp-header.h"
+#include "ns3/udp-header.h"
 #include "ns3/log.h"
 #include "ns3/packet.h"
 #include "ns3/simulator.h"
@@ -96,7 +100,10 @@ uint32_t
 SliceKpiCollector::AddUe(uint32_t cell, uint32_t slice)
 {
     NS_ABORT_MSG_IF(cell >= m_nCells || slice >= m_nSlices, "SliceKpiCollector::AddUe out of range");
-    m_ues.push_back(Ue{cell, slice});
+    Ue u;
+    u.cell = cell;
+    u.slice = slice;
+    m_ues.push_back(u);
     return m_ues.size() - 1;
 }
 
@@ -192,14 +199,45 @@ SliceKpiCollector::NotifyTx(uint32_t ue, Ptr<const Packet> packet)
 }
 
 void
+SliceKpiCollector::NotifyRlcDrop(uint32_t ue, Ptr<const Packet> pdcpPdu)
+{
+    Ue& u = m_ues.at(ue);
+    // PDCP PDU = PDCP header + IPv4 + UDP + our header: its sequence number lets the sink tell
+    // these drops from losses on the air
+    Ptr<Packet> p = pdcpPdu->Copy();
+    LtePdcpHeader pdcp;
+    Ipv4Header ip;
+    UdpHeader udp;
+    SlicePacketHeader header;
+    if (p->RemoveHeader(pdcp) == 0 || p->RemoveHeader(ip) == 0 || p->RemoveHeader(udp) == 0 ||
+        p->GetSize() < SlicePacketHeader::SIZE)
+    {
+        return; // not one of our application packets
+    }
+    p->PeekHeader(header);
+    u.rlcDropped.insert(header.GetSeq());
+    m_counters[u.cell][u.slice].lost++;
+}
+
+void
 SliceKpiCollector::NotifyRx(uint32_t ue, Ptr<const Packet> packet, Time delay, uint32_t lost)
 {
-    const Ue& u = m_ues[ue];
+    Ue& u = m_ues[ue];
     Counters& k = m_counters[u.cell][u.slice];
     double ms = delay.GetSeconds() * 1e3;
     k.rxBytes += packet->GetSize();
     k.rxPackets++;
-    k.lost += lost;
+    // the gap [seq - lost, seq) was lost: RLC drops are already counted, the rest was lost on the air
+    SlicePacketHeader header;
+    packet->PeekHeader(header);
+    const uint32_t seq = header.GetSeq();
+    uint32_t known = 0;
+    for (auto it = u.rlcDropped.begin(); it != u.rlcDropped.end() && *it < seq;)
+    {
+        known += *it + lost >= seq ? 1 : 0;
+        it = u.rlcDropped.erase(it);
+    }
+    k.lost += lost > known ? lost - known : 0;
     k.delaysMs.push_back(ms);
     if (ms <= m_slaDelayMs[u.cell][u.slice])
     {

@@ -10,6 +10,7 @@
 #include "ns3/traced-callback.h"
 
 #include <fstream>
+#include <set>
 #include <vector>
 
 namespace ns3
@@ -30,8 +31,11 @@ class SliceFfMacScheduler;
  *
  * KPI definitions follow bridge/kpi.py: offered/throughput are application bits generated/
  * received in the period; delay mean and p95 over packets received in the period (p95 with
- * linear interpolation, as numpy.percentile); loss = sequence-gap losses detected in the period /
- * packets offered; sla = packets received within the delay budget / packets offered (1 when
+ * linear interpolation, as numpy.percentile); loss = (packets dropped by the eNB's RLC transmission
+ * buffer in the period, NotifyRlcDrop, + sequence-gap losses detected at the sink in the period that
+ * were not such drops, i.e. lost on the air) / packets offered — RLC drops are counted when they
+ * happen, also for a UE that never receives another packet (a gap at the sink is only seen when a
+ * later packet arrives); sla = packets received within the delay budget / packets offered (1 when
  * nothing was offered nor received); backlog = DL RLC bytes of the slice's UEs from the
  * scheduler's buffer reports at the end of the period; active = UEs with packets offered in the
  * period or backlog at its end; PRB share = PRBs in the slice's DCIs / (PRBs x TTIs of the
@@ -65,6 +69,8 @@ class SliceKpiCollector : public Object
     /// Trace adapters (bind the UE index first).
     void NotifyTx(uint32_t ue, Ptr<const Packet> packet);
     void NotifyRx(uint32_t ue, Ptr<const Packet> packet, Time delay, uint32_t lost);
+    /// A PDCP PDU of the UE was dropped by its RLC transmission buffer (LteRlc TxDrop trace).
+    void NotifyRlcDrop(uint32_t ue, Ptr<const Packet> pdcpPdu);
 
     /// Spectral efficiency (bit/s/Hz) of a CQI, 36.213 Table 7.2.3-1 (0 for CQI 0 or invalid).
     static double CqiToSpectralEfficiency(int cqi);
@@ -88,10 +94,11 @@ class SliceKpiCollector : public Object
 
     struct Ue
     {
-        uint32_t cell;
-        uint32_t slice;
+        uint32_t cell{0};
+        uint32_t slice{0};
         uint16_t rnti{0};
         bool offered{false};
+        std::set<uint32_t> rlcDropped; //!< sequence numbers dropped by RLC, not yet passed at the sink
     };
 
     KpiTensor Measure(double periodS);
