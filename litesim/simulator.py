@@ -128,6 +128,8 @@ class _State:
     age_new: np.ndarray  # [B, C, U] float32 ms, age of the newest queued byte
     used_prev: np.ndarray  # [B, C] float32 used-PRB fraction of the previous period
     busy_prev: np.ndarray  # [B, C, S] float32 fraction of the previous period's TTIs each slice transmitted
+    slice_used_prev: np.ndarray  # [B, C, S] float32 PRB share each slice used in the previous period
+    shares_prev: np.ndarray  # [B, C, S] float32 shares of the previous period (RBG block layout)
     phase: np.ndarray  # traffic state (see litesim.traffic.TrafficState)
     on: np.ndarray
     residual_ms: np.ndarray
@@ -355,6 +357,8 @@ class LiteSim:
                       shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, queue=zeros.copy(),
                       age_old=zeros.copy(), age_new=zeros.copy(), used_prev=np.zeros((n, C), dtype=_F32),
                       busy_prev=np.ones((n, C, self.n_slices), dtype=_F32),
+                      slice_used_prev=np.zeros((n, C, self.n_slices), dtype=_F32),
+                      shares_prev=np.broadcast_to(self.initial_shares, (n, C, self.n_slices)).astype(_F32),
                       phase=tr.phase, on=tr.on, residual_ms=tr.residual_ms)
 
     def _gains(self, xy: np.ndarray, shadow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -429,16 +433,43 @@ class LiteSim:
         st.ue_xy[...] = np.where(inside[..., None], new, st.ue_xy)  # in place: st may be a chunk view
         st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
 
-    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> np.ndarray:
+    def _block_load(self, st: _State) -> np.ndarray:
+        """Strict slicing: ``[n, C, U, C']`` fraction of the PRBs of UE u's slice block in its cell c
+        that cell c' transmitted on in the previous period.
+
+        Every cell lays its slices out as contiguous RBG blocks in slice order (the ns-3 scheduler's
+        partition), so a slice's PRBs face the neighbours' blocks that overlap them; each block is
+        loaded by its slice's busy fraction (used PRB share / share). With equal shares a busy slice
+        meets busy neighbours' same slice: more interference than the cell-wide mean use."""
+        sh = st.shares_prev
+        hi = np.cumsum(sh, axis=-1)
+        lo = hi - sh
+        load = np.clip(st.slice_used_prev / np.maximum(sh, _F32(1e-6)), 0.0, 1.0)  # [n, C', S']
+        # overlap of block (c, s) with block (c', s'): [n, C, S, C', S']
+        ov = np.maximum(np.minimum(hi[:, :, :, None, None], hi[:, None, None]) -
+                        np.maximum(lo[:, :, :, None, None], lo[:, None, None]), 0.0)
+        frac = (ov * load[:, None, None]).sum(-1) / np.maximum(sh, _F32(1e-6))[..., None]  # [n, C, S, C']
+        return np.take(frac, self.ue_slice, axis=2).astype(_F32)
+
+    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(se_kpi, se_data)`` ``[n, C, U]``: the wideband efficiency (interference of the neighbours'
+        mean PRB use; ns-3 reports the wideband CQI) and, in strict slicing, the efficiency on the UE's
+        own slice block (interference of the neighbours' PRBs that overlap it), which sets the rate."""
+        noise = _F32(self.noise_mw)
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
-        sinr = st.gain_own / (interference + _F32(self.noise_mw))
+        sinrs = [st.gain_own / (interference + noise)]
+        if not self.work_conserving:
+            g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))
+            sinrs.append(st.gain_own / ((g * self._block_load(st)).sum(-1) + noise))
         if not self.fading:
-            return self.se_map(sinr)
-        if not self.pf:
-            return self.fading_se(sinr)
-        # multi-user diversity: the scheduled fading gain is the best of n backlogged UEs' draws
-        n_bl = self._per_ue(self._slice_sum((demand > 0).astype(_F32)))
-        return self.fading_se(sinr, n_bl)
+            out = [self.se_map(x) for x in sinrs]
+        elif not self.pf:
+            out = [self.fading_se(x) for x in sinrs]
+        else:
+            # multi-user diversity: the scheduled fading gain is the best of n backlogged UEs' draws
+            n_bl = self._per_ue(self._slice_sum((demand > 0).astype(_F32)))
+            out = [self.fading_se(x, n_bl) for x in sinrs]
+        return out[0], out[-1]
 
     def _slice_allocation(self, need_s: np.ndarray, own_s: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """PRB-periods each slice may use ``[n, C, S]``: its own share, plus (work-conserving) the PRBs
@@ -493,8 +524,9 @@ class LiteSim:
         q0 = st.queue
         demand = q0 + arrived
         need_shape = demand.shape  # [n, C, U]
-        se = self._spectral_efficiency(st, demand) * self.se_scale_ue
-        r = se * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
+        se, se_data = self._spectral_efficiency(st, demand)
+        se = se * self.se_scale_ue
+        r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
         fluid = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods, full TBs
 
         # -- TTI/RBG granularity: a transmitting slice holds W PRBs for the whole TTI ----------------
@@ -616,6 +648,8 @@ class LiteSim:
         st.queue[...] = queue
         st.used_prev[...] = np.minimum(prb_s.sum(-1) / _F32(self.n_prb), 1.0)
         st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
+        st.slice_used_prev[...] = prb_s / _F32(self.n_prb)
+        st.shares_prev[...] = sh
         st.periods += 1
         return kpis
 

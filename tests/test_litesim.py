@@ -395,3 +395,27 @@ def test_simulator_pickles_mid_episode_and_continues_identically():
         assert np.array_equal(sim.step(shares), copy.step(shares))
         sim.close()
         copy.close()
+
+
+def test_strict_slicing_interference_follows_the_neighbours_same_slice_blocks():
+    """Strict slicing: a slice's PRBs face the neighbours' overlapping RBG blocks, each loaded by its
+    own use — with equal shares, a busy slice next to busy neighbours sees full interference and an
+    idle one none, whatever the cells' mean PRB use."""
+    sc = load_scenario("default").with_updates(action={"work_conserving": False})
+    sim = LiteSim(sc, num_envs=1, seed=5)
+    sim.reset()
+    st = sim.state
+    st.shares_prev[...] = np.float32(1 / 3)
+    st.slice_used_prev[...] = np.array([1 / 3, 0.0, 1 / 6], dtype=np.float32)  # busy, idle, half
+    load = sim._block_load(st)[0]  # [C, U, C']
+    expected = np.array([1.0, 0.0, 0.5])[sim.ue_slice]
+    for c in range(sc.n_cells):
+        assert load[c] == pytest.approx(np.broadcast_to(expected[:, None], load[c].shape), abs=1e-5)
+    # shifted blocks: a neighbour whose busy slice 0 covers 2/3 of the band overlaps half of slice 1
+    st.shares_prev[0, 1] = np.array([2 / 3, 1 / 6, 1 / 6], dtype=np.float32)
+    st.slice_used_prev[0, 1] = np.array([2 / 3, 0.0, 0.0], dtype=np.float32)
+    load = sim._block_load(st)[0]
+    u1 = int(np.flatnonzero(sim.ue_slice == 1)[0])
+    assert load[0, u1, 1] == pytest.approx(1.0, abs=1e-5)  # slice 1 of cell 0 is [1/3, 2/3): inside
+    u2 = int(np.flatnonzero(sim.ue_slice == 2)[0])
+    assert load[0, u2, 1] == pytest.approx(0.0, abs=1e-5)
