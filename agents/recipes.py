@@ -58,14 +58,18 @@ class FdrlConfig:
 
 
 def _train_config(cfg: FdrlConfig, scenario: Scenario, method: str) -> TrainConfig:
+    """``method``: centralised, independent, or a federation strategy with an optional update codec
+    after a dash (``fedavg``, ``fedprox``, ``fedavg-int8``, ``fedavg-fp16``, ...)."""
     algo = dict(cfg.dqn)
+    strategy, _, codec = method.partition("-")
     mode = method if method in ("centralised", "independent") else "federated"
     if mode == "centralised":
         # one learner sees every cell's transitions: as many gradient steps as the C learners together
         algo["gradient_steps"] = algo.get("gradient_steps", 1) * scenario.n_cells
     total = cfg.rounds * cfg.local_steps * cfg.num_envs
     return TrainConfig(
-        scenario=scenario, simulator="litesim", algorithm="dqn", mode=mode, strategy=method if mode == "federated" else "fedavg",
+        scenario=scenario, simulator="litesim", algorithm="dqn", mode=mode, strategy=strategy if mode == "federated" else "fedavg",
+        codec=codec or "none",
         total_steps=total, num_envs=cfg.num_envs, local_steps=cfg.local_steps, fraction_fit=cfg.fraction_fit,
         proximal_mu=cfg.proximal_mu, seed=cfg.seed, algo_kwargs=algo, net_arch=list(cfg.net_arch),
         run_dir=Path(cfg.out_dir) / method, progress=cfg.progress,
