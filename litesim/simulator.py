@@ -444,12 +444,16 @@ class LiteSim:
         sh = st.shares_prev
         hi = np.cumsum(sh, axis=-1)
         lo = hi - sh
-        load = np.clip(st.slice_used_prev / np.maximum(sh, _F32(1e-6)), 0.0, 1.0)  # [n, C', S']
-        # overlap of block (c, s) with block (c', s'): [n, C, S, C', S']
-        ov = np.maximum(np.minimum(hi[:, :, :, None, None], hi[:, None, None]) -
-                        np.maximum(lo[:, :, :, None, None], lo[:, None, None]), 0.0)
-        frac = (ov * load[:, None, None]).sum(-1) / np.maximum(sh, _F32(1e-6))[..., None]  # [n, C, S, C']
-        return np.take(frac, self.ue_slice, axis=2).astype(_F32)
+        safe_sh = np.maximum(sh, _F32(1e-6))
+        load = np.clip(st.slice_used_prev / safe_sh, 0.0, 1.0)  # [n, C', S']
+        hi_b, lo_b = hi[:, :, :, None], lo[:, :, :, None]  # block (c, s): [n, C, S, 1]
+        # Σ_s' overlap of block (c, s) with block (c', s') × load of (c', s'): [n, C, S, C'], one
+        # [n, C, S, C'] term per s' (no [n, C, S, C', S'] array and no reduction over its short axis)
+        terms = [np.maximum(np.minimum(hi_b, hi[:, None, None, :, k]) - np.maximum(lo_b, lo[:, None, None, :, k]), 0.0)
+                 * load[:, None, None, :, k] for k in range(self.n_slices)]
+        frac = _sum_seq(terms)
+        frac /= safe_sh[..., None]
+        return np.take(frac, self.ue_slice, axis=2)
 
     def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(se_kpi, se_data)`` ``[n, C, U]``: the wideband efficiency (interference of the neighbours'
@@ -459,8 +463,8 @@ class LiteSim:
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
         sinrs = [st.gain_own / (interference + noise)]
         if not self.work_conserving:
-            g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))
-            sinrs.append(st.gain_own / ((g * self._block_load(st)).sum(-1) + noise))
+            g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,)) * self._block_load(st)  # [n, C, U, C']
+            sinrs.append(st.gain_own / (_sum_seq([g[..., k] for k in range(self.n_cells)]) + noise))
         if not self.fading:
             out = [self.se_map(x) for x in sinrs]
         elif not self.pf:
@@ -750,6 +754,18 @@ def _cumsum_last(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     for k in range(1, a.shape[-1]):
         np.add(out[..., k - 1], a[..., k], out=out[..., k])
     return out
+
+
+def _sum_seq(terms: list[np.ndarray]) -> np.ndarray:
+    """``np.stack(terms, -1).sum(-1)``, bit for bit: fewer than 8 terms are added in sequence, which is
+    the order of NumPy's reduction over so short an axis (and skips the stack and the slow per-row
+    reduction); from 8 on NumPy sums pairwise, so it is left to NumPy."""
+    if len(terms) >= 8:
+        return np.stack(terms, -1).sum(-1)
+    acc = np.array(terms[0], copy=True)
+    for t in terms[1:]:
+        acc += t
+    return acc
 
 
 def _max_last(a: np.ndarray) -> np.ndarray:
