@@ -111,8 +111,10 @@ class SeMapper:
     def __call__(self, sinr: np.ndarray) -> np.ndarray:
         # strictly greater: CQI k needs s > eff[k], i.e. sinr > threshold[k-1]
         sinr = np.ascontiguousarray(sinr, dtype=np.float32)
-        bucket = sinr.view(np.uint32) >> np.uint32(16)
-        return np.where(sinr > self.bucket_thr[bucket], self.bucket_hi[bucket], self.bucket_lo[bucket])
+        # np.take with an intp index: ~2.5x faster than fancy indexing with the uint32 one
+        bucket = (sinr.view(np.uint32) >> np.uint32(16)).astype(np.intp)
+        return np.where(sinr > np.take(self.bucket_thr, bucket), np.take(self.bucket_hi, bucket),
+                        np.take(self.bucket_lo, bucket))
 
 
 class FadingSeTable:
@@ -149,7 +151,7 @@ class FadingSeTable:
         idx = pos.astype(np.int32)
         if users is not None:
             idx += (np.clip(users, 1, self.max_users).astype(np.int32) - 1) * np.int32(self.n_grid)
-        return self.table[idx]
+        return np.take(self.table, idx)  # faster than fancy indexing
 
 
 # ----------------------------------------------------------------------------------------------

@@ -205,7 +205,14 @@ class LiteSim:
         n_ev = 4 * self._ev_ues + 4
         self._ev_numbers = np.arange(n_ev, dtype=np.int64)  # [K]
         # flat offset of row r of the [R, K] events; R <= B·C·S
-        self._row_offsets = (np.arange(self.num_envs * self.n_cells * self.n_slices, dtype=np.int64) * n_ev)[:, None]
+        n_rows = self.num_envs * self.n_cells * self.n_slices
+        self._row_offsets = (np.arange(n_rows, dtype=np.int64) * n_ev)[:, None]
+        # row r = (instance, cell, slice) of [n, C, S]: its slots' flat UE indices into [n, C, U], and
+        # which slots are used (cached: computing them per call costs more than gathering them)
+        r = np.arange(n_rows)
+        self._row_ue = (r // self.n_slices * self.n_ues)[:, None] + self._ev_ue[r % self.n_slices]  # [n·C·S, M]
+        self._row_valid = self._ev_valid[r % self.n_slices]  # [n·C·S, M]
+        self._wl_network = _sorting_network(self._ev_ues)  # water level: sorts rows of M needs
         self._tls = threading.local()  # per-thread scratch buffers (see _scratch)
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
@@ -433,16 +440,16 @@ class LiteSim:
         st.ue_xy[...] = np.where(inside[..., None], new, st.ue_xy)  # in place: st may be a chunk view
         st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
 
-    def _block_load(self, st: _State) -> np.ndarray:
-        """Strict slicing: ``[n, C, U, C']`` fraction of the PRBs of UE u's slice block in its cell c
-        that cell c' transmitted on in the previous period.
+    def _block_frac(self, st: _State) -> np.ndarray:
+        """Strict slicing: ``[n, C, S, C']`` fraction of the PRBs of slice s's block in cell c that cell
+        c' transmitted on in the previous period.
 
         Every cell lays its slices out as contiguous RBG blocks in slice order (the ns-3 scheduler's
         partition), so a slice's PRBs face the neighbours' blocks that overlap them; each block is
         loaded by its slice's busy fraction (used PRB share / share). With equal shares a busy slice
         meets busy neighbours' same slice: more interference than the cell-wide mean use."""
         sh = st.shares_prev
-        hi = np.cumsum(sh, axis=-1)
+        hi = _cumsum_last(sh, out=np.empty_like(sh))
         lo = hi - sh
         safe_sh = np.maximum(sh, _F32(1e-6))
         load = np.clip(st.slice_used_prev / safe_sh, 0.0, 1.0)  # [n, C', S']
@@ -453,7 +460,19 @@ class LiteSim:
                  * load[:, None, None, :, k] for k in range(self.n_slices)]
         frac = _sum_seq(terms)
         frac /= safe_sh[..., None]
-        return np.take(frac, self.ue_slice, axis=2)
+        return frac
+
+    def _block_load(self, st: _State) -> np.ndarray:
+        """:meth:`_block_frac` per UE: ``[n, C, U, C']`` for UE u of cell c."""
+        return np.take(self._block_frac(st), self.ue_slice, axis=2)
+
+    def _block_interference(self, st: _State) -> np.ndarray:
+        """Strict slicing: interference ``[n, C, U]`` (mW per PRB) on UE u's slice block, i.e.
+        ``(gains · _block_load).sum(-1)`` bit for bit, one neighbour cell at a time ([n, C, U] arrays
+        instead of [n, C, U, C'] ones)."""
+        frac = self._block_frac(st)
+        g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))  # [n, C, U, C']
+        return _sum_seq([g[..., k] * self._per_ue(frac[..., k]) for k in range(self.n_cells)])
 
     def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(se_kpi, se_data)`` ``[n, C, U]``: the wideband efficiency (interference of the neighbours'
@@ -463,8 +482,7 @@ class LiteSim:
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
         sinrs = [st.gain_own / (interference + noise)]
         if not self.work_conserving:
-            g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,)) * self._block_load(st)  # [n, C, U, C']
-            sinrs.append(st.gain_own / (_sum_seq([g[..., k] for k in range(self.n_cells)]) + noise))
+            sinrs.append(st.gain_own / (self._block_interference(st) + noise))
         if not self.fading:
             out = [self.se_map(x) for x in sinrs]
         elif not self.pf:
@@ -507,8 +525,9 @@ class LiteSim:
         slots = need.reshape(n * C, self.n_ues)[:, self._ev_ue]  # [nC, S, M]
         np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
         slots[:, ~self._ev_valid] = _PAD_NEED
-        # non-negative float32 sort like their int32 bit patterns (and that sort is much faster)
-        slots.view(np.int32).sort(axis=-1)
+        # non-negative float32 sort like their int32 bit patterns (and that sort is much faster); rows
+        # this short sort faster by a network of compare-exchanges over whole columns
+        _network_sort(slots.view(np.int32), self._wl_network)
         before = _cumsum_last(slots, out=np.empty_like(slots))
         before -= slots  # sum of the smaller needs
         np.subtract(avail_s.reshape(n * C, self.n_slices, 1), before, out=before)
@@ -688,9 +707,8 @@ class LiteSim:
         R = rows.size
         if R == 0:
             return out
-        s = rows % S
-        ue = (rows // S * U)[:, None] + self._ev_ue[s]  # [R, M] flat index into [n, C, U]
-        slot = self._ev_valid[s]
+        ue = np.take(self._row_ue, rows, axis=0)  # [R, M] flat index into [n, C, U]
+        slot = np.take(self._row_valid, rows, axis=0)
         # [R, K] float64 work arrays come from reused scratch: fresh ones this size would be fresh
         # pages (mmap) every call, and their page faults cost as much as the arithmetic
         x = self._scratch("p95_x", (R, K))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
@@ -766,6 +784,39 @@ def _sum_seq(terms: list[np.ndarray]) -> np.ndarray:
     for t in terms[1:]:
         acc += t
     return acc
+
+
+def _sorting_network(n: int, max_n: int = 8) -> list[tuple[int, int]] | None:
+    """Compare-exchange pairs ``(i, j)``, ``i < j``, of Batcher's odd-even merge sort for ``n`` items
+    (the network for the next power of two, without the pairs that touch the missing items: those
+    act as +inf and would never move); None above ``max_n`` items (a plain sort is then faster)."""
+    if n > max_n:
+        return None
+    size = 1 << max(0, (n - 1).bit_length())
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return [(a, b) for a, b in pairs if b < n]
+
+
+def _network_sort(a: np.ndarray, network: list[tuple[int, int]] | None) -> None:
+    """Sort ``a`` along its last axis in place, by ``network`` (see :func:`_sorting_network`) when
+    given: a few column-wide minimum/maximum calls instead of one tiny sort per row."""
+    if network is None:
+        a.sort(axis=-1)
+        return
+    for i, j in network:
+        lo = np.minimum(a[..., i], a[..., j])
+        np.maximum(a[..., i], a[..., j], out=a[..., j])
+        a[..., i] = lo
 
 
 def _max_last(a: np.ndarray) -> np.ndarray:
