@@ -412,9 +412,27 @@ class LiteSim:
             buf = bufs[name] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
 
+    #: largest UEs per cell for which :meth:`_slice_sum` adds columns instead of calling matmul
+    SEQ_SUM_MAX_UES = 16
+
     def _slice_sum(self, x: np.ndarray) -> np.ndarray:
-        """Sum over each slice's UEs: ``[..., U] -> [..., S]`` (float32 matmul with the indicator)."""
-        return x @ self.indicator
+        """Sum over each slice's UEs: ``[..., U] -> [..., S]``.
+
+        A float32 matmul with the 0/1 indicator, whose BLAS kernel adds a row's terms in sequence
+        when it is this short; for few UEs per cell, adding the slice's contiguous columns in that
+        same order gives the same bits about three times faster (the matmul's setup dominates)."""
+        if self.n_ues > self.SEQ_SUM_MAX_UES or max(b - a for a, b in self.bounds) >= 8:
+            return x @ self.indicator
+        out = np.empty(x.shape[:-1] + (self.n_slices,), dtype=np.result_type(x, _F32))
+        for s, (a, b) in enumerate(self.bounds):
+            o = out[..., s]
+            if b - a < 2:
+                o[...] = x[..., a] if b > a else 0.0
+                continue
+            np.add(x[..., a], x[..., a + 1], out=o)
+            for k in range(a + 2, b):
+                o += x[..., k]
+        return out
 
     def _slice_mean(self, x: np.ndarray) -> np.ndarray:
         return self._slice_sum(x) / np.maximum(self.slice_ues, 1.0)
