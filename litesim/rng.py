@@ -84,14 +84,22 @@ class CounterRng:
         return np.sqrt(-2.0 * np.log(u1)) * np.cos(np.float32(2 * np.pi) * u2)
 
 
-def poisson_from_uniform(mean: np.ndarray, u: np.ndarray, z: np.ndarray, small: float = 15.0) -> np.ndarray:
+POISSON_SMALL = 15.0  # poisson_from_uniform: below this mean by inversion, from it on by the normal approximation
+
+
+def poisson_from_uniform(mean: np.ndarray, u, z: np.ndarray, small: float = POISSON_SMALL) -> np.ndarray:
     """Poisson(mean) samples from a uniform ``u`` (inversion, mean < ``small``) and a standard normal
-    ``z`` (rounded normal approximation with continuity correction, mean ≥ ``small``)."""
+    ``z`` (rounded normal approximation with continuity correction, mean ≥ ``small``).
+
+    ``u`` may be a callable returning the uniforms: it is then only called if some mean is small
+    (drawing them costs as much as the rest)."""
     mean = np.asarray(mean, dtype=np.float32)
     out = np.floor(mean + np.sqrt(mean) * z + np.float32(0.5))
     np.maximum(out, 0.0, out=out)
     low = mean < small
     if np.any(low):
+        if callable(u):
+            u = u()
         lam = np.broadcast_to(mean, u.shape)[low]
         uu = u[low].astype(np.float64)
         p = np.exp(-lam.astype(np.float64))

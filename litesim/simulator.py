@@ -459,38 +459,45 @@ class LiteSim:
         st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
 
     def _block_frac(self, st: _State) -> np.ndarray:
-        """Strict slicing: ``[n, C, S, C']`` fraction of the PRBs of slice s's block in cell c that cell
-        c' transmitted on in the previous period.
+        """Strict slicing: ``[C, S, C', n]`` (batch last) fraction of the PRBs of slice s's block in cell
+        c that cell c' transmitted on in the previous period.
 
         Every cell lays its slices out as contiguous RBG blocks in slice order (the ns-3 scheduler's
         partition), so a slice's PRBs face the neighbours' blocks that overlap them; each block is
         loaded by its slice's busy fraction (used PRB share / share). With equal shares a busy slice
-        meets busy neighbours' same slice: more interference than the cell-wide mean use."""
-        sh = st.shares_prev
-        hi = _cumsum_last(sh, out=np.empty_like(sh))
+        meets busy neighbours' same slice: more interference than the cell-wide mean use.
+
+        Batch last because the arrays are [n, C, S, C'] with tiny C, S, C': with the batch as the
+        innermost axis NumPy's loops run long instead of three elements at a time."""
+        sh = np.ascontiguousarray(st.shares_prev.transpose(1, 2, 0))  # [C, S, n]
+        hi = np.empty_like(sh)  # cumulative share: block (c, s) is [lo, hi)
+        hi[:, 0] = sh[:, 0]
+        for k in range(1, self.n_slices):
+            np.add(hi[:, k - 1], sh[:, k], out=hi[:, k])
         lo = hi - sh
         safe_sh = np.maximum(sh, _F32(1e-6))
-        load = np.clip(st.slice_used_prev / safe_sh, 0.0, 1.0)  # [n, C', S']
-        hi_b, lo_b = hi[:, :, :, None], lo[:, :, :, None]  # block (c, s): [n, C, S, 1]
-        # Σ_s' overlap of block (c, s) with block (c', s') × load of (c', s'): [n, C, S, C'], one
-        # [n, C, S, C'] term per s' (no [n, C, S, C', S'] array and no reduction over its short axis)
-        terms = [np.maximum(np.minimum(hi_b, hi[:, None, None, :, k]) - np.maximum(lo_b, lo[:, None, None, :, k]), 0.0)
-                 * load[:, None, None, :, k] for k in range(self.n_slices)]
+        load = np.clip(st.slice_used_prev.transpose(1, 2, 0) / safe_sh, 0.0, 1.0)  # [C', S', n]
+        hi_b, lo_b = hi[:, :, None], lo[:, :, None]  # block (c, s): [C, S, 1, n]
+        # Σ_s' overlap of block (c, s) with block (c', s') × load of (c', s'): [C, S, C', n], one
+        # term per s' (no [.., S'] axis to reduce: reductions over such short axes are slow)
+        terms = [np.maximum(np.minimum(hi_b, hi[:, k]) - np.maximum(lo_b, lo[:, k]), 0.0) * load[:, k]
+                 for k in range(self.n_slices)]
         frac = _sum_seq(terms)
-        frac /= safe_sh[..., None]
+        frac /= safe_sh[:, :, None]
         return frac
 
     def _block_load(self, st: _State) -> np.ndarray:
         """:meth:`_block_frac` per UE: ``[n, C, U, C']`` for UE u of cell c."""
-        return np.take(self._block_frac(st), self.ue_slice, axis=2)
+        return np.take(self._block_frac(st), self.ue_slice, axis=1).transpose(3, 0, 1, 2)
 
     def _block_interference(self, st: _State) -> np.ndarray:
         """Strict slicing: interference ``[n, C, U]`` (mW per PRB) on UE u's slice block, i.e.
         ``(gains · _block_load).sum(-1)`` bit for bit, one neighbour cell at a time ([n, C, U] arrays
         instead of [n, C, U, C'] ones)."""
-        frac = self._block_frac(st)
+        frac = self._block_frac(st)  # [C, S, C', n]
         g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))  # [n, C, U, C']
-        return _sum_seq([g[..., k] * self._per_ue(frac[..., k]) for k in range(self.n_cells)])
+        return _sum_seq([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
+                         for k in range(self.n_cells)])
 
     def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(se_kpi, se_data)`` ``[n, C, U]``: the wideband efficiency (interference of the neighbours'
@@ -540,17 +547,22 @@ class LiteSim:
         and give candidate 0, below the real ones (≥ ``avail / m``); a slice without UEs gets 0.
         """
         n, C = need.shape[:2]
-        slots = need.reshape(n * C, self.n_ues)[:, self._ev_ue]  # [nC, S, M]
+        slots = np.take(need.reshape(n * C, self.n_ues), self._ev_ue, axis=1)  # [nC, S, M]
         np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
         slots[:, ~self._ev_valid] = _PAD_NEED
         # non-negative float32 sort like their int32 bit patterns (and that sort is much faster); rows
         # this short sort faster by a network of compare-exchanges over whole columns
         _network_sort(slots.view(np.int32), self._wl_network)
-        before = _cumsum_last(slots, out=np.empty_like(slots))
-        before -= slots  # sum of the smaller needs
-        np.subtract(avail_s.reshape(n * C, self.n_slices, 1), before, out=before)
-        before /= self._wl_div  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
-        return _max_last(before).reshape(avail_s.shape)
+        # candidates slot by slot ([nC, S] columns: broadcasting over the short M axis is slow)
+        avail = avail_s.reshape(n * C, self.n_slices)
+        level = total = None
+        for k in range(self._ev_ues):
+            need_k = slots[..., k]
+            total = need_k.copy() if total is None else total + need_k  # running sum, smallest first
+            cand = avail - (total - need_k)  # minus the sum of the smaller needs
+            cand /= self._wl_div[:, k]  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
+            level = cand if level is None else np.maximum(level, cand, out=level)
+        return level.reshape(avail_s.shape)
 
     def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """One period for the instances of ``st`` (updated in place) with ``shares [n, C, S]``; returns the
@@ -632,7 +644,8 @@ class LiteSim:
         x_new = served - x_old
         t_max = x_new / safe_lam
         wait0 = q0 / safe_rate
-        t_star = np.where(rate > lam, q0 / np.where(rate > lam, rate - lam, 1.0), np.inf)
+        drains = rate > lam
+        t_star = np.where(drains, q0 / np.where(drains, rate - lam, 1.0), np.inf)
         t2 = np.minimum(t_star, t_max)
         m2 = np.minimum(lam * t2, x_new)
         d2a = wait0

@@ -74,15 +74,15 @@ class TrafficModel:
             mean = (self.pkts_per_ms[s] * period_ms * scale[:, s]).astype(np.float32)[:, None, None]
             if model == "poisson":
                 cols = slice(a, b)
-                uniform = self.rng.uniform(keys, periods, 110, cols)
                 normal = self.rng.normal(keys, periods, 111, cols)
-                packets[..., a:b] = poisson_from_uniform(np.broadcast_to(mean, uniform.shape), uniform, normal)
+                uniform = lambda: self.rng.uniform(keys, periods, 110, cols)  # noqa: E731 (only for small means)
+                packets[..., a:b] = poisson_from_uniform(np.broadcast_to(mean, normal.shape), uniform, normal)
                 continue
             if model == "onoff":
                 on_ms = self._on_time(st, a, b, keys, periods, sl.traffic.on_ms, sl.traffic.off_ms, period_ms)
                 expected = (self.pkts_per_ms[s] * scale[:, s]).astype(np.float32)[:, None, None] * on_ms
             else:  # cbr, full_buffer, periodic: deterministic rate with a carried phase
-                expected = np.broadcast_to(mean, st.phase[..., a:b].shape)
+                expected = mean  # [B, 1, 1]: broadcasts
             acc = st.phase[..., a:b] + expected
             whole = np.floor(acc)
             st.phase[..., a:b] = acc - whole
