@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from bridge.scenario import Scenario
+from litesim.ops import select
 
 BS_HEIGHT_M = 30.0  # cost231 and okumura_hata (ENB_HEIGHT_M / UE_HEIGHT_M of the ns-3 program)
 UE_HEIGHT_M = 1.5
@@ -113,8 +114,8 @@ class SeMapper:
         sinr = np.ascontiguousarray(sinr, dtype=np.float32)
         # np.take with an intp index: ~2.5x faster than fancy indexing with the uint32 one
         bucket = (sinr.view(np.uint32) >> np.uint32(16)).astype(np.intp)
-        return np.where(sinr > np.take(self.bucket_thr, bucket), np.take(self.bucket_hi, bucket),
-                        np.take(self.bucket_lo, bucket))
+        return select(sinr > np.take(self.bucket_thr, bucket), np.take(self.bucket_hi, bucket),
+                      np.take(self.bucket_lo, bucket))
 
 
 class FadingSeTable:

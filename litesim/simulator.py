@@ -70,6 +70,7 @@ from bridge.layout import cell_layout, drop_ues
 from bridge.runtime import layout_rng
 from bridge.scenario import Scenario
 from litesim.channel import PRB_BANDWIDTH_HZ, FadingSeTable, SeMapper, link_gains_mw, noise_per_prb_mw
+from litesim.ops import div0, select
 from litesim.rng import CounterRng, instance_keys
 from litesim.traffic import TrafficModel, TrafficState
 
@@ -204,6 +205,7 @@ class LiteSim:
         self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues + 3).bit_length())) - 1)  # event-number bits
         n_ev = 4 * self._ev_ues + 4
         self._ev_numbers = np.arange(n_ev, dtype=np.int64)  # [K]
+        self._ev_ones = np.ones(n_ev, dtype=_F32)  # [K]
         # flat offset of row r of the [R, K] events; R <= B·C·S
         n_rows = self.num_envs * self.n_cells * self.n_slices
         self._row_offsets = (np.arange(n_rows, dtype=np.int64) * n_ev)[:, None]
@@ -580,7 +582,7 @@ class LiteSim:
         se, se_data = self._spectral_efficiency(st, demand)
         se = se * self.se_scale_ue
         r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
-        fluid = np.divide(demand, r, out=np.zeros_like(demand), where=r > 0)  # PRB-periods, full TBs
+        fluid = div0(demand, r, r > 0)  # PRB-periods, full TBs
 
         # -- TTI/RBG granularity: a transmitting slice holds W PRBs for the whole TTI ----------------
         sh = shares.astype(_F32)
@@ -593,12 +595,12 @@ class LiteSim:
         width_ue = self._per_ue(width)
         tb = width_ue * r / self.n_tti  # payload bytes one TTI of the slice's PRBs carries to the UE
         # TTIs with new data: Poisson arrivals coalesce within a TTI; deterministic ones do not
-        tti_arr = np.where(self.poisson_ue, self.n_tti * -np.expm1(-packets / self.n_tti),
+        tti_arr = select(self.poisson_ue, self.n_tti * -np.expm1(-packets / self.n_tti),
                            np.minimum(packets, self.n_tti))
         bursts = np.maximum(tti_arr, (q0 > 0).astype(_F32))
-        burst_tb = np.divide(demand, tb * bursts, out=np.zeros_like(demand), where=bursts * tb > 0)
+        burst_tb = div0(demand, tb * bursts, bursts * tb > 0)
         ttis = bursts * np.maximum(burst_tb + _F32(0.5), _F32(1.0))  # TTIs if each burst is served alone
-        ttis = np.where(demand > 0, ttis, 0.0)
+        ttis = select(demand > 0, ttis, 0.0)
         gran = ttis * width_ue / self.n_tti  # PRB-periods, under-filled last TB of every burst
         fluid_s, gran_s, ttis_s, bursts_s = self._slice_sum(
             np.stack([fluid, gran, ttis, bursts], out=self._scratch("sum4", (4,) + need_shape, _F32)))
@@ -620,12 +622,12 @@ class LiteSim:
 
         # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) and transmission time ----
         rho = np.minimum(busy, _F32(RHO_MAX))
-        mean_service = np.divide(ttis_s, bursts_s, out=np.ones_like(rho), where=bursts_s > 0) * _F32(TTI_MS)
+        mean_service = div0(ttis_s, bursts_s, bursts_s > 0, fill=1.0) * _F32(TTI_MS)
         wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
         wait = self._per_ue(wait_s)
         # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
         # of base_delay), counted for the bytes that spill over
-        pkt_tb = np.divide(self.traffic.packet_bytes, tb, out=np.zeros_like(tb), where=tb > 0)
+        pkt_tb = div0(self.traffic.packet_bytes, tb, tb > 0)
         xmit = np.maximum(pkt_tb - _F32(1.0), _F32(0.0)) * _F32(TTI_MS)
         shift = xmit + wait * _F32(_EXP_MEAN)  # mean extra delay of queued bytes
 
@@ -633,9 +635,9 @@ class LiteSim:
         dropped = np.maximum(demand - served - self.buffer_bytes, 0.0)
         q1 = demand - served - dropped
         lam = arrived / T
-        safe_rate = np.where(rate > 0, rate, 1.0)
-        safe_lam = np.where(lam > 0, lam, 1.0)
-        safe_q0 = np.where(q0 > 0, q0, 1.0)
+        safe_rate = select(rate > 0, rate, 1.0)
+        safe_lam = select(lam > 0, lam, 1.0)
+        safe_q0 = select(q0 > 0, q0, 1.0)
         # segment 1: backlog carried over, positions x in [0, x_old]
         x_old = np.minimum(q0, served)
         d1a = st.age_old
@@ -645,7 +647,7 @@ class LiteSim:
         t_max = x_new / safe_lam
         wait0 = q0 / safe_rate
         drains = rate > lam
-        t_star = np.where(drains, q0 / np.where(drains, rate - lam, 1.0), np.inf)
+        t_star = select(drains, q0 / select(drains, rate - lam, 1.0), np.inf)
         t2 = np.minimum(t_star, t_max)
         m2 = np.minimum(lam * t2, x_new)
         d2a = wait0
@@ -654,13 +656,13 @@ class LiteSim:
         m3 = x_new - m2  # segment 3: new arrivals served on arrival (queueing delay 0)
 
         # -- backlog ages for the next period -------------------------------------------------------
-        oldest = np.where(served < q0, T + st.age_old - (st.age_old - st.age_new) * (served / safe_q0),
+        oldest = select(served < q0, T + st.age_old - (st.age_old - st.age_new) * (served / safe_q0),
                           T - np.minimum((served - q0) / safe_lam, T))
-        newest = np.where(lam > 0, 0.0, st.age_new + T)
+        newest = select(lam > 0, 0.0, st.age_new + T)
         has = q1 > 0.5
-        age_old = np.where(has, oldest, 0.0)
-        age_new = np.where(has, np.minimum(newest, oldest), 0.0)
-        queue = np.where(has, q1, 0.0)
+        age_old = select(has, oldest, 0.0)
+        age_new = select(has, np.minimum(newest, oldest), 0.0)
+        queue = select(has, q1, 0.0)
 
         # -- KPIs ---------------------------------------------------------------------------------
         lo1, hi1 = np.minimum(d1a, d1b) + shift, np.maximum(d1a, d1b) + shift
@@ -675,22 +677,23 @@ class LiteSim:
                            out=self._scratch("sum11", (11,) + need_shape, _F32))  # reused: no fresh pages
         sums = self._slice_sum(stacked)  # [11, n, C, S]
         off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = sums
-        xmit3 = np.divide(m3_dsum, m3_s, out=np.zeros_like(m3_s), where=m3_s > 0)
+        xmit3 = div0(m3_dsum, m3_s, m3_s > 0)
         to_mbps = 8e-3 / float(T)
         has_rx = thr_b > 0
-        delay_mean = np.where(has_rx, dsum / np.where(has_rx, thr_b, 1.0) + self.base_delay, 0.0)
+        safe_thr = select(has_rx, thr_b, 1.0)
+        delay_mean = select(has_rx, dsum / safe_thr + self.base_delay, 0.0)
         p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b)
-        p95 = np.where(has_rx, p95 + self.base_delay, 0.0)
+        p95 = select(has_rx, p95 + self.base_delay, 0.0)
         has_off = off_b > 0
-        safe_off = np.where(has_off, off_b, 1.0)
+        safe_off = select(has_off, off_b, 1.0)
         kpis = np.empty((n, self.n_cells, self.n_slices, N_KPIS)) if out is None else out
         kpis[..., 0] = off_b * to_mbps
         kpis[..., 1] = thr_b * to_mbps
         kpis[..., 2] = delay_mean
         kpis[..., 3] = p95
-        kpis[..., 4] = np.where(has_off, drop_b / safe_off, 0.0)
-        kpis[..., 5] = np.where(has_off, np.minimum(within_b / safe_off, 1.0),
-                                np.where(has_rx, within_b / np.where(has_rx, thr_b, 1.0), 1.0))
+        kpis[..., 4] = select(has_off, drop_b / safe_off, 0.0)
+        kpis[..., 5] = select(has_off, np.minimum(within_b / safe_off, 1.0),
+                              select(has_rx, within_b / safe_thr, 1.0))
         kpis[..., 6] = backlog
         kpis[..., 7] = act
         kpis[..., 8] = prb_s / self.n_prb
@@ -731,9 +734,9 @@ class LiteSim:
         target = _F32(0.95) * total_s
         aw = _F32(_EXP_A) * w3_s
         # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target)
-        t = np.divide(target, m3_s, out=np.ones_like(target), where=m3_s > 0)
-        q3 = s3_s + np.where(t <= 0.75, aw * t / _F32(0.75), aw + _F32(8.0) * w3_s * (t - _F32(0.75)))
-        out = np.where(m3_s >= target, q3, 0.0).astype(np.float64)
+        t = div0(target, m3_s, m3_s > 0, fill=1.0)
+        q3 = s3_s + select(t <= 0.75, aw * t / _F32(0.75), aw + _F32(8.0) * w3_s * (t - _F32(0.75)))
+        out = select(m3_s >= target, q3, 0.0).astype(np.float64)
         rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]
         R = rows.size
         if R == 0:
@@ -782,13 +785,17 @@ class LiteSim:
         np.subtract(x[:, 1:], x[:, :-1], out=cdf[:, 1:])  # step between events ...
         cdf[:, 1:] *= slope_after[:, :-1]  # ... times the slope there
         _cumsum_last(cdf[:, 1:], out=cdf[:, 1:])
-        tgt = target.reshape(-1)[rows].astype(np.float64)
-        k = np.less(cdf, tgt[:, None]).view(np.uint8).sum(-1, dtype=np.intp)  # events below the target
-        np.clip(k, 1, K - 1, out=k)  # k: first event at or above the target
+        tgt = np.take(target.reshape(-1), rows).astype(np.float64)
+        # events below the target, counted by a float32 matrix-vector product (exact for counts this
+        # small; a sum over the short last axis costs twice as much)
+        below = np.less(cdf, tgt[:, None]).astype(_F32) @ self._ev_ones
+        k = below.astype(np.intp)
+        np.maximum(k, 1, out=k)  # k: first event at or above the target
+        np.minimum(k, K - 1, out=k)
         at = np.arange(R) * K + k
-        x0, x1 = x.reshape(-1)[at - 1], x.reshape(-1)[at]
-        rate = slope_after.reshape(-1)[at - 1]
-        q = x0 + (tgt - cdf.reshape(-1)[at - 1]) / np.where(rate > 0, rate, 1.0)
+        x0, x1 = np.take(x, at - 1), np.take(x, at)
+        rate = np.take(slope_after, at - 1)
+        q = x0 + (tgt - np.take(cdf, at - 1)) / select(rate > 0, rate, 1.0)
         out.reshape(-1)[rows] = np.clip(q, x0, x1)
         return out
 
@@ -863,9 +870,10 @@ def _max_last(a: np.ndarray) -> np.ndarray:
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """CDF at ``y`` of the two-piece stand-in for Exp(mean ``w``) (see :data:`_EXP_A`)."""
     aw = _F32(_EXP_A) * w
-    safe = np.where(w > 1e-9, w, 1.0)
-    f = np.where(y <= aw, _F32(0.75) * y / np.where(aw > 1e-9, aw, 1.0), _F32(0.75) + _F32(0.125) * (y - aw) / safe)
-    f = np.where(w > 1e-9, f, (y >= 0).astype(_F32))
+    positive = w > 1e-9
+    safe = select(positive, w, 1.0)
+    f = select(y <= aw, _F32(0.75) * y / select(aw > 1e-9, aw, 1.0), _F32(0.75) + _F32(0.125) * (y - aw) / safe)
+    f = select(positive, f, (y >= 0).astype(_F32))
     return np.clip(f, 0.0, 1.0)
 
 
@@ -873,5 +881,5 @@ def _seg_cdf(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """CDF at ``x`` of the uniform distribution on ``[lo, hi]`` (a point mass when ``lo == hi``)."""
     width = hi - lo
     point = width <= 1e-9
-    frac = (x - lo) / np.where(point, 1.0, width)
-    return np.where(point, (x >= lo).astype(_F32), np.clip(frac, 0.0, 1.0))
+    frac = (x - lo) / select(point, 1.0, width)
+    return select(point, (x >= lo).astype(_F32), np.clip(frac, 0.0, 1.0))
