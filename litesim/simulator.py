@@ -726,7 +726,8 @@ class LiteSim:
         served-on-arrival mass alone reaches the target take its quantile directly (the queued
         segments lie above it); the others, ``R`` rows, are laid out as ``[R, K]`` events,
         ``K = 4 M + 4`` (start and end of both segments of ``M`` UE slots, ``M`` = the largest slice,
-        unused slots without mass, and of the two served-on-arrival pieces).
+        unused slots without mass, and of the two served-on-arrival pieces), sorted per row and then
+        processed event-major (``[K, R]``) so that the running sums add whole contiguous rows.
         Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
         where those segments end.
         """
@@ -774,42 +775,30 @@ class LiteSim:
         key &= ~self._ev_mask
         key |= self._ev_numbers
         key.sort(axis=-1)
-        idx = np.bitwise_and(key, self._ev_mask, out=self._scratch("p95_idx", (R, K), np.int64))
-        idx += self._row_offsets[:R]
-        key &= ~self._ev_mask
+        # From here on event-major [K, R] (sorted event k of row r at [k, r]): the running sums over
+        # the events are then row-by-row adds of contiguous R-vectors, not strided column adds
+        idx = np.bitwise_and(key.T, self._ev_mask, out=self._scratch("p95_idx", (K, R), np.int64))
+        idx += self._row_offsets[:R, 0]  # event number -> flat index into slope [R, K]
+        x = np.bitwise_and(key.T, ~self._ev_mask, out=self._scratch("p95_xt", (K, R), np.int64)).view(np.float64)
         # CDF slope right of each sorted event, then the CDF at each event (0 below the first)
-        slope_after = np.take(slope, idx, out=self._scratch("p95_after", (R, K)))
-        _cumsum_last(slope_after, out=slope_after)
-        cdf = slope  # its buffer is free now
-        cdf[:, 0] = 0.0
-        np.subtract(x[:, 1:], x[:, :-1], out=cdf[:, 1:])  # step between events ...
-        cdf[:, 1:] *= slope_after[:, :-1]  # ... times the slope there
-        _cumsum_last(cdf[:, 1:], out=cdf[:, 1:])
+        slope_after = np.take(slope, idx, out=self._scratch("p95_after", (K, R)))
+        _cumsum_first(slope_after)
+        cdf = slope.reshape(K, R)  # its buffer is free now
+        cdf[0] = 0.0
+        np.subtract(x[1:], x[:-1], out=cdf[1:])  # step between events ...
+        cdf[1:] *= slope_after[:-1]  # ... times the slope there
+        _cumsum_first(cdf[1:])
         tgt = np.take(target.reshape(-1), rows).astype(np.float64)
-        # events below the target, counted by a float32 matrix-vector product (exact for counts this
-        # small; a sum over the short last axis costs twice as much)
-        below = np.less(cdf, tgt[:, None]).astype(_F32) @ self._ev_ones
-        k = below.astype(np.intp)
+        # events below the target, counted by a float32 vector-matrix product (exact for counts this small)
+        k = (self._ev_ones @ np.less(cdf, tgt).astype(_F32)).astype(np.intp)
         np.maximum(k, 1, out=k)  # k: first event at or above the target
         np.minimum(k, K - 1, out=k)
-        at = np.arange(R) * K + k
-        x0, x1 = np.take(x, at - 1), np.take(x, at)
-        rate = np.take(slope_after, at - 1)
-        q = x0 + (tgt - np.take(cdf, at - 1)) / select(rate > 0, rate, 1.0)
+        at = k * R + np.arange(R)  # [k, r] flat; [k - 1, r] is at - R
+        x0, x1 = np.take(x, at - R), np.take(x, at)
+        rate = np.take(slope_after, at - R)
+        q = x0 + (tgt - np.take(cdf, at - R)) / select(rate > 0, rate, 1.0)
         out.reshape(-1)[rows] = np.clip(q, x0, x1)
         return out
-
-
-def _cumsum_last(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``np.cumsum(a, axis=-1, out=out)`` (same sums, same order), one strided add per column: a
-    reduction along a short last axis pays NumPy's per-row overhead, K column adds do not."""
-    if a.shape[-1] > 64:
-        return np.cumsum(a, axis=-1, out=out)
-    if out is not a:
-        out[..., 0] = a[..., 0]
-    for k in range(1, a.shape[-1]):
-        np.add(out[..., k - 1], a[..., k], out=out[..., k])
-    return out
 
 
 def _sum_seq(terms: list[np.ndarray]) -> np.ndarray:
@@ -857,14 +846,15 @@ def _network_sort(a: np.ndarray, network: list[tuple[int, int]] | None) -> None:
         a[..., i] = lo
 
 
-def _max_last(a: np.ndarray) -> np.ndarray:
-    """``a.max(axis=-1)`` by column maxima (see :func:`_cumsum_last`)."""
-    if a.shape[-1] > 64:
-        return a.max(axis=-1)
-    out = a[..., 0].copy()
-    for k in range(1, a.shape[-1]):
-        np.maximum(out, a[..., k], out=out)
-    return out
+def _cumsum_first(a: np.ndarray) -> np.ndarray:
+    """``np.cumsum(a, axis=0, out=a)`` (same sums, same order) by one add of contiguous rows per
+    step: NumPy's accumulate along the first axis walks each column separately, several times slower
+    (unless there are many rows: then the Python loop costs more)."""
+    if a.shape[0] > 64:
+        return np.cumsum(a, axis=0, out=a)
+    for k in range(1, a.shape[0]):
+        np.add(a[k - 1], a[k], out=a[k])
+    return a
 
 
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:
