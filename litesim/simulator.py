@@ -208,12 +208,12 @@ class LiteSim:
         self._ev_ones = np.ones(n_ev, dtype=_F32)  # [K]
         # flat offset of row r of the [R, K] events; R <= B·C·S
         n_rows = self.num_envs * self.n_cells * self.n_slices
-        self._row_offsets = (np.arange(n_rows, dtype=np.int64) * n_ev)[:, None]
+        self._row_numbers = np.arange(n_rows, dtype=np.int64)
         # row r = (instance, cell, slice) of [n, C, S]: its slots' flat UE indices into [n, C, U], and
         # which slots are used (cached: computing them per call costs more than gathering them)
         r = np.arange(n_rows)
-        self._row_ue = (r // self.n_slices * self.n_ues)[:, None] + self._ev_ue[r % self.n_slices]  # [n·C·S, M]
-        self._row_valid = self._ev_valid[r % self.n_slices]  # [n·C·S, M]
+        self._row_ue = ((r // self.n_slices * self.n_ues)[:, None] + self._ev_ue[r % self.n_slices]).T.copy()  # [M, n·C·S]
+        self._row_valid = self._ev_valid[r % self.n_slices].T.copy()  # [M, n·C·S]
         self._wl_network = _sorting_network(self._ev_ues)  # water level: sorts rows of M needs
         self._tls = threading.local()  # per-thread scratch buffers (see _scratch)
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
@@ -724,14 +724,15 @@ class LiteSim:
         segment starts, ``−m/w`` where it ends) into the CDF at every breakpoint, and interpolate
         linearly inside the bracket where it crosses 95 %. Rows (instance, cell, slice) where the
         served-on-arrival mass alone reaches the target take its quantile directly (the queued
-        segments lie above it); the others, ``R`` rows, are laid out as ``[R, K]`` events,
-        ``K = 4 M + 4`` (start and end of both segments of ``M`` UE slots, ``M`` = the largest slice,
-        unused slots without mass, and of the two served-on-arrival pieces), sorted per row and then
-        processed event-major (``[K, R]``) so that the running sums add whole contiguous rows.
+        segments lie above it); the others, ``R`` rows, have ``K = 4 M + 4`` events each (start and
+        end of both segments of ``M`` UE slots, ``M`` = the largest slice, unused slots without mass,
+        and of the two served-on-arrival pieces). The events are built and summed event-major,
+        ``[K, R]`` (whole contiguous R-vectors per NumPy call; row-major, every call would loop over
+        K-element rows), and transposed to ``[R, K]`` only for the per-row sort.
         Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
         where those segments end.
         """
-        S, U, M, K = self.n_slices, self.n_ues, self._ev_ues, 4 * self._ev_ues + 4
+        M, K = self._ev_ues, 4 * self._ev_ues + 4
         target = _F32(0.95) * total_s
         aw = _F32(_EXP_A) * w3_s
         # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target)
@@ -742,48 +743,50 @@ class LiteSim:
         R = rows.size
         if R == 0:
             return out
-        ue = np.take(self._row_ue, rows, axis=0)  # [R, M] flat index into [n, C, U]
-        slot = np.take(self._row_valid, rows, axis=0)
-        # [R, K] float64 work arrays come from reused scratch: fresh ones this size would be fresh
-        # pages (mmap) every call, and their page faults cost as much as the arithmetic
-        x = self._scratch("p95_x", (R, K))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
-        slope = self._scratch("p95_slope", (R, K))  # slope change of the CDF there (bytes/ms)
+        ue = np.take(self._row_ue, rows, axis=1)  # [M, R] flat index into [n, C, U]
+        slot = np.take(self._row_valid, rows, axis=1)
+        # Events are built event-major, [K, R] (contiguous R-vectors: NumPy's loops over the short
+        # event axis would be slow), in reused scratch: fresh arrays this size would be fresh pages
+        # (mmap) every call, and their page faults cost as much as the arithmetic
+        x = self._scratch("p95_x", (K, R))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
+        slope = self._scratch("p95_slope", (K, R))  # slope change of the CDF there (bytes/ms)
         E = 2 * M + 2  # offset of the ends
         for j, (m, lo, hi) in enumerate(((m1, lo1, hi1), (m2, lo2, hi2))):
             mass = np.take(m, ue)
             live = (mass > 0) & slot
-            start, end = x[:, j * M:(j + 1) * M], x[:, E + j * M:E + (j + 1) * M]
+            start, end = x[j * M:(j + 1) * M], x[E + j * M:E + (j + 1) * M]
             # segments without mass sit at 0 (their delays may be huge, e.g. behind a ~zero rate)
             np.multiply(np.take(lo, ue), live, out=start)
             np.multiply(np.take(hi, ue), live, out=end)
             np.maximum(end, start + _MIN_WIDTH_MS * live, out=end)  # a point mass: a steep ramp
             width = np.maximum(end - start, _MIN_WIDTH_MS)
-            np.divide(mass * live, width, out=slope[:, j * M:(j + 1) * M])
-            np.negative(slope[:, j * M:(j + 1) * M], out=slope[:, E + j * M:E + (j + 1) * M])
+            np.divide(mass * live, width, out=slope[j * M:(j + 1) * M])
+            np.negative(slope[j * M:(j + 1) * M], out=slope[E + j * M:E + (j + 1) * M])
         m3, s3, a3, w3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s))
         live3 = m3 > 0
         b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: low mantissa bits stay free
         for col, lo, hi, mass in ((2 * M, s3, b3, 0.75 * m3), (2 * M + 1, b3, (b3 + 2.0 * w3).astype(np.float32), 0.25 * m3)):
-            x[:, col] = lo * live3
-            x[:, E + 2 * M + col - 2 * M] = np.maximum(hi * live3, x[:, col] + _MIN_WIDTH_MS * live3)
-            slope[:, col] = mass / np.maximum(x[:, E + 2 * M + col - 2 * M] - x[:, col], _MIN_WIDTH_MS)
-            slope[:, E + 2 * M + col - 2 * M] = -slope[:, col]
+            x[col] = lo * live3
+            x[E + col] = np.maximum(hi * live3, x[col] + _MIN_WIDTH_MS * live3)
+            slope[col] = mass / np.maximum(x[E + col] - x[col], _MIN_WIDTH_MS)
+            slope[E + col] = -slope[col]
         # sort each row by delay; a sort key carries the event number in the lowest mantissa bits
         # (the delays come from float32, whose values leave those float64 bits zero): one plain
         # integer sort instead of an argsort and a gather of the delays
-        key = x.view(np.int64)
-        key &= ~self._ev_mask
+        key = self._scratch("p95_key", (R, K), np.int64)
+        np.bitwise_and(x.view(np.int64).T, ~self._ev_mask, out=key)  # row-major for the sort
         key |= self._ev_numbers
         key.sort(axis=-1)
         # From here on event-major [K, R] (sorted event k of row r at [k, r]): the running sums over
         # the events are then row-by-row adds of contiguous R-vectors, not strided column adds
         idx = np.bitwise_and(key.T, self._ev_mask, out=self._scratch("p95_idx", (K, R), np.int64))
-        idx += self._row_offsets[:R, 0]  # event number -> flat index into slope [R, K]
-        x = np.bitwise_and(key.T, ~self._ev_mask, out=self._scratch("p95_xt", (K, R), np.int64)).view(np.float64)
+        idx *= R  # event number -> flat index into slope [K, R]
+        idx += self._row_numbers[:R]
+        x = np.bitwise_and(key.T, ~self._ev_mask, out=x.view(np.int64)).view(np.float64)  # sorted delays
         # CDF slope right of each sorted event, then the CDF at each event (0 below the first)
         slope_after = np.take(slope, idx, out=self._scratch("p95_after", (K, R)))
         _cumsum_first(slope_after)
-        cdf = slope.reshape(K, R)  # its buffer is free now
+        cdf = slope  # its buffer is free now
         cdf[0] = 0.0
         np.subtract(x[1:], x[:-1], out=cdf[1:])  # step between events ...
         cdf[1:] *= slope_after[:-1]  # ... times the slope there
