@@ -703,7 +703,7 @@ class LiteSim:
         st.age_old[...] = age_old
         st.age_new[...] = age_new
         st.queue[...] = queue
-        st.used_prev[...] = np.minimum(prb_s.sum(-1) / _F32(self.n_prb), 1.0)
+        st.used_prev[...] = np.minimum(_sum_seq([prb_s[..., k] for k in range(self.n_slices)]) / _F32(self.n_prb), 1.0)
         st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
         st.slice_used_prev[...] = prb_s / _F32(self.n_prb)
         st.shares_prev[...] = sh
