@@ -7,6 +7,8 @@ ufuncs on the float32 arrays of a batch (tens of thousands of elements); these g
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -18,12 +20,20 @@ def select(cond: np.ndarray, a, b) -> np.ndarray:
     if dtype.kind != "f":
         return np.where(cond, a, b)
     ints = np.int32 if dtype.itemsize == 4 else np.int64
+    flags = np.asarray(cond, dtype=bool).view(np.int8)
+    if _is_plus_zero(b):  # +0.0 has no bits set: a & mask
+        return np.bitwise_and(np.asarray(a, dtype=dtype).view(ints), np.negative(flags, dtype=ints)).view(dtype)
+    if _is_plus_zero(a):  # b & ~mask
+        return np.bitwise_and(np.asarray(b, dtype=dtype).view(ints), np.subtract(flags, 1, dtype=ints)).view(dtype)
     a_bits = np.asarray(a, dtype=dtype).view(ints)
     b_bits = np.asarray(b, dtype=dtype).view(ints)
-    mask = np.negative(np.asarray(cond, dtype=bool).view(np.int8), dtype=ints)  # all ones where cond
-    out = np.bitwise_and(np.bitwise_xor(a_bits, b_bits), mask)
+    out = np.bitwise_and(np.bitwise_xor(a_bits, b_bits), np.negative(flags, dtype=ints))  # mask: all ones where cond
     out ^= b_bits
     return out.view(dtype)
+
+
+def _is_plus_zero(v) -> bool:
+    return isinstance(v, float) and v == 0.0 and math.copysign(1.0, v) > 0
 
 
 def div0(a: np.ndarray, b: np.ndarray, ok: np.ndarray, fill: float = 0.0) -> np.ndarray:

@@ -235,6 +235,7 @@ class LiteSim:
         self.base_delay = _F32(sc.litesim.base_delay_ms)
         thr, dly = sc.sla_matrix()
         self.delay_budget = np.asarray(dly, dtype=_F32)  # [C, S]
+        self._queue_budget = self._per_ue(self.delay_budget) - self.base_delay  # [C, U] ms left for queueing
         self.initial_shares = np.tile(np.asarray(sc.initial_shares(), dtype=np.float64), (self.n_cells, 1))
         self.state: _State | None = None
         self._closed = False
@@ -670,7 +671,7 @@ class LiteSim:
         m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
         delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
-        budget = self._per_ue(self.delay_budget) - self.base_delay  # queueing budget [C, U]
+        budget = self._queue_budget  # [C, U]
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
                   + m3 * _wait_cdf(budget - xmit, wait))
         stacked = np.stack([arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay],

@@ -433,7 +433,8 @@ def test_fast_numpy_stand_ins_give_numpys_bits():
     a = np.concatenate([rng.normal(size=500).astype(np.float32), special])
     b = np.concatenate([rng.normal(size=500).astype(np.float32), special[::-1]])
     cond = rng.random(a.size) < 0.5
-    for x, y in ((a, b), (a, 0.0), (1.0, b), (a, np.inf), (a.astype(np.float64), b.astype(np.float64))):
+    for x, y in ((a, b), (a, 0.0), (0.0, b), (a, -0.0), (-0.0, b), (1.0, b), (a, np.inf),
+                 (a.astype(np.float64), b.astype(np.float64)), (a.astype(np.float64), 0.0)):
         want = np.where(cond, x, y)
         got = select(cond, x, y)
         assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
