@@ -30,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 from bridge.scenario import Scenario
-from litesim.ops import select
 
 BS_HEIGHT_M = 30.0  # cost231 and okumura_hata (ENB_HEIGHT_M / UE_HEIGHT_M of the ns-3 program)
 UE_HEIGHT_M = 1.5
@@ -108,14 +107,18 @@ class SeMapper:
                                    np.float32(np.inf)).astype(np.float32)
         self.bucket_lo = self.se[below]
         self.bucket_hi = self.se[top]
+        # [lo, hi] pairs interleaved: the result is entry 2·bucket + (sinr > threshold), one gather
+        self.bucket_lo_hi = np.stack([self.bucket_lo, self.bucket_hi], axis=-1).reshape(-1)
 
     def __call__(self, sinr: np.ndarray) -> np.ndarray:
         # strictly greater: CQI k needs s > eff[k], i.e. sinr > threshold[k-1]
         sinr = np.ascontiguousarray(sinr, dtype=np.float32)
         # np.take with an intp index: ~2.5x faster than fancy indexing with the uint32 one
         bucket = (sinr.view(np.uint32) >> np.uint32(16)).astype(np.intp)
-        return select(sinr > np.take(self.bucket_thr, bucket), np.take(self.bucket_hi, bucket),
-                      np.take(self.bucket_lo, bucket))
+        above = sinr > np.take(self.bucket_thr, bucket)
+        bucket <<= 1
+        bucket += above
+        return np.take(self.bucket_lo_hi, bucket)
 
 
 class FadingSeTable:
