@@ -546,26 +546,27 @@ class LiteSim:
         sum of the k−1 smallest needs) / (m − k + 1)`` over the needs sorted ascending.
 
         ``need [n, C, U]`` (PRB-periods, ≥ 0), ``avail_s [n, C, S]``. All slices at once on the padded
-        ``[n, C, S, M]`` slot layout of :meth:`_p95`: unused slots hold :data:`_PAD_NEED`, sort last
+        ``M``-slot layout of :meth:`_p95` (as ``[M, S, n·C]``): unused slots hold :data:`_PAD_NEED`, sort last
         and give candidate 0, below the real ones (≥ ``avail / m``); a slice without UEs gets 0.
         """
         n, C = need.shape[:2]
-        slots = np.take(need.reshape(n * C, self.n_ues), self._ev_ue, axis=1)  # [nC, S, M]
+        # slot-major [M, S, nC]: each slot's needs are a contiguous [S, nC] block, so the network's
+        # compare-exchanges and the candidates run over whole blocks, not 4-element rows
+        slots = np.take(need.reshape(n * C, self.n_ues).T, self._ev_ue.T, axis=0)  # [M, S, nC]
         np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
-        slots[:, ~self._ev_valid] = _PAD_NEED
+        slots[~self._ev_valid.T] = _PAD_NEED
         # non-negative float32 sort like their int32 bit patterns (and that sort is much faster); rows
-        # this short sort faster by a network of compare-exchanges over whole columns
+        # this short sort faster by a network of compare-exchanges over whole blocks
         _network_sort(slots.view(np.int32), self._wl_network)
-        # candidates slot by slot ([nC, S] columns: broadcasting over the short M axis is slow)
-        avail = avail_s.reshape(n * C, self.n_slices)
+        avail = avail_s.reshape(n * C, self.n_slices).T  # [S, nC]
         level = total = None
         for k in range(self._ev_ues):
-            need_k = slots[..., k]
+            need_k = slots[k]
             total = need_k.copy() if total is None else total + need_k  # running sum, smallest first
             cand = avail - (total - need_k)  # minus the sum of the smaller needs
-            cand /= self._wl_div[:, k]  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
+            cand /= self._wl_div[:, k, None]  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
             level = cand if level is None else np.maximum(level, cand, out=level)
-        return level.reshape(avail_s.shape)
+        return level.T.reshape(avail_s.shape)
 
     def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """One period for the instances of ``st`` (updated in place) with ``shares [n, C, S]``; returns the
@@ -839,15 +840,15 @@ def _sorting_network(n: int, max_n: int = 8) -> list[tuple[int, int]] | None:
 
 
 def _network_sort(a: np.ndarray, network: list[tuple[int, int]] | None) -> None:
-    """Sort ``a`` along its last axis in place, by ``network`` (see :func:`_sorting_network`) when
-    given: a few column-wide minimum/maximum calls instead of one tiny sort per row."""
+    """Sort ``a`` along its first axis in place, by ``network`` (see :func:`_sorting_network`) when
+    given: a few block-wide minimum/maximum calls instead of one tiny sort per column."""
     if network is None:
-        a.sort(axis=-1)
+        a.sort(axis=0)
         return
     for i, j in network:
-        lo = np.minimum(a[..., i], a[..., j])
-        np.maximum(a[..., i], a[..., j], out=a[..., j])
-        a[..., i] = lo
+        lo = np.minimum(a[i], a[j])
+        np.maximum(a[i], a[j], out=a[j])
+        a[i] = lo
 
 
 def _cumsum_first(a: np.ndarray) -> np.ndarray:

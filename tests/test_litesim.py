@@ -447,7 +447,7 @@ def test_fast_numpy_stand_ins_give_numpys_bits():
     for n in range(1, 9):
         vals = rng.integers(0, 6, size=(300, 2, n)).astype(np.int32)
         got = vals.copy()
-        _network_sort(got, _sorting_network(n))
+        _network_sort(np.moveaxis(got, -1, 0), _sorting_network(n))  # sorts along its first axis
         assert np.array_equal(got, np.sort(vals, axis=-1))
     for n in range(1, 10):
         terms = [rng.normal(size=(40, 7)).astype(np.float32) * 10.0 ** rng.integers(-3, 4) for _ in range(n)]
