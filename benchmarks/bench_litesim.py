@@ -80,20 +80,23 @@ def bench_mobile_env(env_id: str, seconds: float) -> dict | None:
 
 
 NOTES = [
-    "Where a litesim step goes (default, B=512, one thread, 3.2 ms per step when measured, KPIs bit-identical "
-    "on every scenario in `scenarios/` to commit 85fe156, which ran 5.2 ms = 552x in the same kind of run): p95 delay 0.9 ms (build, sort and sum ~2,400 rows x 20 "
-    "events); spectral efficiency 0.35 ms (strict per-slice-block interference 0.2, CQI lookups 0.12); traffic "
-    "0.27 ms (counter-RNG hashing, Box-Muller); water level 0.14 ms; per-slice sums 0.14 ms; the remaining "
-    "~1.4 ms are ~150 elementwise NumPy calls of 2-10 us each, so the cost is still the number of calls.",
+    "Where a litesim step goes (default, B=512, one thread, 3.0 ms per step when profiled, KPIs bit-identical "
+    "on every scenario in `scenarios/` to commit 85fe156, which ran 5.2 ms = 552x in the same kind of run): p95 "
+    "delay 0.88 ms (build, sort and sum ~2,400 rows x 20 events); spectral efficiency 0.30 ms (strict "
+    "per-slice-block interference 0.2, CQI lookups 0.08); traffic 0.26 ms (counter-RNG hashing, Box-Muller); "
+    "per-slice sums 0.14 ms; water level 0.09 ms; the remaining ~1.3 ms are ~150 elementwise NumPy calls of "
+    "2-10 us each, so the cost is still the number of calls.",
     "",
     "What made it faster (2026-11-22): on NumPy 2.x "
     "`np.where` and ufuncs with a `where=` mask are 3-10x slower than plain ufuncs on these arrays, so "
     "`litesim.ops.select` (a bit-mask select on the integer patterns) and `div0` (plain divide, then select) "
-    "replace them; fancy indexing with uint32/int32 indices became `np.take` with intp (2.5x); reductions and "
+    "replace them; fancy indexing with uint32/int32 indices became `np.take` with intp (2.5x), the CQI lookup "
+    "one gather from interleaved [lo, hi] pairs; reductions and "
     "broadcasts over the short axes (3 slices, 3 cells, 4 UE slots, 20 events) became loops over whole "
     "columns or rows in an order that gives NumPy's bits (sequential sums below 8 terms; the BLAS kernel of "
     "the per-slice matmul also adds in sequence); the p95 events are built and summed event-major ([K, R]) "
-    "and transposed only for the per-row sort; the water level sorts its 4-slot rows by a sorting network; the "
+    "and transposed only for the per-row sort; the water level works slot-major and sorts its 4 slots by a "
+    "sorting network; the "
     "Poisson uniforms are drawn only where a mean is below the normal-approximation threshold.",
     "",
     "Tried and dropped: splitting the p95 rows into groups by their number of live events (fewer columns for "
