@@ -17,6 +17,7 @@ import numpy as np
 from bridge.calibration import calibrate
 from bridge.evaluate import Policy, evaluate
 from bridge.scenario import Scenario
+from bridge.summary import format_kpi_table, summarise_arrays
 
 BASELINE_NAMES = ("equal", "proportional", "greedy_sla")
 
@@ -88,8 +89,11 @@ def run_compare(config: CompareConfig) -> Path:
     trace_csv = out / "traces.csv"
     trace_csv.unlink(missing_ok=True)
 
-    data = CompareData(baselines=tuple(config.baselines))
-    policies: dict[str, Policy | str] = {name: name for name in config.baselines}
+    baselines = tuple(config.baselines)
+    if any(sl.initial_share is not None for sl in scenario.slices) and "static" not in baselines:
+        baselines += ("static",)  # the configured shares differ from equal shares: a baseline of its own
+    data = CompareData(baselines=baselines)
+    policies: dict[str, Policy | str] = {name: name for name in baselines}
     if config.include_random:
         policies["random"] = "random"
     policy_dir = config.policy_dir
@@ -110,7 +114,7 @@ def run_compare(config: CompareConfig) -> Path:
 
     if config.calibrate and {"litesim", "ns3"} <= set(config.simulators):
         _log("calibrating litesim against the ns-3 baseline traces")
-        baseline_ns3 = {p: data.traces["ns3"][p] for p in config.baselines}
+        baseline_ns3 = {p: data.traces["ns3"][p] for p in baselines}
 
         def run_lite(candidate: Scenario, name: str) -> np.ndarray:
             return _stack(evaluate(candidate, name, "litesim", config.episodes, seed))[0]
@@ -127,5 +131,9 @@ def run_compare(config: CompareConfig) -> Path:
         (out / "calibration.json").write_text(json.dumps(data.calibration, indent=1))
         (out / "calibrated_scenario.json").write_text(result.scenario.to_json())
     report = write_report(out, scenario, data)
+    for sim in data.traces:
+        for name in data.traces[sim]:
+            summary = summarise_arrays(data.traces[sim][name], data.rewards[sim][name], scenario)
+            print(format_kpi_table(summary, scenario, title=f"{name} in {sim}") + "\n", flush=True)
     _log(f"report written: {report}")
     return report

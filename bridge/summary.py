@@ -13,14 +13,18 @@ TABLE_KPIS = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms"
 
 
 def summarise(results: Sequence, scenario: Scenario) -> dict:
-    """Mean of every KPI per slice over episodes, steps and cells; plus the mean reward.
+    """``summarise_arrays`` over evaluation results (``bridge.evaluate.EpisodeResult``)."""
+    return summarise_arrays(np.concatenate([r.kpis for r in results]), np.concatenate([r.rewards for r in results]), scenario)
+
+
+def summarise_arrays(kpis: np.ndarray, rewards: np.ndarray, scenario: Scenario) -> dict:
+    """Mean of every KPI per slice over everything but the slice (``kpis [..., C, S, 11]``), plus the
+    mean of ``rewards [..., C]``.
 
     Returns ``{"slices": {slice: {kpi: value}}, "reward": float}``. Throughput and offered load are
     averaged per cell (Mbit/s per cell and slice).
     """
-    kpis = np.concatenate([r.kpis for r in results])  # [T, C, S, K]
-    rewards = np.concatenate([r.rewards for r in results])
-    per_slice = kpis.mean(axis=(0, 1))  # [S, K]
+    per_slice = np.asarray(kpis).reshape(-1, scenario.n_slices, len(KPI_NAMES)).mean(axis=0)  # [S, K]
     return {
         "slices": {name: dict(zip(KPI_NAMES, map(float, per_slice[s]))) for s, name in enumerate(scenario.slice_names)},
         "reward": float(rewards.mean()),

@@ -47,10 +47,13 @@ def test_calibration_recovers_a_known_litesim_truth():
 
 
 @pytest.mark.ns3
-def test_compare_pipeline_on_tiny(tmp_path, ns3_binary):
+def test_compare_pipeline_on_tiny(tmp_path, ns3_binary, capsys):
     out = tmp_path / "report"
     code = main(["compare", "tiny", "--budget", "256", "--episodes", "1", "--out", str(out)])
     assert code == 0
+    printed = capsys.readouterr().out
+    for title in ("equal in litesim", "proportional in ns3", "greedy_sla in ns3", "random in litesim"):
+        assert f"== {title}: mean reward" in printed  # per-slice KPI tables on stdout
     report = (out / "report.md").read_text()
     config = json.loads((out / "config.json").read_text())
     assert config["simulators"] == ["litesim", "ns3"]
