@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--strategy", default="fedavg")
     cp.add_argument("--budget", type=int, default=50000, help="training steps per cell (0: baselines only)")
     cp.add_argument("--policy", help="evaluate this trained run directory instead of training")
-    cp.add_argument("--episodes", type=int, default=3)
+    cp.add_argument("--episodes", type=int, default=6)
     cp.add_argument("--no-calibrate", action="store_true", help="skip fitting litesim to the ns-3 traces")
     cp.add_argument("--out", default="reports/compare", help="report directory")
     cp.set_defaults(func=cmd_compare)
