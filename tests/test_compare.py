@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +120,36 @@ def test_distinguishable_pairs_ignore_near_ties():
     b["bad"] = noise(0.95)  # now 'bad' beats everyone in b: its 3 pairs disagree
     agree, both, _ = distinguishable_pairs(a, b)
     assert both == 5 and agree == 2
+
+
+@pytest.mark.ns3
+def test_ctrl_c_during_ns3_evaluation_keeps_results_and_leaves_no_process(tmp_path, ns3_binary):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cmp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "compare", "default", "--budget", "0", "--episodes", "2",
+         "--simulators", "ns3", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # shells may start us with SIGINT ignored
+    )
+    lines = []
+    for line in proc.stdout:  # wait until the second policy's ns-3 runs are under way
+        lines.append(line)
+        if "evaluating proportional in ns3" in line:
+            break
+    time.sleep(2.0)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "ns-3 should be running when Ctrl-C arrives"
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "results written so far are kept" in rest
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists(), f"ns-3 process {pid} survived Ctrl-C"
+    import pandas as pd
+
+    traces = pd.read_csv(out / "traces.csv")  # the finished policy's episodes are complete and readable
+    assert set(traces["policy"]) == {"equal"} and len(traces) == 2 * 50 * 3 * 3
