@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")
-    rc.add_argument("name", choices=["fdrl"])
+    rc.add_argument("name", choices=["fdrl", "tl_madrl"])
     rc.add_argument("rest", nargs=argparse.REMAINDER, help="recipe options, e.g. --out runs/fdrl --rounds 100")
     rc.set_defaults(func=cmd_recipe)
 

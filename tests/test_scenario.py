@@ -84,8 +84,9 @@ def test_scenario_is_immutable_and_updates_revalidate():
 def test_sla_overrides_apply_per_cell():
     s = load_scenario("tl_madrl_12cell")
     thr, dly = s.sla_matrix()
-    assert thr[0] == [4.0, 3.0, 2.0, 1.0] and dly[0] == [3.0, 2.0, 1.0, 1.0]
-    assert thr[4] == [2.5, 2.0, 1.5, 1.0] and dly[4] == [1.0, 1.0, 1.0, 1.0]
+    assert thr[0] == [0.36, 0.27, 0.18, 0.09] and dly[0] == [30.0, 20.0, 10.0, 10.0]
+    assert thr[4] == [0.22, 0.18, 0.14, 0.09] and dly[4] == [10.0, 10.0, 10.0, 10.0]
+    assert thr[6] == thr[0] and thr[9] == thr[4]
 
 
 def test_hex_layout_and_ue_drop_geometry():
