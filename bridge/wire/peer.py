@@ -15,7 +15,7 @@ from gymnasium import spaces
 
 from bridge.wire import ns3opengym_pb2 as pb
 from bridge.wire.codec import data_from_pb, data_to_pb, space_to_pb
-from bridge.wire.server import WireTimeout
+from bridge.wire.server import WireTimeout, close_socket_and_context
 
 
 class SimPeer:
@@ -78,12 +78,7 @@ class SimPeer:
         return action, act.stopSimReq
 
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-        if self._own_context and self._context is not None:
-            self._context.term()
-            self._context = None
+        close_socket_and_context(self)
 
     def __enter__(self) -> "SimPeer":
         return self

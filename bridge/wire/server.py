@@ -31,6 +31,18 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 POLL_SLICE_S = 0.05  # how often a waiting receive runs its liveness check
 
 
+def close_socket_and_context(owner: Any) -> None:
+    """Close ``owner._socket`` (no linger) and terminate ``owner._context`` if ``owner`` created it.
+
+    Shared by both ends of the wire (GymServer, SimPeer); idempotent."""
+    if owner._socket is not None:
+        owner._socket.close(linger=0)
+        owner._socket = None
+    if owner._own_context and owner._context is not None:
+        owner._context.term()
+    owner._context = None
+
+
 class WireTimeout(TimeoutError):
     """The peer did not send the expected message in time."""
 
@@ -334,12 +346,7 @@ class GymServer:
 
     # -- lifetime ----------------------------------------------------------------------------------
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-        if self._own_context and self._context is not None:
-            self._context.term()
-        self._context = None
+        close_socket_and_context(self)
         if self._ipc_path:
             for path in (self._ipc_path, os.path.dirname(self._ipc_path)):
                 try:
