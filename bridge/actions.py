@@ -83,6 +83,26 @@ def apply_moves(shares: np.ndarray, moves: np.ndarray, delta: float, min_share: 
     return out
 
 
+def raw_from_shares(shares: np.ndarray, min_share: np.ndarray) -> np.ndarray:
+    """Inverse of ``shares_from_raw``: the raw action that yields ``shares``."""
+    free = max(1.0 - float(np.sum(min_share)), 1e-12)
+    return np.clip((shares - min_share) / free, 0.0, 1.0)
+
+
+def moves_toward(current: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Discrete mode: per cell, the move that shifts share from the most over-served slice to the most
+    under-served one (``current``/``target`` ``[..., S]`` → move indices ``[...]``; 0 when close)."""
+    gap = target - current
+    src, dst = np.argmin(gap, axis=-1), np.argmax(gap, axis=-1)
+    table = {pair: i for i, pair in enumerate(discrete_moves(current.shape[-1]))}
+    lookup = np.zeros((current.shape[-1],) * 2, dtype=np.int64)
+    for (i, j), idx in table.items():
+        if i >= 0:
+            lookup[i, j] = idx
+    move = lookup[src, dst]
+    return np.where(np.max(np.abs(gap), axis=-1) < 1e-3, 0, move)
+
+
 class ActionMapper:
     """Turns a batch of agent actions into shares ``[B, C, S]`` per the scenario's action settings."""
 

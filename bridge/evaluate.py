@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bridge.actions import discrete_moves
+from bridge.actions import moves_toward, raw_from_shares
 from bridge.envs import SlicingCore, make_core
 from bridge.kpi import KPI_NAMES
 from bridge.scenario import Scenario
@@ -32,26 +32,6 @@ class Policy(Protocol):
     def act(self, obs: np.ndarray, kpis: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """obs ``[B, C, F]``, kpis ``[B, C, S, 11]``, shares in force ``[B, C, S]`` → actions."""
         ...
-
-
-def raw_from_shares(shares: np.ndarray, min_share: np.ndarray) -> np.ndarray:
-    """Inverse of ``bridge.actions.shares_from_raw``: the raw action that yields ``shares``."""
-    free = max(1.0 - float(np.sum(min_share)), 1e-12)
-    return np.clip((shares - min_share) / free, 0.0, 1.0)
-
-
-def moves_toward(current: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Discrete mode: per cell, the move that shifts share from the most over-served slice to the most
-    under-served one (``current``/``target`` ``[..., S]`` → move indices ``[...]``; 0 when close)."""
-    gap = target - current
-    src, dst = np.argmin(gap, axis=-1), np.argmax(gap, axis=-1)
-    table = {pair: i for i, pair in enumerate(discrete_moves(current.shape[-1]))}
-    lookup = np.zeros((current.shape[-1],) * 2, dtype=np.int64)
-    for (i, j), idx in table.items():
-        if i >= 0:
-            lookup[i, j] = idx
-    move = lookup[src, dst]
-    return np.where(np.max(np.abs(gap), axis=-1) < 1e-3, 0, move)
 
 
 class BaselinePolicy:
