@@ -28,10 +28,18 @@ Baselines (``BASELINES`` maps the CLI names to the classes):
 from __future__ import annotations
 
 import numpy as np
-
-from bridge.actions import project_to_simplex as _project_to_simplex
-from bridge.kpi import ACTIVE_UES, DELAY_MEAN, OFFERED, PRB_USED, SHARE, SLA_RATIO, SPECTRAL_EFF, THROUGHPUT
-from bridge.scenario import Scenario
+from slicebridge.bridge.actions import project_to_simplex as _project_to_simplex
+from slicebridge.bridge.kpi import (
+    ACTIVE_UES,
+    DELAY_MEAN,
+    OFFERED,
+    PRB_USED,
+    SHARE,
+    SLA_RATIO,
+    SPECTRAL_EFF,
+    THROUGHPUT,
+)
+from slicebridge.bridge.scenario import Scenario
 
 
 class Baseline:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from slicebridge.agents.algorithms import algorithm_class
+from slicebridge.bridge.observation import ObservationBuilder
+from slicebridge.bridge.scenario import Scenario
 from stable_baselines3.common.base_class import BaseAlgorithm
-
-from agents.algorithms import algorithm_class
-from bridge.scenario import Scenario
 
 POLICY_FORMAT = "slicebridge-policy/1"
 POLICY_DIR = "policy"
@@ -111,7 +111,6 @@ def load_policy(path: str | Path, scenario: Scenario | None = None, deterministi
 
 
 def _check_fits(meta: dict[str, Any], scenario: Scenario, where: Path) -> None:
-    from bridge.observation import ObservationBuilder
 
     problems = []
     if len(meta["cell_model"]) != scenario.n_cells:

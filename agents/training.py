@@ -30,23 +30,39 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from slicebridge.agents.algorithms import (
+    algorithm_class,
+    build_model,
+    check_mode,
+    is_off_policy,
+)
+from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
+from slicebridge.agents.params import (
+    federated_tensors,
+    get_params,
+    set_params,
+    trainable_tensors,
+)
+from slicebridge.agents.policy import POLICY_DIR, MultiCellPolicy, save_policy
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.reward import service_satisfaction
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.federation.checkpoint import (
+    latest_checkpoint,
+    load_state,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
+from slicebridge.federation.fedprox import ProximalTerm
+from slicebridge.federation.params import params_nbytes
+from slicebridge.federation.server import FederatedServer
+from slicebridge.federation.strategies import make_strategy
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 
-from agents.algorithms import algorithm_class, build_model, check_mode, is_off_policy
-from agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
-from agents.params import get_params, set_params, trainable_tensors, federated_tensors
-from agents.policy import POLICY_DIR, MultiCellPolicy, save_policy
-from bridge import kpi as K
-from bridge.envs import SlicingCore, make_core
-from bridge.reward import service_satisfaction
-from bridge.scenario import Scenario
-from federation.checkpoint import latest_checkpoint, load_state, restore_rng_states, rng_states, save_checkpoint
-from federation.fedprox import ProximalTerm
-from federation.params import params_nbytes
-from federation.server import FederatedServer
-from federation.strategies import make_strategy
+from slicebridge.envs import SlicingCore, make_core
 
 log = logging.getLogger("slicebridge.training")
 MODES = ("centralised", "independent", "federated")

@@ -41,9 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
-
-from bridge.wire import GymServer, SimPeer, pb  # noqa: E402
-from bridge.wire.codec import data_to_pb  # noqa: E402
+from slicebridge.ns3.wire import GymServer, SimPeer, pb  # noqa: E402
+from slicebridge.ns3.wire.codec import data_to_pb  # noqa: E402
 
 STOP = pb.EnvActMsg(stopSimReq=True).SerializeToString()
 
@@ -53,8 +52,8 @@ PEER = textwrap.dedent(
     import sys, numpy as np
     sys.path.insert(0, sys.argv[3])
     from gymnasium import spaces
-    from bridge.wire import SimPeer, pb
-    from bridge.wire.codec import data_to_pb
+    from slicebridge.ns3.wire import SimPeer, pb
+    from slicebridge.ns3.wire.codec import data_to_pb
     endpoint, n = sys.argv[1], int(sys.argv[2])
     shape = (1,) if n == 10 else ((5, 6) if n == 300 else (30, n // 300))
     obs_space = spaces.Dict({f"kpi{k}": spaces.Box(0.0, np.inf, shape, np.float64) for k in range(10)})
@@ -145,7 +144,7 @@ def bench_overhead(n: int, steps: int, rounds: int) -> dict:
             proc.wait()
         server.close()
     # the bridge's own work per step without sockets: decode the state, encode the action
-    from bridge.wire.server import encode_action, parse_state
+    from slicebridge.ns3.wire.server import encode_action, parse_state
 
     raw_state = _peer_state_bytes(n)
     codec = min(timeit.repeat(lambda: (parse_state(raw_state), encode_action(action, server_action_space)), number=500, repeat=5)) / 500
@@ -158,8 +157,9 @@ def bench_overhead(n: int, steps: int, rounds: int) -> dict:
 
 def bench_cpp_echo(cells: int, slices: int, steps: int) -> dict | None:
     """Ns3Backend.step against slicebridge-gym-echo (C++ end, no simulation)."""
-    from bridge.ns3_backend import ECHO_PROGRAM, Ns3Backend, Ns3Error, find_program
-    from bridge.scenario import load_scenario
+    from slicebridge.bridge.scenario import load_scenario
+
+    from slicebridge.ns3.backend import ECHO_PROGRAM, Ns3Backend, Ns3Error, find_program
 
     try:
         program = find_program(name=ECHO_PROGRAM)
@@ -204,8 +204,9 @@ def _cpu_seconds(pids: list[int]) -> float:
 def bench_vec_speedup(episodes: int, steps: int = VEC_STEPS) -> dict | None:
     """1 vs 2 concurrent ns-3 processes on a scenario where ns-3 works per step (default.yaml:
     3 cells × 10 UEs). Both actions go out before either state is awaited (``Ns3Backend.step``)."""
-    from bridge.ns3_backend import Ns3Backend, Ns3Error, find_program
-    from bridge.scenario import load_scenario
+    from slicebridge.bridge.scenario import load_scenario
+
+    from slicebridge.ns3.backend import Ns3Backend, Ns3Error, find_program
 
     try:
         find_program()
@@ -254,7 +255,6 @@ def machine() -> str:
     cpu = cpu_model()
     import google.protobuf
     import zmq
-
     from google.protobuf.internal import api_implementation
 
     return (

@@ -29,11 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from slicebridge.bridge.scenario import load_scenario  # noqa: E402
+from slicebridge.litesim import LiteSim  # noqa: E402
+
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
-
-from bridge.scenario import load_scenario  # noqa: E402
-from litesim import LiteSim  # noqa: E402
-
 
 
 def bench_litesim(name: str, batch: int, seconds: float, threads: int = 1) -> dict:

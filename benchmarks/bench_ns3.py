@@ -27,12 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+from slicebridge.bridge.scenario import Scenario, load_scenario  # noqa: E402
 
-from bridge.ns3_build import find_binary  # noqa: E402
-from bridge.ns3_run import ns3_command  # noqa: E402
-from bridge.runtime import write_runtime_json  # noqa: E402
-from bridge.scenario import Scenario, load_scenario  # noqa: E402
+from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+from slicebridge.ns3.build import find_binary  # noqa: E402
+from slicebridge.ns3.run import ns3_command  # noqa: E402
+from slicebridge.ns3.runtime import write_runtime_json  # noqa: E402
 
 SECTION = "## ns-3 scenario"
 

@@ -11,8 +11,7 @@ from slice i to the k-th other slice j (as far as slice i's minimum allows).
 from __future__ import annotations
 
 import numpy as np
-
-from bridge.scenario import Scenario
+from slicebridge.bridge.scenario import Scenario
 
 
 class InvalidActionError(ValueError):

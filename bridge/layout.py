@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from bridge.scenario import Scenario
+from slicebridge.bridge.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -80,3 +79,8 @@ def drop_ues(scenario: Scenario, rng: np.random.Generator, batch: int = 1) -> Ue
     sigma = scenario.radio.propagation.shadowing_std_db
     shadow = rng.normal(0.0, sigma, (batch, n_cells, n_ues, n_cells)) if sigma > 0 else np.zeros((batch, n_cells, n_ues, n_cells))
     return UeDrop(xy, shadow)
+
+
+def layout_rng(seed: int) -> np.random.Generator:
+    """The generator that draws the layout for ``seed`` (same stream in both simulators)."""
+    return np.random.default_rng([seed, 0x5B1DE])

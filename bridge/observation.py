@@ -16,10 +16,9 @@ distances (co-sited sectors included); zeros for a lone cell.
 from __future__ import annotations
 
 import numpy as np
-
-from bridge import kpi as K
-from bridge.layout import cell_layout
-from bridge.scenario import Scenario
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.layout import cell_layout
+from slicebridge.bridge.scenario import Scenario
 
 MAX_SE_BPS_HZ = 5.5547  # LTE CQI 15 efficiency
 PRB_HZ = 180e3

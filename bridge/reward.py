@@ -22,10 +22,9 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-
-from bridge import kpi as K
-from bridge.observation import PRB_HZ
-from bridge.scenario import Scenario
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.observation import PRB_HZ
+from slicebridge.bridge.scenario import Scenario
 
 DELAY_SLICE_KINDS = ("urllc", "volte")
 

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from bridge.kpi import KPI_NAMES
+from slicebridge.bridge.kpi import KPI_NAMES
 
 LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
 SLICE_KINDS = ("embb", "urllc", "mmtc", "volte", "video", "other")

@@ -1,9 +1,16 @@
 """Federation layer: strategies over plain arrays, FedProx hooks, compression, checkpoints."""
 
-from federation.fedprox import ProximalTerm
-from federation.params import CODECS, UpdateValidator, compress_params, decode_update, encode_update, params_nbytes
-from federation.server import FederatedServer, RoundRecord, run_federated
-from federation.strategies import (
+from slicebridge.federation.fedprox import ProximalTerm
+from slicebridge.federation.params import (
+    CODECS,
+    UpdateValidator,
+    compress_params,
+    decode_update,
+    encode_update,
+    params_nbytes,
+)
+from slicebridge.federation.server import FederatedServer, RoundRecord, run_federated
+from slicebridge.federation.strategies import (
     STRATEGIES,
     FedAvg,
     FedMedian,

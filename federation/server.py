@@ -22,10 +22,19 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
-
-from federation.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from federation.params import CODECS, Params, compress_params, copy_params, params_nbytes
-from federation.strategies import FitRes, Strategy
+from slicebridge.federation.checkpoint import (
+    latest_checkpoint,
+    load_state,
+    save_checkpoint,
+)
+from slicebridge.federation.params import (
+    CODECS,
+    Params,
+    compress_params,
+    copy_params,
+    params_nbytes,
+)
+from slicebridge.federation.strategies import FitRes, Strategy
 
 
 @dataclass

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-
-from federation.params import Params, UpdateValidator, copy_params
+from slicebridge.federation.params import Params, UpdateValidator, copy_params
 
 log = logging.getLogger("slicebridge.federation")
 

@@ -28,8 +28,7 @@ the same link budget in both simulators:
 from __future__ import annotations
 
 import numpy as np
-
-from bridge.scenario import Scenario
+from slicebridge.bridge.scenario import Scenario
 
 BS_HEIGHT_M = 30.0  # cost231 and okumura_hata (ENB_HEIGHT_M / UE_HEIGHT_M of the ns-3 program)
 UE_HEIGHT_M = 1.5

@@ -39,7 +39,7 @@ a Kingman G/D/1 wait per slice (utilisation = busy TTI fraction, arrival variabi
 model) and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
 
 Seeds: instance ``b`` of ``reset(seed=s)`` is the run with simulator seed ``s + b`` — its UE drop is
-``bridge.layout.drop_ues(scenario, bridge.runtime.layout_rng(s + b))``, the same as the ns-3 program
+``bridge.layout.drop_ues(scenario, bridge.layout.layout_rng(s + b))``, the same as the ns-3 program
 run with ``--simSeed s+b`` — and its random dynamics come from counter-based streams keyed by
 ``s + b`` (:mod:`litesim.rng`), so an instance never depends on the batch size. ``reset()`` without a
 seed moves every instance to its next episode (seed ``+ SEED_STRIDE``).
@@ -64,17 +64,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
+from slicebridge.bridge.backend import SEED_STRIDE
+from slicebridge.bridge.kpi import N_KPIS
+from slicebridge.bridge.layout import cell_layout, drop_ues, layout_rng
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.litesim.channel import (
+    PRB_BANDWIDTH_HZ,
+    FadingSeTable,
+    SeMapper,
+    link_gains_mw,
+    noise_per_prb_mw,
+)
+from slicebridge.litesim.ops import div0, select
+from slicebridge.litesim.rng import CounterRng, instance_keys
+from slicebridge.litesim.traffic import TrafficModel, TrafficState
 
-from bridge.kpi import N_KPIS
-from bridge.layout import cell_layout, drop_ues
-from bridge.runtime import layout_rng
-from bridge.scenario import Scenario
-from litesim.channel import PRB_BANDWIDTH_HZ, FadingSeTable, SeMapper, link_gains_mw, noise_per_prb_mw
-from litesim.ops import div0, select
-from litesim.rng import CounterRng, instance_keys
-from litesim.traffic import TrafficModel, TrafficState
-
-SEED_STRIDE = 2**20  # reset() without a seed: instance seeds advance by this much per episode
 _F32 = np.float32
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
 _MIN_WIDTH_MS = 1e-6  # p95: a delay segment narrower than this is a ramp of this width

@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from bridge.scenario import Scenario
-from litesim.rng import CounterRng, poisson_from_uniform
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.litesim.rng import CounterRng, poisson_from_uniform
 
 _ONOFF_MAX_TOGGLES = 256
 

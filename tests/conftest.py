@@ -11,7 +11,7 @@ import pytest
 def ns3_binary() -> Path:
     """The built ns-3 program. Builds it with CMake when it is missing; a failed build or a
     missing program FAILS the test (with the build instructions), it never skips."""
-    from bridge import ns3_build
+    from slicebridge.ns3 import build as ns3_build
 
     try:
         return ns3_build.find_binary()

@@ -9,14 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
+from slicebridge.agents.params import (
+    federated_names,
+    get_params,
+    set_params,
+    target_pairs,
+)
+from slicebridge.agents.policy import load_policy
+from slicebridge.agents.training import TrainConfig, train
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.scenario import Scenario
 
-from agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
-from agents.params import federated_names, get_params, set_params, target_pairs
-from agents.policy import load_policy
-from agents.training import TrainConfig, train
-from bridge import kpi as K
-from bridge.envs import SlicingCore
-from bridge.scenario import Scenario
+from slicebridge.envs import SlicingCore
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +150,7 @@ def test_out_of_step_workers_are_an_error_not_a_hang():
 # -- parameters ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("algo, mode, targets", [("sac", "continuous", True), ("td3", "continuous", True), ("ddpg", "continuous", True), ("dqn", "discrete", True), ("ppo", "continuous", False)])
 def test_federated_params_exclude_targets_and_resync_them(algo, mode, targets):
-    from agents.algorithms import build_model
+    from slicebridge.agents.algorithms import build_model
 
     sc = tiny(1, action={"mode": mode})
     core = SlicingCore(sc, ToyBackend(sc, num_envs=1, seed=0))
@@ -222,7 +227,7 @@ def test_dqn_resume_with_replay_buffer(tmp_path):
 
 
 def test_poisoned_client_is_rejected_during_training(tmp_path, monkeypatch):
-    import agents.training as T
+    import slicebridge.agents.training as T
 
     real = T.get_params
 
@@ -240,9 +245,9 @@ def test_poisoned_client_is_rejected_during_training(tmp_path, monkeypatch):
 
 def test_federated_ppo_on_tiny_litesim_beats_random(tmp_path):
     """Learning check on scenarios/tiny.yaml in litesim, 2 cells and strict slicing (so shares matter)."""
-    pytest.importorskip("litesim.simulator")
-    from bridge.envs import make_core
-    from bridge.evaluate import RandomPolicy, evaluate
+    pytest.importorskip("slicebridge.litesim.simulator")
+    from slicebridge.app.evaluate import RandomPolicy, evaluate
+    from slicebridge.envs import make_core
 
     sc = tiny(2, action={"work_conserving": False})
     res = train(TrainConfig(

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from agents.baselines import (BASELINES, EqualShares, GreedySla, ProportionalShares, StaticShares,
-                              _project_to_simplex, make_baseline)
-from bridge.kpi import ACTIVE_UES, DELAY_MEAN, N_KPIS, OFFERED, PRB_USED, SHARE, SLA_RATIO, THROUGHPUT
-from bridge.reward import RewardFunction
-from bridge.scenario import load_scenario
-from litesim import LiteSim
+from slicebridge.agents.baselines import (
+    BASELINES,
+    EqualShares,
+    GreedySla,
+    ProportionalShares,
+    StaticShares,
+    _project_to_simplex,
+    make_baseline,
+)
+from slicebridge.bridge.kpi import (
+    ACTIVE_UES,
+    DELAY_MEAN,
+    N_KPIS,
+    OFFERED,
+    PRB_USED,
+    SHARE,
+    SLA_RATIO,
+    THROUGHPUT,
+)
+from slicebridge.bridge.reward import RewardFunction
+from slicebridge.bridge.scenario import load_scenario
+from slicebridge.litesim import LiteSim
 
 DEFAULT = load_scenario("default")
 MIN = np.array([s.min_share for s in DEFAULT.slices])

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bridge.cli import build_parser, main
+from slicebridge.app.cli import build_parser, main
 
 COMMANDS = ["scenarios", "eval", "baselines", "train", "compare", "recipe", "bench"]
 
@@ -20,7 +20,7 @@ def test_help_on_every_command(command, capsys):
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "bridge.cli", "scenarios", "list"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "slicebridge.app.cli", "scenarios", "list"], capture_output=True, text=True, check=True)
     assert "tiny" in out.stdout and "default" in out.stdout
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.scenario import Scenario, load_scenario
 
-from bridge import kpi as K
-from bridge.calibration import calibrate, relative_gap
-from bridge.cli import main
-from bridge.evaluate import evaluate
-from bridge.report import rank_agreement
-from bridge.scenario import Scenario, load_scenario
+from slicebridge.app.calibration import calibrate, relative_gap
+from slicebridge.app.cli import main
+from slicebridge.app.evaluate import evaluate
+from slicebridge.app.report import rank_agreement
 
 
 def test_relative_gap():
@@ -109,7 +109,7 @@ def test_interrupted_evaluation_keeps_finished_episodes(tmp_path):
 
 
 def test_distinguishable_pairs_ignore_near_ties():
-    from bridge.report import distinguishable_pairs
+    from slicebridge.app.report import distinguishable_pairs
 
     rng = np.random.default_rng(0)
     noise = lambda m: m + 0.01 * rng.standard_normal((4, 10, 3))  # noqa: E731 [E, T, C]
@@ -131,7 +131,7 @@ def test_ctrl_c_during_ns3_evaluation_keeps_results_and_leaves_no_process(tmp_pa
 
     out = tmp_path / "cmp"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli", "compare", "default", "--budget", "0", "--episodes", "2",
+        [sys.executable, "-m", "slicebridge.app.cli", "compare", "default", "--budget", "0", "--episodes", "2",
          "--simulators", "ns3", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # shells may start us with SIGINT ignored

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from pettingzoo.test import parallel_api_test
+from slicebridge.bridge.scenario import load_scenario
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from bridge.envs import SlicingEnv, SlicingParallelEnv, SlicingVecEnv, make_core
-from bridge.scenario import load_scenario
+from slicebridge.envs import SlicingEnv, SlicingParallelEnv, SlicingVecEnv, make_core
 
 
 @pytest.mark.parametrize("name", ["tiny", "default", "fdrl_10edge"])

@@ -7,8 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-
-from federation import (
+from slicebridge.federation import (
     FederatedServer,
     FitRes,
     ProximalTerm,

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from slicebridge.bridge.kpi import (
+    ACTIVE_UES,
+    BACKLOG,
+    DELAY_MEAN,
+    DELAY_P95,
+    LOSS,
+    N_KPIS,
+    OFFERED,
+    PRB_USED,
+    SHARE,
+    SLA_RATIO,
+    SPECTRAL_EFF,
+    THROUGHPUT,
+)
+from slicebridge.bridge.scenario import load_scenario
+from slicebridge.litesim import SEED_STRIDE, LiteSim, channel
 
-from bridge.kpi import (ACTIVE_UES, BACKLOG, DELAY_MEAN, DELAY_P95, LOSS, N_KPIS, OFFERED, PRB_USED, SHARE,
-                        SLA_RATIO, SPECTRAL_EFF, THROUGHPUT)
-from bridge.runtime import runtime_dict
-from bridge.scenario import load_scenario
-from litesim import SEED_STRIDE, LiteSim
-from litesim import channel
+from slicebridge.ns3.runtime import runtime_dict
 
 TINY = load_scenario("tiny")
 DEFAULT = load_scenario("default")
@@ -382,8 +393,8 @@ def test_simulator_pickles_mid_episode_and_continues_identically():
     """Training checkpoints pickle the simulator: a restored copy must continue bit for bit."""
     import pickle
 
-    from bridge.scenario import load_scenario
-    from litesim import LiteSim
+    from slicebridge.bridge.scenario import load_scenario
+    from slicebridge.litesim import LiteSim
 
     sc = load_scenario("default")
     for threads in (1, 2):
@@ -425,8 +436,8 @@ def test_fast_numpy_stand_ins_give_numpys_bits():
     """litesim.ops.select / div0, the water level's sorting network and the sequential sums replace
     np.where, masked divides, np.sort and sum(-1) on the hot path: they must give the same bits,
     special values included (the KPIs of fixed seeds may not move)."""
-    from litesim.ops import div0, select
-    from litesim.simulator import _network_sort, _sorting_network, _sum_seq
+    from slicebridge.litesim.ops import div0, select
+    from slicebridge.litesim.simulator import _network_sort, _sorting_network, _sum_seq
 
     rng = np.random.default_rng(3)
     special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3e38], dtype=np.float32)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from slicebridge.bridge.kpi import KPI_INDEX, N_KPIS
+from slicebridge.bridge.scenario import load_scenario
 
-from bridge.kpi import KPI_INDEX, N_KPIS
-from bridge.ns3_backend import Ns3Backend, Ns3Error, find_program
-from bridge.scenario import load_scenario
+from slicebridge.ns3.backend import Ns3Backend, Ns3Error, find_program
 
 pytestmark = pytest.mark.ns3
 
@@ -173,9 +173,10 @@ def test_two_env_backend_steps_both(tiny):
 def test_kpi_tensor_fast_path_equals_general_decode(tiny, monkeypatch):
     """The backend stacks real ns-3 states straight from the payload bytes; the result must be the
     general codec's Dict of KPI boxes stacked in KPI order, bit for bit."""
-    from bridge import ns3_backend
-    from bridge.kpi import KPI_NAMES
-    from bridge.wire import data_from_pb, pb
+    from slicebridge.bridge.kpi import KPI_NAMES
+
+    from slicebridge.ns3 import backend as ns3_backend
+    from slicebridge.ns3.wire import data_from_pb, pb
 
     frames: list[bytes] = []
 
@@ -225,7 +226,7 @@ def test_gymnasium_and_sb3_checkers_on_ns3(tiny):
     from gymnasium.utils.env_checker import check_env as gym_check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    from bridge.envs import SlicingEnv
+    from slicebridge.envs import SlicingEnv
 
     env = SlicingEnv(tiny, "ns3")
     try:
@@ -243,7 +244,7 @@ def test_gymnasium_and_sb3_checkers_on_ns3(tiny):
 def test_pettingzoo_parallel_api_on_ns3(tiny):
     from pettingzoo.test import parallel_api_test
 
-    from bridge.envs import SlicingParallelEnv
+    from slicebridge.envs import SlicingParallelEnv
 
     env = SlicingParallelEnv(tiny, "ns3")
     try:
@@ -254,7 +255,7 @@ def test_pettingzoo_parallel_api_on_ns3(tiny):
 
 
 def test_sb3_vecenv_on_two_ns3_envs(tiny):
-    from bridge.envs import SlicingVecEnv, make_core
+    from slicebridge.envs import SlicingVecEnv, make_core
 
     venv = SlicingVecEnv(make_core(tiny, "ns3", num_envs=2, seed=0))
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from slicebridge.bridge.kpi import DELAY_MEAN, OFFERED, PRB_USED, SHARE, THROUGHPUT
+from slicebridge.bridge.scenario import load_scenario
 
-from bridge.kpi import DELAY_MEAN, OFFERED, PRB_USED, SHARE, THROUGHPUT
-from bridge.ns3_run import run_ns3
-from bridge.scenario import load_scenario
+from slicebridge.ns3.run import run_ns3
 
 pytestmark = pytest.mark.ns3
 
@@ -142,7 +142,7 @@ def test_round_robin_inside_slices(ns3_binary, tiny):
 def test_loss_counts_rlc_buffer_drops_when_they_happen(ns3_binary, tiny):
     """Overloaded eMBB with a small RLC buffer: the loss KPI is the tail drops of each period
     (bytes offered = delivered + dropped + backlog growth), not sequence gaps seen later."""
-    from bridge.kpi import BACKLOG, LOSS
+    from slicebridge.bridge.kpi import BACKLOG, LOSS
 
     over = tiny.with_updates(
         slices=_slices(tiny, embb={"traffic": {"model": "cbr", "rate_mbps": 30.0, "packet_size_bytes": 1200}}),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from agents.recipes import RECIPES, TlMadrlConfig, main, run_tl_madrl
+from slicebridge.app.recipes import RECIPES, TlMadrlConfig, main, run_tl_madrl
 
 COLUMNS = ["method", "mean satisfaction", "samples under 0.95 throughput satisfaction", "max per-slice mean delay", "mean reward",
            "training time"]

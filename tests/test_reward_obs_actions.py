@@ -4,12 +4,17 @@ import math
 
 import numpy as np
 import pytest
-
-from bridge import kpi as K
-from bridge.actions import ActionMapper, InvalidActionError, apply_moves, discrete_moves, shares_from_raw
-from bridge.observation import ObservationBuilder, peak_rate_mbps
-from bridge.reward import RewardFunction
-from bridge.scenario import load_scenario
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.actions import (
+    ActionMapper,
+    InvalidActionError,
+    apply_moves,
+    discrete_moves,
+    shares_from_raw,
+)
+from slicebridge.bridge.observation import ObservationBuilder, peak_rate_mbps
+from slicebridge.bridge.reward import RewardFunction
+from slicebridge.bridge.scenario import load_scenario
 
 
 def _kpis(rows):

@@ -1,13 +1,17 @@
 """The scenario contract: every shipped file validates; every error names file, field and allowed values."""
 
+import numpy as np
 import pytest
 import yaml
+from slicebridge.bridge.layout import cell_layout, drop_ues, hex_sites
+from slicebridge.bridge.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenarios_dir,
+)
 
-from bridge.layout import cell_layout, drop_ues, hex_sites
-from bridge.runtime import runtime_dict
-from bridge.scenario import Scenario, ScenarioError, load_scenario, scenarios_dir
-
-import numpy as np
+from slicebridge.ns3.runtime import runtime_dict
 
 SHIPPED = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 

@@ -12,7 +12,7 @@ import pytest
 import zmq
 from gymnasium import spaces
 
-from bridge.wire import (
+from slicebridge.ns3.wire import (
     GymServer,
     SimPeer,
     WireError,
@@ -24,7 +24,7 @@ from bridge.wire import (
     space_from_pb,
     space_to_pb,
 )
-from bridge.wire.server import encode_action, parse_info
+from slicebridge.ns3.wire.server import encode_action, parse_info
 
 
 def roundtrip_space(space):
@@ -247,8 +247,8 @@ def _sample(space, rng):
 
 @pytest.mark.parametrize("name", sorted(LAYOUT_SPACES))
 def test_layout_fast_path_equals_general_codec(name, monkeypatch):
-    from bridge.wire import codec, server
-    from bridge.wire.server import parse_state
+    from slicebridge.ns3.wire import codec, server
+    from slicebridge.ns3.wire.server import parse_state
 
     general_calls = []
 
@@ -275,7 +275,7 @@ def test_layout_fast_path_equals_general_codec(name, monkeypatch):
 
 
 def test_layout_is_not_reused_for_a_different_skeleton_of_the_same_length():
-    from bridge.wire.server import parse_state
+    from slicebridge.ns3.wire.server import parse_state
 
     rng = np.random.default_rng(1)
     first = {"ab": rng.random(4), "cd": rng.random(4)}
@@ -290,7 +290,7 @@ def test_layout_is_not_reused_for_a_different_skeleton_of_the_same_length():
 
 def test_layout_reads_repeated_and_unpacked_encodings_like_protobuf():
     """Hand-made but valid encodings (unpacked shape, another field order) decode as protobuf does."""
-    from bridge.wire.codec import DataLayout, LayoutCache
+    from slicebridge.ns3.wire.codec import DataLayout, LayoutCache
 
     values = np.array([1.5, -2.25, 3.0, 4.0])
     box = b"\x10\x02\x10\x02" + b"\x32\x20" + values.tobytes() + b"\x08\x04"  # shape unpacked, dtype last
@@ -305,7 +305,7 @@ def test_layout_reads_repeated_and_unpacked_encodings_like_protobuf():
 
 
 def test_parse_state_stacks_kpi_dicts_exactly():
-    from bridge.wire.server import parse_state
+    from slicebridge.ns3.wire.server import parse_state
 
     keys = [f"kpi{i}" for i in range(11)]
     space = LAYOUT_SPACES["kpi_dict"]
@@ -329,7 +329,7 @@ def test_parse_state_stacks_kpi_dicts_exactly():
 
 
 def test_malformed_state_still_raises_wire_error():
-    from bridge.wire.server import parse_state
+    from slicebridge.ns3.wire.server import parse_state
 
     raw = _state_bytes({"a": np.ones(5)})
     parse_state(raw)
@@ -343,7 +343,7 @@ def test_malformed_state_still_raises_wire_error():
 @pytest.mark.parametrize("shape", [(), (1,), (7,), (39, 7), (2, 3, 4)])
 @pytest.mark.parametrize("stop", [False, True])
 def test_action_frame_equals_protobuf_encoding(dtype, shape, stop):
-    from bridge.wire.server import _encode_action_pb
+    from slicebridge.ns3.wire.server import _encode_action_pb
 
     space = spaces.Box(0.0, 1.0, shape, dtype)
     rng = np.random.default_rng(3)
@@ -734,7 +734,7 @@ def test_encode_action_stop_without_data():
 # The C++ end (SliceGymInterface) through slicebridge-gym-echo: no simulation, same wire code
 # ----------------------------------------------------------------------------------------------
 def _echo_program():
-    from bridge.ns3_backend import ECHO_PROGRAM, Ns3Error, find_program
+    from slicebridge.ns3.backend import ECHO_PROGRAM, Ns3Error, find_program
 
     override = os.environ.get("SLICEBRIDGE_GYM_ECHO")
     try:
@@ -785,7 +785,7 @@ def test_cpp_end_answered_by_reference_style_client():
         init = client.initialize()
         assert init.simProcessId == proc.pid
         obs_space = space_from_pb(init.obsSpace)
-        from bridge.kpi import KPI_NAMES
+        from slicebridge.bridge.kpi import KPI_NAMES
 
         assert set(obs_space.spaces) == set(KPI_NAMES)
         for name, box in obs_space.spaces.items():

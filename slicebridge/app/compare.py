@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.calibration import calibrate
-from bridge.evaluate import Policy, evaluate
-from bridge.scenario import Scenario
-from bridge.summary import format_kpi_table, summarise_arrays
+from slicebridge.agents.policy import load_policy
+from slicebridge.agents.training import TrainConfig, train
+from slicebridge.app.calibration import calibrate
+from slicebridge.app.evaluate import Policy, evaluate
+from slicebridge.app.report import write_report
+from slicebridge.app.summary import format_kpi_table, summarise_arrays
+from slicebridge.bridge.scenario import Scenario
 
 BASELINE_NAMES = ("equal", "proportional", "greedy_sla")
 
@@ -63,7 +66,6 @@ def _stack(results) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
-    from agents.training import TrainConfig, train
 
     run_dir = config.out_dir / "train"
     _log(f"training {config.algorithm} ({config.strategy}) in litesim for {config.budget_steps} steps per cell → {run_dir}")
@@ -76,7 +78,6 @@ def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
 
 def run_compare(config: CompareConfig) -> Path:
     """Run the whole comparison; returns the path of the Markdown report."""
-    from bridge.report import write_report
 
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,6 @@ def run_compare(config: CompareConfig) -> Path:
     if policy_dir is None and config.budget_steps > 0:
         policy_dir, data.train_seconds = _train(config, seed)
     if policy_dir is not None:
-        from agents.policy import load_policy
 
         trained = load_policy(policy_dir, scenario)
         policies = {trained.name: trained, **policies}

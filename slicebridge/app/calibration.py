@@ -20,8 +20,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from bridge import kpi as K
-from bridge.scenario import Scenario
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.scenario import Scenario
 
 PRB_WEIGHT = 0.25  # weight of the PRB-use gap next to the throughput gap in the fit objective
 GAP_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "prb_used_share", "spectral_eff_bps_hz")

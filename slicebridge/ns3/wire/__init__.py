@@ -4,10 +4,23 @@
 (3.21): ``protoc -I ns3_scenarios/proto --python_out=bridge/wire ns3_scenarios/proto/ns3opengym.proto``.
 """
 
-from bridge.wire import ns3opengym_pb2 as pb
-from bridge.wire.codec import WireError, data_from_pb, data_to_pb, space_from_pb, space_to_pb
-from bridge.wire.peer import SimPeer
-from bridge.wire.server import EnvState, GymServer, SimInit, WireTimeout, recv_all, recv_states
+from slicebridge.ns3.wire import ns3opengym_pb2 as pb
+from slicebridge.ns3.wire.codec import (
+    WireError,
+    data_from_pb,
+    data_to_pb,
+    space_from_pb,
+    space_to_pb,
+)
+from slicebridge.ns3.wire.peer import SimPeer
+from slicebridge.ns3.wire.server import (
+    EnvState,
+    GymServer,
+    SimInit,
+    WireTimeout,
+    recv_all,
+    recv_states,
+)
 
 __all__ = [
     "EnvState",

@@ -6,7 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from bridge.scenario import Scenario, ScenarioError, load_scenario, scenarios_dir
+from slicebridge.agents.baselines import BASELINES
+from slicebridge.agents.policy import load_policy
+from slicebridge.agents.training import TrainConfig, train
+from slicebridge.app.compare import CompareConfig, run_compare
+from slicebridge.app.evaluate import evaluate
+from slicebridge.app.recipes import main as recipes_main
+from slicebridge.app.summary import format_kpi_table, summarise
+from slicebridge.bridge.actions import InvalidActionError
+from slicebridge.bridge.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenarios_dir,
+)
+from slicebridge.ns3.backend import Ns3Error
+from slicebridge.ns3.build import Ns3BuildError
 
 EXIT_USAGE = 2
 
@@ -44,8 +59,6 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bridge.evaluate import evaluate
-    from bridge.summary import format_kpi_table, summarise
 
     scenario = _scenario(args.scenario)
     policy = _load_policy(args.policy, scenario)
@@ -61,9 +74,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     """Every baseline on one scenario in one simulator: per-slice KPI tables."""
-    from agents.baselines import BASELINES
-    from bridge.evaluate import evaluate
-    from bridge.summary import format_kpi_table, summarise
 
     scenario = _scenario(args.scenario)
     for name in sorted(BASELINES):
@@ -74,7 +84,6 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from agents.training import TrainConfig, train
 
     scenario = _scenario(args.scenario)
     config = TrainConfig(
@@ -87,7 +96,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bridge.compare import CompareConfig, run_compare
 
     scenario = _scenario(args.scenario)
     config = CompareConfig(
@@ -103,7 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import runpy
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{args.which}.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"bench_{args.which}.py"
     if not path.exists():
         raise CliError(f"bench: no benchmark {args.which!r} ({path} missing)")
     sys.argv = [str(path)] + args.rest
@@ -112,7 +120,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace) -> int:
-    from agents.recipes import main as recipes_main
 
     return recipes_main([args.name, *args.rest])
 
@@ -120,7 +127,6 @@ def cmd_recipe(args: argparse.Namespace) -> int:
 def _load_policy(spec: str, scenario: Scenario):
     """``baseline:NAME``, ``random``, or a run directory written by ``train``."""
     if spec.startswith("baseline:"):
-        from agents.baselines import BASELINES
 
         name = spec.split(":", 1)[1]
         if name not in BASELINES:
@@ -131,7 +137,6 @@ def _load_policy(spec: str, scenario: Scenario):
     path = Path(spec)
     if not path.exists():
         raise CliError(f"policy {spec!r}: not a baseline:NAME, 'random', or an existing run directory")
-    from agents.policy import load_policy
 
     return load_policy(path, scenario)
 
@@ -214,9 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bridge.actions import InvalidActionError
-    from bridge.ns3_backend import Ns3Error
-    from bridge.ns3_build import Ns3BuildError
 
     try:
         return args.func(args)

@@ -24,8 +24,15 @@ import numpy as np
 import zmq
 from gymnasium import spaces
 
-from bridge.wire import ns3opengym_pb2 as pb
-from bridge.wire.codec import LayoutCache, WireError, data_from_pb, data_to_pb, read_varint, space_from_pb
+from slicebridge.ns3.wire import ns3opengym_pb2 as pb
+from slicebridge.ns3.wire.codec import (
+    LayoutCache,
+    WireError,
+    data_from_pb,
+    data_to_pb,
+    read_varint,
+    space_from_pb,
+)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 POLL_SLICE_S = 0.05  # how often a waiting receive runs its liveness check

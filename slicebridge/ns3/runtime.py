@@ -20,15 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.layout import cell_layout, drop_ues
-from bridge.scenario import Scenario
+from slicebridge.bridge.layout import cell_layout, drop_ues, layout_rng
+from slicebridge.bridge.scenario import Scenario
 
 RUNTIME_FORMAT = "slicebridge-runtime/1"
-
-
-def layout_rng(seed: int) -> np.random.Generator:
-    """The generator that draws the layout for ``seed`` (same stream in both simulators)."""
-    return np.random.default_rng([seed, 0x5B1DE])
 
 
 def runtime_dict(scenario: Scenario, seed: int, shares: np.ndarray | None = None) -> dict:

@@ -28,10 +28,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from agents.training import RunResult, TrainConfig, cell_metrics, train
-from bridge.scenario import Scenario
+from slicebridge.agents.baselines import ProportionalShares
+from slicebridge.agents.policy import load_policy
+from slicebridge.agents.training import RunResult, TrainConfig, cell_metrics, train
+from slicebridge.app.evaluate import BaselinePolicy, RandomPolicy, evaluate, run_episode
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.backend import DemandOracle
+from slicebridge.bridge.reward import RewardFunction, ratio_or_one
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.envs import make_core
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -86,8 +93,6 @@ def _train_config(cfg: FdrlConfig, scenario: Scenario, method: str) -> TrainConf
 def _episodes(scenario: Scenario, policy: Any, episodes: int, seed: int) -> list[Any]:
     """Greedy evaluation episodes in litesim. ``policy``: a Policy, a baseline name, or a factory
     ``core -> Policy`` (for policies that need the simulator itself, e.g. its demand oracle)."""
-    from bridge.envs import make_core
-    from bridge.evaluate import evaluate, run_episode
 
     if not callable(policy) or hasattr(policy, "act"):
         return evaluate(scenario, policy, "litesim", episodes=episodes, seed=seed)
@@ -100,7 +105,6 @@ def _episodes(scenario: Scenario, policy: Any, episodes: int, seed: int) -> list
 
 
 def _evaluate(scenario: Scenario, policy: Any, cfg: FdrlConfig) -> dict[str, float]:
-    from bridge.reward import RewardFunction
 
     results = _episodes(scenario, policy, cfg.eval_episodes, cfg.eval_seed)
     kpis = np.concatenate([r.kpis for r in results])  # [steps, C, S, 11]
@@ -117,7 +121,6 @@ def _load_scenario(scenario: Scenario | str | Path) -> Scenario:
 
 
 def _finished_run(run_dir: Path, scenario: Scenario) -> RunResult:
-    from agents.policy import load_policy
 
     policy = load_policy(run_dir, scenario)
     history = json.loads((run_dir / "history.json").read_text())
@@ -149,8 +152,6 @@ def _train_methods(configs: dict[str, TrainConfig], scenario: Scenario, reuse: b
 
 def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
     """Train and evaluate every method; returns the Markdown table (also written to out_dir)."""
-    from bridge.envs import make_core
-    from bridge.evaluate import RandomPolicy
 
     scenario = _load_scenario(cfg.scenario)
     out = Path(cfg.out_dir)
@@ -217,16 +218,18 @@ class TlMadrlConfig:
 def oracle_proportional(scenario: Scenario) -> Callable[[Any], Any]:
     """Policy factory ``core -> Policy``: ``agents.baselines.ProportionalShares`` fed by litesim's
     ``offered_load_mbps`` (the coming period's offered load: perfect demand knowledge)."""
-    from agents.baselines import ProportionalShares
-    from bridge.evaluate import BaselinePolicy
 
-    return lambda core: BaselinePolicy("proportional (oracle)", ProportionalShares(scenario, demand=core.backend.offered_load_mbps), scenario)
+    def make(core: Any) -> BaselinePolicy:
+        if not isinstance(core.backend, DemandOracle):
+            raise ValueError(f"the oracle baseline needs a simulator that knows the coming demand (DemandOracle); "
+                             f"{type(core.backend).__name__} does not: evaluate it in litesim")
+        return BaselinePolicy("proportional (oracle)", ProportionalShares(scenario, demand=core.backend.offered_load_mbps), scenario)
+
+    return make
 
 
 def tl_madrl_metrics(results: list[Any], scenario: Scenario, threshold: float = 0.95) -> dict[str, float]:
     """The paper's metrics over evaluation episodes (KPIs ``[steps, C, S, 11]`` each)."""
-    from bridge import kpi as K
-    from bridge.reward import RewardFunction, ratio_or_one
 
     rf = RewardFunction(scenario)
     kpis = np.concatenate([r.kpis for r in results])

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bridge.actions import moves_toward, raw_from_shares
-from bridge.envs import SlicingCore, make_core
-from bridge.kpi import KPI_NAMES
-from bridge.scenario import Scenario
+from slicebridge.agents.baselines import BASELINES
+from slicebridge.bridge.actions import moves_toward, raw_from_shares
+from slicebridge.bridge.kpi import KPI_NAMES
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.envs import SlicingCore, make_core
 
 TRACE_COLUMNS = ("policy", "simulator", "episode", "seed", "step", "cell", "slice", *KPI_NAMES, "reward")
 
@@ -75,7 +76,6 @@ class RandomPolicy:
 
 
 def make_baseline_policy(name: str, scenario: Scenario) -> BaselinePolicy:
-    from agents.baselines import BASELINES
 
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; allowed: {sorted(BASELINES)}")

@@ -27,25 +27,13 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 
-from bridge.actions import ActionMapper
-from bridge.observation import ObservationBuilder
-from bridge.reward import RewardFunction
-from bridge.scenario import Scenario
-
-SIMULATORS = ("litesim", "ns3")
-
-
-def make_backend(scenario: Scenario, simulator: str = "litesim", num_envs: int = 1, seed: int | None = None, **kwargs: Any):
-    """Instantiate the batched simulator named ``simulator`` (``litesim`` or ``ns3``)."""
-    if simulator == "litesim":
-        from litesim import LiteSim
-
-        return LiteSim(scenario, num_envs=num_envs, seed=seed, **kwargs)
-    if simulator == "ns3":
-        from bridge.ns3_backend import Ns3Backend
-
-        return Ns3Backend(scenario, num_envs=num_envs, seed=seed, **kwargs)
-    raise ValueError(f"unknown simulator {simulator!r}; allowed: {list(SIMULATORS)}")
+import slicebridge.litesim  # noqa: F401  (registers the "litesim" backend)
+import slicebridge.ns3  # noqa: F401  (registers the "ns3" backend)
+from slicebridge.bridge.actions import ActionMapper
+from slicebridge.bridge.backend import Backend, make_backend
+from slicebridge.bridge.observation import ObservationBuilder
+from slicebridge.bridge.reward import RewardFunction
+from slicebridge.bridge.scenario import Scenario
 
 
 class SlicingCore:
@@ -59,7 +47,7 @@ class SlicingCore:
     shares ``[C, S]`` that were in force.
     """
 
-    def __init__(self, scenario: Scenario, backend: Any):
+    def __init__(self, scenario: Scenario, backend: Backend):
         self.scenario = scenario
         self.backend = backend
         self.num_envs: int = backend.num_envs

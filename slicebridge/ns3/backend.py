@@ -37,11 +37,12 @@ import numpy as np
 import zmq
 from gymnasium import spaces
 
-from bridge.kpi import KPI_NAMES, N_KPIS
-from bridge.runtime import write_runtime_json
-from bridge.scenario import Scenario
-from bridge.wire import GymServer, WireError, WireTimeout, recv_all
-from bridge.wire.server import EnvState, SimInit, parse_state
+from slicebridge.bridge.kpi import KPI_NAMES, N_KPIS
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.ns3 import build as ns3_build
+from slicebridge.ns3.runtime import write_runtime_json
+from slicebridge.ns3.wire import GymServer, WireError, WireTimeout, recv_all
+from slicebridge.ns3.wire.server import EnvState, SimInit, parse_state
 
 PROGRAM = "slicebridge-lte"
 ENV_BINARY = "SLICEBRIDGE_NS3_BINARY"
@@ -67,7 +68,7 @@ def find_program(binary: str | Path | None = None, name: str = PROGRAM) -> Path:
         built = _ns3_build_program()
         if built is not None:
             candidates.append(built if name == PROGRAM else built.with_name(name))
-        candidates.append(Path(__file__).resolve().parent.parent / "build" / "ns3_scenarios" / name)
+        candidates.append(Path(__file__).resolve().parents[2] / "build" / "ns3_scenarios" / name)
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return path
@@ -78,20 +79,11 @@ def find_program(binary: str | Path | None = None, name: str = PROGRAM) -> Path:
 
 
 def _ns3_build_program() -> Path | None:
-    """The slicebridge-lte path according to bridge.ns3_build (written by the ns-3 side), if any."""
+    """The slicebridge-lte path that ``slicebridge.ns3.build`` finds, if any."""
     try:
-        from bridge import ns3_build
-    except ImportError:
+        return ns3_build.find_binary()
+    except ns3_build.Ns3BuildError:
         return None
-    for attr in ("program_path", "binary_path", "find_binary", "find_program"):
-        fn = getattr(ns3_build, attr, None)
-        if callable(fn):
-            try:
-                found = fn()
-            except Exception:
-                return None
-            return Path(found) if found else None
-    return None
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from gymnasium import spaces
 
-from bridge.wire import ns3opengym_pb2 as pb
+from slicebridge.ns3.wire import ns3opengym_pb2 as pb
 
 
 class WireError(ValueError):

@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from bridge.kpi import N_KPIS
-from bridge.ns3_build import find_binary
-from bridge.runtime import write_runtime_json
-from bridge.scenario import Scenario
+from slicebridge.bridge.kpi import N_KPIS
+from slicebridge.bridge.scenario import Scenario
+from slicebridge.ns3.build import find_binary
+from slicebridge.ns3.runtime import write_runtime_json
 
 STDERR_TAIL_LINES = 20
 

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import kendalltau  # noqa: E402
 
-from bridge import kpi as K  # noqa: E402
-from bridge.calibration import GAP_KPIS, gap_table, per_slice_means  # noqa: E402
-from bridge.scenario import Scenario  # noqa: E402
+from slicebridge.app.calibration import GAP_KPIS, gap_table, per_slice_means  # noqa: E402
+from slicebridge.bridge import kpi as K  # noqa: E402
+from slicebridge.bridge.scenario import Scenario  # noqa: E402
 
 SUMMARY_KPIS = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share")
 

@@ -6,8 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from bridge.kpi import KPI_NAMES, KPI_UNITS
-from bridge.scenario import Scenario
+from slicebridge.bridge.kpi import KPI_NAMES, KPI_UNITS
+from slicebridge.bridge.scenario import Scenario
 
 TABLE_KPIS = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "delay_p95_ms", "loss_ratio", "sla_ratio", "prb_used_share", "share_assigned")
 

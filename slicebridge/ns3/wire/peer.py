@@ -13,9 +13,9 @@ from typing import Any
 import zmq
 from gymnasium import spaces
 
-from bridge.wire import ns3opengym_pb2 as pb
-from bridge.wire.codec import data_from_pb, data_to_pb, space_to_pb
-from bridge.wire.server import WireTimeout, close_socket_and_context
+from slicebridge.ns3.wire import ns3opengym_pb2 as pb
+from slicebridge.ns3.wire.codec import data_from_pb, data_to_pb, space_to_pb
+from slicebridge.ns3.wire.server import WireTimeout, close_socket_and_context
 
 
 class SimPeer:
