@@ -7,6 +7,15 @@ from pathlib import Path
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Any test that needs the built ns-3 program (the ``ns3_binary`` fixture, directly or through
+    another fixture) is an ``ns3`` test, so ``pytest -m "not ns3"`` runs on a clone without the build."""
+    for item in items:
+        if "ns3_binary" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ns3)
+
+
 @pytest.fixture(scope="session")
 def ns3_binary() -> Path:
     """The built ns-3 program. Builds it with CMake when it is missing; a failed build or a
