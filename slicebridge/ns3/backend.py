@@ -14,8 +14,8 @@ the backend ends all copies and raises :class:`Ns3Error` naming the run, its exi
 of its output.
 
 The observation each copy sends is a Dict of Box spaces, one per KPI name of :mod:`bridge.kpi`, each
-shaped ``[cells, slices]``; they are stacked into the KPI tensor ``[B, cells, slices, 11]`` (straight
-from the payload bytes once the layout is known, see ``bridge.wire.server.parse_state``). The
+shaped ``[cells, slices]``; they are stacked into the KPI tensor ``[B, cells, slices, 11]`` in
+:data:`~slicebridge.bridge.kpi.KPI_NAMES` order (decoded by protobuf, ``wire.server.parse_state``). The
 last state of an episode carries ``isGameOver`` (reason ``SimulationEnd`` → truncated, ``GameOver``
 → terminated); the backend answers it with ``stopSimReq=true`` at once, and records the flags in
 :attr:`terminated` / :attr:`truncated` and the decoded ``info`` JSON objects in :attr:`infos`.
@@ -222,7 +222,6 @@ class Ns3Backend:
         self._base_seed = int(scenario.seed if seed is None else seed)
         self._episode = 0
         self.shape = (scenario.n_cells, scenario.n_slices)
-        self._stack = (KPI_NAMES, self.shape)
         self.terminated = np.zeros(self.num_envs, dtype=bool)
         self.truncated = np.zeros(self.num_envs, dtype=bool)
         self.infos: list[dict] = [{} for _ in range(self.num_envs)]
@@ -336,8 +335,8 @@ class Ns3Backend:
                 return [run.server.accept_init(raw) for run, raw in zip(runs, frames)]
             except WireError as exc:
                 raise self._failure(runs[0], str(exc)) from exc
-        try:  # the KPI Dict comes back stacked: one [C, S, 11] array per state (see parse_state)
-            return [parse_state(raw, self._stack) for raw in frames]
+        try:
+            return [parse_state(raw) for raw in frames]
         except WireError as exc:
             raise self._failure(runs[0], str(exc)) from exc
 
@@ -381,8 +380,7 @@ class Ns3Backend:
             raise self._failure(run, f"announced observation space {obs}, expected a Dict of the KPIs {list(KPI_NAMES)}")
 
     def _kpi_tensor(self, run: _Run, obs: Any) -> np.ndarray:
-        if isinstance(obs, np.ndarray) and obs.shape == (*self.shape, N_KPIS):
-            return obs  # stacked by parse_state: every KPI present with the right shape
+        """The decoded KPI Dict as one float64 array ``[cells, slices, 11]`` (KPI_NAMES order)."""
         if not isinstance(obs, dict):
             raise self._failure(run, f"sent an observation of type {type(obs).__name__}, expected a Dict of KPI boxes")
         missing = [k for k in KPI_NAMES if k not in obs]
