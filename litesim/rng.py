@@ -9,11 +9,41 @@ in stream ``s`` depends only on (seed of ``b``, ``t``, ``s``, ``i``).
 
 The mixer is the SplitMix64 finaliser (Steele, Lea, Flood 2014), applied to a Weyl-sequence
 combination of the counters.
+
+Every kind of draw has its own stream, named in :class:`Stream`; the numbers are part of the bits
+(renumbering one changes every run that uses it).
 """
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
+
+
+class Stream(enum.IntEnum):
+    """The random streams of litesim (value = the stream number hashed into every draw)."""
+
+    TRAFFIC_PHASE = 100  # initial fractional packet phase of every source (deterministic sources use it)
+    ONOFF_START_ON = 101  # whether an on/off source starts in its on state
+    ONOFF_FIRST_DURATION = 102  # remaining duration of an on/off source's first state, Exp(1)
+    POISSON_SMALL_MEAN = 110  # uniforms of Poisson arrivals drawn by inversion (small means)
+    POISSON_LARGE_MEAN = 111  # standard normals of Poisson arrivals by the normal approximation
+    MOBILITY_HEADING = 300  # direction of each random-walk step
+    ONOFF_TOGGLES = 1000  # first of ONOFF_MAX_TOGGLES streams: duration after the i-th toggle of a period
+
+
+#: on/off state changes per source and period that get their own stream (:func:`onoff_toggle_stream`)
+ONOFF_MAX_TOGGLES = 256
+#: :meth:`CounterRng.normal` takes its second uniform (Box–Muller) from stream ``stream + NORMAL_PAIR_OFFSET``
+NORMAL_PAIR_OFFSET = 1_000_003
+
+
+def onoff_toggle_stream(i: int) -> int:
+    """Stream of the durations drawn at the ``i``-th on/off toggle of a period (``0 <= i < ONOFF_MAX_TOGGLES``)."""
+    if not 0 <= i < ONOFF_MAX_TOGGLES:
+        raise ValueError(f"on/off toggle {i} outside 0..{ONOFF_MAX_TOGGLES - 1}")
+    return int(Stream.ONOFF_TOGGLES) + i
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -54,8 +84,8 @@ class CounterRng:
         self.shape = element_shape
 
     def bits(self, keys: np.ndarray, periods: np.ndarray, stream: int, cols: slice | None = None) -> np.ndarray:
-        """uint64 hashes ``[B, *E]`` for instance ``keys [B]`` at per-instance ``periods [B]``;
-        ``cols`` restricts the last element axis (the value of an element never depends on it)."""
+        """uint64 hashes ``[B, *E]`` for instance ``keys [B]`` at per-instance ``periods [B]`` in
+        ``stream`` (a :class:`Stream`, or :func:`onoff_toggle_stream`); ``cols`` restricts the last element axis (the value of an element never depends on it)."""
         ids = self.element_ids if cols is None else self.element_ids[..., cols]
         with np.errstate(over="ignore"):
             base = keys + periods.astype(np.uint64) * _K_PERIOD + np.uint64(stream) * _K_STREAM
@@ -80,7 +110,7 @@ class CounterRng:
     def normal(self, keys: np.ndarray, periods: np.ndarray, stream: int, cols: slice | None = None) -> np.ndarray:
         """Standard normal samples (Box–Muller from two streams), float32."""
         u1 = self.uniform(keys, periods, stream, cols)
-        u2 = self.uniform(keys, periods, stream + 1_000_003, cols)
+        u2 = self.uniform(keys, periods, stream + NORMAL_PAIR_OFFSET, cols)
         return np.sqrt(-2.0 * np.log(u1)) * np.cos(np.float32(2 * np.pi) * u2)
 
 

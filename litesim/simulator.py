@@ -76,7 +76,7 @@ from slicebridge.litesim.channel import (
     noise_per_prb_mw,
 )
 from slicebridge.litesim.ops import div0, select
-from slicebridge.litesim.rng import CounterRng, instance_keys
+from slicebridge.litesim.rng import CounterRng, Stream, instance_keys
 from slicebridge.litesim.traffic import TrafficModel, TrafficState
 
 _F32 = np.float32
@@ -453,7 +453,7 @@ class LiteSim:
         drop area (then it stays); UEs stay attached to their cell."""
         topo = self.scenario.topology
         step_m = self.scenario.mobility.speed_mps * self.period_ms / 1000.0
-        angle = self.rng.uniform(st.keys, st.periods, 300).astype(np.float64) * (2 * np.pi)
+        angle = self.rng.uniform(st.keys, st.periods, Stream.MOBILITY_HEADING).astype(np.float64) * (2 * np.pi)
         new = st.ue_xy + step_m * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
         rel = new - self.cell_xy[None, :, None, :]
         r = np.hypot(rel[..., 0], rel[..., 1])

@@ -16,12 +16,17 @@ period. Deterministic sources keep a fractional packet phase so that their long-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.litesim.rng import CounterRng, poisson_from_uniform
-
-_ONOFF_MAX_TOGGLES = 256
+from slicebridge.litesim.rng import (
+    ONOFF_MAX_TOGGLES,
+    CounterRng,
+    Stream,
+    onoff_toggle_stream,
+    poisson_from_uniform,
+)
 
 
 @dataclass
@@ -34,7 +39,6 @@ class TrafficState:
 class TrafficModel:
     """Generates ``packets [B, C, U]`` (float32, whole numbers) per period for every UE."""
 
-    # stream numbers (see litesim.rng): traffic uses 100..199, onoff toggles 1000+
     def __init__(self, scenario: Scenario, rng: CounterRng):
         self.rng = rng
         self.slices = scenario.slices
@@ -49,9 +53,9 @@ class TrafficModel:
         self.pkts_per_ms = np.array([_packets_per_ms(sl.traffic) for sl in scenario.slices], dtype=np.float64)
 
     def init_state(self, keys: np.ndarray, periods: np.ndarray) -> TrafficState:
-        phase = self.rng.uniform(keys, periods, 100)
-        u_on = self.rng.uniform(keys, periods, 101)
-        first = self.rng.exponential(keys, periods, 102)
+        phase = self.rng.uniform(keys, periods, Stream.TRAFFIC_PHASE)
+        u_on = self.rng.uniform(keys, periods, Stream.ONOFF_START_ON)
+        first = self.rng.exponential(keys, periods, Stream.ONOFF_FIRST_DURATION)
         on = np.ones(phase.shape, dtype=bool)
         residual = np.zeros(phase.shape, dtype=np.float32)
         for sl, (a, b) in zip(self.slices, self.bounds):
@@ -73,8 +77,8 @@ class TrafficModel:
             mean = (self.pkts_per_ms[s] * period_ms * scale[:, s]).astype(np.float32)[:, None, None]
             if model == "poisson":
                 cols = slice(a, b)
-                normal = self.rng.normal(keys, periods, 111, cols)
-                uniform = lambda: self.rng.uniform(keys, periods, 110, cols)  # noqa: E731 (only for small means)
+                normal = self.rng.normal(keys, periods, Stream.POISSON_LARGE_MEAN, cols)
+                uniform = partial(self.rng.uniform, keys, periods, Stream.POISSON_SMALL_MEAN, cols)  # drawn only for small means
                 packets[..., a:b] = poisson_from_uniform(np.broadcast_to(mean, normal.shape), uniform, normal)
                 continue
             if model == "onoff":
@@ -95,7 +99,7 @@ class TrafficModel:
         resid = st.residual_ms[..., a:b]
         elapsed = np.zeros(on.shape, dtype=np.float32)
         on_time = np.zeros(on.shape, dtype=np.float32)
-        for i in range(_ONOFF_MAX_TOGGLES):
+        for i in range(ONOFF_MAX_TOGGLES):
             seg = np.minimum(resid, period_ms - elapsed)
             on_time += np.where(on, seg, 0.0)
             elapsed += seg
@@ -104,7 +108,7 @@ class TrafficModel:
             if not ended.any():
                 break
             on = np.where(ended, ~on, on)
-            draw = self.rng.exponential(keys, periods, 1000 + i, slice(a, b))
+            draw = self.rng.exponential(keys, periods, onoff_toggle_stream(i), slice(a, b))
             resid = np.where(ended, draw * np.where(on, on_mean, off_mean).astype(np.float32), resid)
         st.on[..., a:b] = on
         st.residual_ms[..., a:b] = resid
