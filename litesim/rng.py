@@ -85,7 +85,8 @@ class CounterRng:
 
     def bits(self, keys: np.ndarray, periods: np.ndarray, stream: int, cols: slice | None = None) -> np.ndarray:
         """uint64 hashes ``[B, *E]`` for instance ``keys [B]`` at per-instance ``periods [B]`` in
-        ``stream`` (a :class:`Stream`, or :func:`onoff_toggle_stream`); ``cols`` restricts the last element axis (the value of an element never depends on it)."""
+        ``stream`` (a :class:`Stream`, or :func:`onoff_toggle_stream`); ``cols`` restricts the last
+        element axis (the value of an element never depends on it)."""
         ids = self.element_ids if cols is None else self.element_ids[..., cols]
         with np.errstate(over="ignore"):
             base = keys + periods.astype(np.uint64) * _K_PERIOD + np.uint64(stream) * _K_STREAM

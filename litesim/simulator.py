@@ -2,7 +2,7 @@
 """litesim: a batched, vectorised NumPy model of a slicebridge scenario at decision-period granularity.
 
 One call to :meth:`LiteSim.step` simulates one decision period for ``B`` independent instances of the
-scenario and returns the KPI tensor ``[B, cells, slices, 11]`` defined in :mod:`bridge.kpi`.
+scenario and returns the KPI tensor ``[B, cells, slices, N_KPIS]`` defined in :mod:`slicebridge.bridge.kpi`.
 
 Model of one period of length ``T`` (per instance, every cell, every UE; no Python loop over UEs,
 cells or instances):
@@ -65,6 +65,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from slicebridge.bridge.backend import SEED_STRIDE
+from slicebridge.bridge import kpi as K
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.layout import cell_layout, drop_ues, layout_rng
 from slicebridge.bridge.scenario import Scenario
@@ -156,7 +157,7 @@ class LiteSim:
     """Batched litesim backend (see the module docstring for the model).
 
     Shapes: ``B = num_envs``, ``C = scenario.n_cells``, ``S = scenario.n_slices``,
-    ``U = scenario.ues_per_cell``. KPI tensors are float64 ``[B, C, S, 11]`` in ``bridge.kpi`` order.
+    ``U = scenario.ues_per_cell``. KPI tensors are float64 ``[B, C, S, N_KPIS]`` in ``bridge.kpi`` order.
     """
 
     #: below this many UE-instances (B·C·U) per thread a chunk's NumPy calls are too short for threads to pay
@@ -254,7 +255,7 @@ class LiteSim:
     # public API
     # ------------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> np.ndarray:
-        """Start a new episode for every instance; returns state 0 ``[B, C, S, 11]``.
+        """Start a new episode for every instance; returns state 0 ``[B, C, S, N_KPIS]``.
 
         ``seed`` given: instance ``b`` uses simulator seed ``seed + b``. ``seed`` None: the first reset
         uses the constructor's seed (else the scenario's), later ones advance every instance's seed
@@ -275,7 +276,7 @@ class LiteSim:
 
         ``seeds``: None advances each reset instance's seed by :data:`SEED_STRIDE`; an int ``s`` gives
         the reset instance ``b`` seed ``s + b``; an array gives one seed per reset instance.
-        Returns state 0 of the reset instances, ``[mask.sum(), C, S, 11]`` in batch order; the other
+        Returns state 0 of the reset instances, ``[mask.sum(), C, S, N_KPIS]`` in batch order; the other
         instances are untouched.
         """
         if self.state is None:
@@ -574,7 +575,7 @@ class LiteSim:
 
     def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """One period for the instances of ``st`` (updated in place) with ``shares [n, C, S]``; returns the
-        KPIs ``[n, C, S, 11]`` (written into ``out`` if given)."""
+        KPIs ``[n, C, S, N_KPIS]`` (written into ``out`` if given)."""
         T = _F32(self.period_ms)
         n = st.seeds.shape[0]
         scale = self._profile(st.steps)
@@ -679,10 +680,10 @@ class LiteSim:
         budget = self._queue_budget  # [C, U]
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
                   + m3 * _wait_cdf(budget - xmit, wait))
-        stacked = np.stack([arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay],
-                           out=self._scratch("sum11", (11,) + need_shape, _F32))  # reused: no fresh pages
-        sums = self._slice_sum(stacked)  # [11, n, C, S]
-        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = sums
+        per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay]
+        stacked = np.stack(per_ue, out=self._scratch("kpi_sums", (len(per_ue),) + need_shape, _F32))  # reused: no fresh pages
+        # per slice, [n, C, S] each
+        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = self._slice_sum(stacked)
         xmit3 = div0(m3_dsum, m3_s, m3_s > 0)
         to_mbps = 8e-3 / float(T)
         has_rx = thr_b > 0
@@ -693,18 +694,18 @@ class LiteSim:
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
         kpis = np.empty((n, self.n_cells, self.n_slices, N_KPIS)) if out is None else out
-        kpis[..., 0] = off_b * to_mbps
-        kpis[..., 1] = thr_b * to_mbps
-        kpis[..., 2] = delay_mean
-        kpis[..., 3] = p95
-        kpis[..., 4] = select(has_off, drop_b / safe_off, 0.0)
-        kpis[..., 5] = select(has_off, np.minimum(within_b / safe_off, 1.0),
-                              select(has_rx, within_b / safe_thr, 1.0))
-        kpis[..., 6] = backlog
-        kpis[..., 7] = act
-        kpis[..., 8] = prb_s / self.n_prb
-        kpis[..., 9] = shares
-        kpis[..., 10] = se_s / np.maximum(self.slice_ues, 1.0)
+        kpis[..., K.OFFERED] = off_b * to_mbps
+        kpis[..., K.THROUGHPUT] = thr_b * to_mbps
+        kpis[..., K.DELAY_MEAN] = delay_mean
+        kpis[..., K.DELAY_P95] = p95
+        kpis[..., K.LOSS] = select(has_off, drop_b / safe_off, 0.0)
+        kpis[..., K.SLA_RATIO] = select(has_off, np.minimum(within_b / safe_off, 1.0),
+                                        select(has_rx, within_b / safe_thr, 1.0))
+        kpis[..., K.BACKLOG] = backlog
+        kpis[..., K.ACTIVE_UES] = act
+        kpis[..., K.PRB_USED] = prb_s / self.n_prb
+        kpis[..., K.SHARE] = shares
+        kpis[..., K.SPECTRAL_EFF] = se_s / np.maximum(self.slice_ues, 1.0)
         # state is updated in place, at the end (q0, d1a, ... alias it): ``st`` may be a chunk's view
         st.age_old[...] = age_old
         st.age_new[...] = age_new
