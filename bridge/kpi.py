@@ -1,23 +1,9 @@
 """The KPI tensor both simulators produce every decision period.
 
 Shape ``[..., cells, slices, len(KPI_NAMES)]`` (float64), leading dimensions for batch or time.
-Every KPI is measured per cell and per slice over one decision period:
-
-=====================  ===========  ==========================================================
-name                   unit         meaning
-=====================  ===========  ==========================================================
-offered_mbps           Mbit/s       application bits generated for the slice's UEs / period
-throughput_mbps        Mbit/s       application bits delivered to the slice's UEs / period
-delay_mean_ms          ms           mean end-to-end delay of packets delivered in the period
-delay_p95_ms           ms           95th percentile of that delay
-loss_ratio             [0, 1]       packets lost (buffer drops) / packets offered
-sla_ratio              [0, 1]       share of offered packets delivered within the delay budget
-backlog_bytes          bytes        bytes queued for the slice's UEs at the end of the period
-active_ues             count        UEs of the slice with data offered or queued in the period
-prb_used_share         [0, 1]       PRBs used by the slice / PRBs of the cell
-share_assigned         [0, 1]       share commanded by the agent (after projection)
-spectral_eff_bps_hz    bit/s/Hz     mean spectral efficiency of the slice's UEs (CQI-mapped)
-=====================  ===========  ==========================================================
+Every KPI is measured per cell and per slice over one decision period. Names, order, units and
+meanings are defined once, in ``bridge/contract.json`` (shared with the C++ program); the table
+below is built from it.
 
 A slice with no delivered packet in a period reports delay 0 and, if nothing was offered either,
 sla_ratio 1 (nothing was late).
@@ -25,32 +11,12 @@ sla_ratio 1 (nothing was late).
 
 from __future__ import annotations
 
-KPI_NAMES: tuple[str, ...] = (
-    "offered_mbps",
-    "throughput_mbps",
-    "delay_mean_ms",
-    "delay_p95_ms",
-    "loss_ratio",
-    "sla_ratio",
-    "backlog_bytes",
-    "active_ues",
-    "prb_used_share",
-    "share_assigned",
-    "spectral_eff_bps_hz",
-)
-KPI_UNITS: dict[str, str] = {
-    "offered_mbps": "Mbit/s",
-    "throughput_mbps": "Mbit/s",
-    "delay_mean_ms": "ms",
-    "delay_p95_ms": "ms",
-    "loss_ratio": "ratio",
-    "sla_ratio": "ratio",
-    "backlog_bytes": "bytes",
-    "active_ues": "UEs",
-    "prb_used_share": "ratio",
-    "share_assigned": "ratio",
-    "spectral_eff_bps_hz": "bit/s/Hz",
-}
+from slicebridge.bridge.contract import KPI_MEANINGS, KPI_NAMES, KPI_UNITS, RATIO_KPIS
+
+__all__ = ["KPI_NAMES", "KPI_UNITS", "KPI_MEANINGS", "RATIO_KPIS", "N_KPIS", "KPI_INDEX"]
+__doc__ += "\n".join(["", "KPIs (index: name [unit]: meaning):", ""]
+                      + [f"{i:2d}: {n} [{KPI_UNITS[n]}]: {KPI_MEANINGS[n]}" for i, n in enumerate(KPI_NAMES)])
+
 N_KPIS = len(KPI_NAMES)
 KPI_INDEX: dict[str, int] = {name: i for i, name in enumerate(KPI_NAMES)}
 

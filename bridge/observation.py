@@ -4,10 +4,11 @@ For every cell the observation is ``[slice-major features..., neighbour load...]
 ``F = S · len(features) + (S if neighbour_load)``, float32, each value normalised and clipped to
 ``[0, observation.clip]``:
 
-- offered/throughput (Mbit/s) ÷ the cell's peak rate (PRBs × 180 kHz × 5.5547 bit/s/Hz);
+- offered/throughput (Mbit/s) ÷ the cell's peak rate (PRBs × 180 kHz × the CQI-15 efficiency, 5.55
+  bit/s/Hz, of the shared table in ``bridge/contract.json``);
 - delays (ms) ÷ the slice's delay budget in that cell;
 - backlog (bytes) ÷ the bytes the cell's peak rate carries in one decision period;
-- active UEs ÷ the slice's UEs per cell; spectral efficiency ÷ 5.5547; ratios and shares as they are.
+- active UEs ÷ the slice's UEs per cell; spectral efficiency ÷ the CQI-15 efficiency; ratios and shares as they are.
 
 Neighbour load: per slice, the mean normalised offered load of the other cells within 1.5 inter-site
 distances (co-sited sectors included); zeros for a lone cell.
@@ -17,15 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 from slicebridge.bridge import kpi as K
+from slicebridge.bridge.contract import MAX_SPECTRAL_EFFICIENCY, PRB_BANDWIDTH_HZ
 from slicebridge.bridge.layout import cell_layout
 from slicebridge.bridge.scenario import Scenario
 
-MAX_SE_BPS_HZ = 5.5547  # LTE CQI 15 efficiency
-PRB_HZ = 180e3
-
 
 def peak_rate_mbps(scenario: Scenario) -> float:
-    return scenario.radio.bandwidth_prb * PRB_HZ * MAX_SE_BPS_HZ / 1e6
+    return scenario.radio.bandwidth_prb * PRB_BANDWIDTH_HZ * MAX_SPECTRAL_EFFICIENCY / 1e6
 
 
 def neighbour_matrix(scenario: Scenario) -> np.ndarray:
@@ -59,7 +58,7 @@ class ObservationBuilder:
             delay_p95_ms=np.asarray(delay_budget, dtype=np.float64),
             backlog_bytes=ones * period_bytes,
             active_ues=ones * ues,
-            spectral_eff_bps_hz=ones * MAX_SE_BPS_HZ,
+            spectral_eff_bps_hz=ones * MAX_SPECTRAL_EFFICIENCY,
         )
         self._index = np.array([K.KPI_INDEX[f] for f in self.features])
         # [C, S, n_features] divisor for the selected features

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 from slicebridge.bridge import kpi as K
-from slicebridge.bridge.observation import PRB_HZ
+from slicebridge.bridge.contract import PRB_BANDWIDTH_HZ
 from slicebridge.bridge.scenario import Scenario
 
 DELAY_SLICE_KINDS = ("urllc", "volte")
@@ -56,7 +56,7 @@ class RewardFunction:
         self.thr_sla = np.asarray(thr_sla, dtype=np.float64)  # [C, S] Mbit/s per UE
         self.delay_sla = np.asarray(delay_sla, dtype=np.float64)  # [C, S] ms
         self.is_delay_slice = np.array([s.kind in DELAY_SLICE_KINDS for s in scenario.slices])
-        self.bandwidth_hz = scenario.radio.bandwidth_prb * PRB_HZ
+        self.bandwidth_hz = scenario.radio.bandwidth_prb * PRB_BANDWIDTH_HZ
         self._fn: Callable[[np.ndarray], np.ndarray] = getattr(self, f"_{scenario.reward.name}")
 
     def __call__(self, kpis: np.ndarray) -> np.ndarray:

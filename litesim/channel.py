@@ -28,24 +28,18 @@ the same link budget in both simulators:
 from __future__ import annotations
 
 import numpy as np
+from slicebridge.bridge.contract import CQI_EFFICIENCY, MCS_EFFICIENCY, PRB_BANDWIDTH_HZ
 from slicebridge.bridge.scenario import Scenario
 
 BS_HEIGHT_M = 30.0  # cost231 and okumura_hata (ENB_HEIGHT_M / UE_HEIGHT_M of the ns-3 program)
 UE_HEIGHT_M = 1.5
 COST231_FIXED_LOSS_DB = 10.0  # ns-3 Cost231PropagationLossModel::m_shadowing, always added
 SPEED_OF_LIGHT = 299792458.0
-PRB_BANDWIDTH_HZ = 180e3
 THERMAL_NOISE_DBM_HZ = -174.0
 AMC_BER = 0.00005
 
-# 3GPP R1-081483 efficiencies as tabulated in ns-3's lte-amc.cc (index = CQI, resp. MCS).
-CQI_EFFICIENCY = np.array(
-    [0.0, 0.15, 0.23, 0.38, 0.6, 0.88, 1.18, 1.48, 1.91, 2.41, 2.73, 3.32, 3.9, 4.52, 5.12, 5.55]
-)
-MCS_EFFICIENCY = np.array(
-    [0.15, 0.19, 0.23, 0.31, 0.38, 0.49, 0.6, 0.74, 0.88, 1.03, 1.18, 1.33, 1.48, 1.7, 1.91, 2.16,
-     2.41, 2.57, 2.73, 3.03, 3.32, 3.61, 3.9, 4.21, 4.52, 4.82, 5.12, 5.33, 5.55]
-)
+# CQI_EFFICIENCY / MCS_EFFICIENCY (3GPP R1-081483 as in ns-3's lte-amc.cc, index = CQI resp. MCS) and
+# PRB_BANDWIDTH_HZ come from bridge/contract.json, shared with the C++ program.
 
 
 def shannon_gap() -> float:

@@ -65,6 +65,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from slicebridge.bridge.backend import SEED_STRIDE
+from slicebridge.bridge.contract import load_scale, rbg_size
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.layout import cell_layout, drop_ues, layout_rng
@@ -92,11 +93,6 @@ RHO_MAX = 0.95  # Kingman term: utilisation cap (beyond it the fluid backlog car
 # and 1/4 on [a W, (a + 2) W] (the memoryless tail's mean excess): mean 1.117 W, p95 2.986 W (exp: 2.996 W)
 _EXP_A = float(np.log(4.0))
 _EXP_MEAN = 0.75 * _EXP_A / 2 + 0.25 * (_EXP_A + 1.0)
-
-
-def rbg_size(n_prb: int) -> int:
-    """PRBs per resource-block group of the LTE type-0 DL allocation (36.213 Table 7.1.6.1-1)."""
-    return 1 if n_prb <= 10 else 2 if n_prb <= 26 else 3 if n_prb <= 63 else 4
 
 
 def arrival_scv(traffic, n_sources: int) -> float:
@@ -399,17 +395,7 @@ class LiteSim:
     # ------------------------------------------------------------------------------------------
     def _profile(self, steps: np.ndarray) -> np.ndarray:
         """Load-profile scale ``[n, S]`` at the per-instance step indices ``steps [n]``."""
-        out = np.empty((steps.shape[0], self.n_slices))
-        for s, sl in enumerate(self.scenario.slices):
-            p = sl.load_profile
-            if p.kind == "constant":
-                out[:, s] = p.scale
-            elif p.kind == "piecewise":
-                vals = np.asarray(p.values)
-                out[:, s] = vals[(steps // p.hold_steps) % len(vals)]
-            else:
-                out[:, s] = p.scale * (1.0 + p.amplitude * np.sin(2 * np.pi * steps / p.period_steps + p.phase_rad))
-        return np.maximum(out, 0.0)
+        return np.stack([load_scale(sl.load_profile, steps) for sl in self.scenario.slices], axis=-1)
 
     def _scratch(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
         """A reusable uninitialised work array (per thread: chunks run concurrently), grown on demand."""
