@@ -9,12 +9,17 @@
    without touching protobuf: ``overhead = bridge / echo`` (target ≤ 2).
    Also measured: the full ``Ns3Backend.step`` path against the C++ ``slicebridge-gym-echo``
    (the real C++ end of the wire, no simulation) for KPI tensors of 11, 308 and 3003 values.
-2. **Vector-env speed-up** on real ns-3 (scenarios/default.yaml, where ns-3 simulates 3 cells × 10
+2. **Codec against a real ns-3 step** (scenarios tiny and default): the wall time of
+   ``Ns3Backend.step`` running slicebridge-lte, and the part of it that is protobuf codec work in
+   Python — decoding the state ns-3 sent (``parse_state`` + stacking the KPI tensor) and encoding
+   the action (``encode_action``), timed in-process on the frames captured during those steps. This
+   is the number that decides whether a hand-written fast path for the wire is worth its code.
+3. **Vector-env speed-up** on real ns-3 (scenarios/default.yaml, where ns-3 simulates 3 cells × 10
    UEs per step): env-steps per second of an ``Ns3Backend`` with 2 concurrent ns-3 processes over
    one with 1, over the steps alone and over whole episodes with resets, and how much CPU the ns-3
    processes got per wall second (concurrency actually obtained on the shared cores).
 
-    python benchmarks/bench_bridge.py [--quick] [--write-docs]
+    python benchmarks/bench_bridge.py [--quick] [--parts overhead,cpp,real,vec] [--write-docs]
 
 ``--write-docs`` replaces the section "## gym bridge" of docs/BENCHMARKS.md (created if absent).
 """
@@ -185,7 +190,60 @@ def bench_cpp_echo(cells: int, slices: int, steps: int) -> dict | None:
     return {"values": cells * slices * 11, "cells": cells, "slices": slices, "step_us": per_step * 1e6}
 
 
+REAL_SCENARIOS = ("tiny", "default")
+
+
+def bench_real_step(name: str, steps: int) -> dict | None:
+    """Median wall time of ``Ns3Backend.step`` on scenario ``name`` (real slicebridge-lte), and the
+    codec's share of it: decode + stack + encode of the frames those steps exchanged, in-process."""
+    from slicebridge.bridge.kpi import KPI_NAMES
+    from slicebridge.bridge.scenario import load_scenario
+    from slicebridge.ns3 import backend as ns3_backend
+    from slicebridge.ns3.wire.server import encode_action, parse_state
+
+    try:
+        ns3_backend.find_program()
+    except ns3_backend.Ns3Error:
+        return None
+    frames: list[bytes] = []
+
+    def recording_parse_state(raw: bytes):  # the backend's own decode, with the frame kept
+        frames.append(raw)
+        return parse_state(raw)
+
+    scenario = load_scenario(name).with_updates(control={"episode_steps": steps + 1})
+    shares = np.tile(np.asarray(scenario.initial_shares()), (1, scenario.n_cells, 1))
+    original, ns3_backend.parse_state = ns3_backend.parse_state, recording_parse_state
+    backend = ns3_backend.Ns3Backend(scenario, seed=11)
+    try:
+        backend.reset()
+        times = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            backend.step(shares)
+            times.append(time.perf_counter() - t0)
+    finally:
+        ns3_backend.parse_state = original
+        backend.close()
+    from gymnasium import spaces
+
+    action_space = spaces.Box(0.0, 1.0, shares.shape[1:], np.float64)  # as slicebridge-lte announces it
+
+    def codec_step(raw: bytes) -> None:
+        obs = parse_state(raw).obs
+        np.stack([obs[k] for k in KPI_NAMES], axis=-1)
+        encode_action(shares[0], action_space)
+
+    number = 200
+    codec = statistics.median(min(timeit.repeat(lambda: codec_step(raw), number=number, repeat=3)) / number for raw in frames[1:])
+    step_s = statistics.median(times)
+    return {"scenario": name, "cells": scenario.n_cells, "slices": scenario.n_slices, "steps": steps,
+            "state_bytes": len(frames[-1]), "step_ms": step_s * 1e3, "codec_us": codec * 1e6,
+            "share": codec / step_s}
+
+
 VEC_SCENARIO, VEC_STEPS = "default", 5
+PARTS = "overhead,cpp,real,vec"
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -264,11 +322,11 @@ def machine() -> str:
     )
 
 
-def report(overhead: list[dict], cpp: list[dict], vec: dict | None, args: argparse.Namespace) -> str:
+def report(overhead: list[dict], cpp: list[dict], real: list[dict], vec: dict | None, args: argparse.Namespace) -> str:
     lines = [
         "## gym bridge",
         "",
-        f"`python benchmarks/bench_bridge.py{' --quick' if args.quick else ''}` — {dt.date.today().isoformat()}; {machine()}; "
+        f"`python benchmarks/bench_bridge.py{' --quick' if args.quick else ''}{' --parts ' + args.parts if args.parts != PARTS else ''}` — {dt.date.today().isoformat()}; {machine()}; "
         f"1-min load average {args.load_before:.1f} before / {os.getloadavg()[0]:.1f} after the run (other jobs shared the cores).",
         "",
         "Overhead per step against a fake ns-3 peer that simulates nothing (separate process, same",
@@ -282,12 +340,28 @@ def report(overhead: list[dict], cpp: list[dict], vec: dict | None, args: argpar
         "| obs values | state bytes | echo µs/step | bridge µs/step | bridge / echo | best blocks: echo / bridge µs | codec alone µs |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if not overhead:
+        lines = lines[:4]
     for r in overhead:
         lines.append(
             f"| {r['values']} | {r['state_bytes']} | {r['echo_us']:.0f} | {r['bridge_us']:.0f} | {r['ratio']:.2f}× "
             f"| {r['echo_min_us']:.0f} / {r['bridge_min_us']:.0f} | {r['codec_us']:.0f} |"
         )
     lines.append("")
+    if real:
+        lines += [
+            "Codec against a real ns-3 step: median wall time of `Ns3Backend.step` running slicebridge-lte",
+            "(one process), and the protobuf codec work of one step in Python — `parse_state` of the state",
+            "ns-3 sent, stacking the KPI tensor, `encode_action` of the shares — timed in-process on the",
+            "frames captured during those steps (median over frames of the best of 3 × 200).",
+            "",
+            "| scenario | cells × slices | state bytes | steps | ns-3 step ms | codec µs/step | codec / step |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in real:
+            lines.append(f"| {r['scenario']} | {r['cells']} × {r['slices']} | {r['state_bytes']} | {r['steps']} | "
+                         f"{r['step_ms']:.1f} | {r['codec_us']:.0f} | {r['share'] * 100:.2f} % |")
+        lines.append("")
     if cpp:
         lines += [
             "Full backend path: `Ns3Backend.step` (shares → EnvActMsg, EnvStateMsg → KPI tensor) against the",
@@ -323,31 +397,41 @@ def report(overhead: list[dict], cpp: list[dict], vec: dict | None, args: argpar
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
+    parser.add_argument("--parts", default=PARTS, help=f"comma-separated subset of {PARTS}")
     parser.add_argument("--write-docs", action="store_true", help="update the '## gym bridge' section of docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     args.load_before = os.getloadavg()[0]
+    parts = set(args.parts.split(","))
     steps, rounds = (600, 6) if args.quick else (6000, 30)
     overhead = []
-    for n in (10, 300, 3000):
+    for n in (10, 300, 3000) if "overhead" in parts else ():
         r = bench_overhead(n, steps, rounds)
         print(f"obs {n:5d} values ({r['state_bytes']} B): echo {r['echo_us']:.0f} µs, bridge {r['bridge_us']:.0f} µs, "
               f"x{r['ratio']:.2f}; codec alone {r['codec_us']:.0f} µs", flush=True)
         overhead.append(r)
     cpp = []
-    for cells, slices in ((1, 1), (4, 7), (39, 7)):
+    for cells, slices in ((1, 1), (4, 7), (39, 7)) if "cpp" in parts else ():
         r = bench_cpp_echo(cells, slices, steps // 3)
         if r is None:
             print("slicebridge-gym-echo not built: skipping the C++ peer benchmark")
             break
         print(f"Ns3Backend.step vs C++ echo, {r['values']} values: {r['step_us']:.0f} µs", flush=True)
         cpp.append(r)
-    vec = bench_vec_speedup(3 if args.quick else 10)
-    if vec is None:
+    real = []
+    for name in REAL_SCENARIOS if "real" in parts else ():
+        r = bench_real_step(name, 10 if args.quick else 40)
+        if r is None:
+            print("slicebridge-lte not built: skipping the real-step codec benchmark")
+            break
+        print(f"{name}: ns-3 step {r['step_ms']:.1f} ms, codec {r['codec_us']:.0f} µs ({r['share'] * 100:.2f} %)", flush=True)
+        real.append(r)
+    vec = bench_vec_speedup(3 if args.quick else 10) if "vec" in parts else None
+    if vec is None and "vec" in parts:
         print("slicebridge-lte not built: skipping the vector-env speed-up")
-    else:
+    elif vec is not None:
         print(f"ns-3 {vec['scenario']}: steps only 1 env {vec['step_1']:.1f}/s, 2 envs {vec['step_2']:.1f}/s, x{vec['step_speedup']:.2f} "
               f"(ns-3 CPU/wall {vec['busy_1']:.2f} / {vec['busy_2']:.2f}); with resets x{vec['episode_speedup']:.2f}", flush=True)
-    section = report(overhead, cpp, vec, args)
+    section = report(overhead, cpp, real, vec, args)
     print()
     print(section)
     if args.write_docs:

@@ -30,3 +30,18 @@ def ns3_binary() -> Path:
             return ns3_build.find_binary()
         except ns3_build.Ns3BuildError as failed:
             pytest.fail(f"{missing}\nautomatic build failed: {failed}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def gym_program(ns3_binary):
+    """``name -> Path`` of a gym test program CMake builds next to the ns-3 program
+    (slicebridge-gym-echo, slicebridge-gym-spaces); a missing one FAILS the test."""
+
+    def find(name: str) -> Path:
+        path = ns3_binary.with_name(name)
+        if not path.is_file():
+            pytest.fail(f"{name} not built next to {ns3_binary} (cmake -S . -B build && cmake --build build -j2)",
+                        pytrace=False)
+        return path
+
+    return find

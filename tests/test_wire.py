@@ -1,9 +1,10 @@
-"""Protocol unit tests for bridge.wire: codec, REP server, REQ peer, fake ns3-gym-style peers."""
+"""Protocol unit tests for slicebridge.ns3.wire: codec, REP server, REQ peer, fake ns3-gym-style peers."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 
@@ -17,6 +18,7 @@ from slicebridge.ns3.wire import (
     SimPeer,
     WireError,
     WireTimeout,
+    conform,
     data_from_pb,
     data_to_pb,
     pb,
@@ -24,7 +26,7 @@ from slicebridge.ns3.wire import (
     space_from_pb,
     space_to_pb,
 )
-from slicebridge.ns3.wire.server import encode_action, parse_info
+from slicebridge.ns3.wire.server import encode_action, parse_info, parse_state
 
 
 def roundtrip_space(space):
@@ -179,7 +181,7 @@ def test_large_observation_round_trip():
 
 
 # ----------------------------------------------------------------------------------------------
-# Fast paths: compiled observation layouts, stacked KPI arrays, pre-encoded action frames
+# States, actions, and values cast to their space
 # ----------------------------------------------------------------------------------------------
 def _state_bytes(obs, space=None, reward=0.25, game_over=False, info='{"sim_time_s": 1.5}'):
     msg = pb.EnvStateMsg(reward=reward, isGameOver=game_over, reason=pb.EnvStateMsg.GameOver if game_over else 0, info=info)
@@ -188,17 +190,11 @@ def _state_bytes(obs, space=None, reward=0.25, game_over=False, info='{"sim_time
     return msg.SerializeToString()
 
 
-def _general_state(raw):
-    msg = pb.EnvStateMsg.FromString(raw)
-    return data_from_pb(msg.obsData) if msg.HasField("obsData") else None
-
-
 def _assert_identical(a, b):
     """Same structure, types, dtypes, shapes and bit patterns (NaN and -0.0 included)."""
     if isinstance(b, np.ndarray):
         assert isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
         assert a.tobytes() == b.tobytes()
-        assert a.flags.writeable and a.flags.c_contiguous
     elif isinstance(b, dict):
         assert isinstance(a, dict) and list(a) == list(b)
         for k in b:
@@ -212,16 +208,16 @@ def _assert_identical(a, b):
 
 
 def _nasty(rng, shape, dtype):
-    """Random values with the awkward float64 cases: NaN, ±inf, -0.0, subnormals, tiny/huge."""
-    with np.errstate(over="ignore"):  # huge values become inf in float32/float16
-        v = (rng.standard_normal(shape) * 10.0 ** rng.integers(-300, 300, shape)).astype(dtype)
+    """Random values with the awkward float cases: NaN, ±inf, -0.0, subnormals, tiny/huge."""
+    with np.errstate(over="ignore"):  # huge values become inf in float32
+        v = np.asarray(rng.standard_normal(shape) * 10.0 ** rng.integers(-300, 300, shape)).astype(dtype)
     flat = v.reshape(-1)
     specials = np.array([np.nan, np.inf, -np.inf, -0.0, 5e-324, 1 / 3], dtype=dtype)
     flat[: min(flat.size, specials.size)] = specials[: flat.size]
     return v
 
 
-LAYOUT_SPACES = {
+STATE_SPACES = {
     "kpi_dict": spaces.Dict({f"kpi{i}": spaces.Box(0.0, np.inf, (4, 3), np.float64) for i in range(11)}),
     "shapes": spaces.Dict({"s": spaces.Box(-1, 1, (), np.float64), "one": spaces.Box(-1, 1, (1,), np.float64),
                            "f32": spaces.Box(-1, 1, (2, 3, 2), np.float32), "empty": spaces.Box(-1, 1, (0, 2), np.float64)}),
@@ -245,118 +241,42 @@ def _sample(space, rng):
     return {k: _sample(s, rng) for k, s in space.spaces.items()}
 
 
-@pytest.mark.parametrize("name", sorted(LAYOUT_SPACES))
-def test_layout_fast_path_equals_general_codec(name, monkeypatch):
-    from slicebridge.ns3.wire import codec, server
-    from slicebridge.ns3.wire.server import parse_state
-
-    general_calls = []
-
-    def counting(dc, _real=codec.data_from_pb):
-        general_calls.append(1)
-        return _real(dc)
-
-    monkeypatch.setattr(server, "data_from_pb", counting)
-    monkeypatch.setattr(codec, "data_from_pb", counting)
-    space = LAYOUT_SPACES[name]
+@pytest.mark.parametrize("name", sorted(STATE_SPACES))
+def test_state_round_trip_is_bit_exact(name):
+    space = STATE_SPACES[name]
     rng = np.random.default_rng(sum(map(ord, name)))
-    for step in range(40):  # step 0 compiles the layout, later steps reuse it with new payloads
+    for step in range(5):
         obs = _sample(space, rng)
-        raw = _state_bytes(obs, space, reward=float(step) / 3, game_over=step == 39, info=json.dumps({"step": step}))
-        general_calls.clear()
+        raw = _state_bytes(obs, space, reward=float(step) / 3, game_over=step == 4, info=json.dumps({"step": step}))
         state = parse_state(raw)
-        # float payloads only: compiled once. Int data and Discrete values are varints, part of
-        # the layout, so a new value is a new layout (the general path decodes it).
-        if name in ("box", "kpi_dict", "shapes"):
-            assert bool(general_calls) == (step == 0)
-        _assert_identical(state.obs, _general_state(raw))
+        _assert_identical(state.obs, obs)
+        _assert_identical(conform(state.obs, space), obs)
         assert state.reward == np.float32(float(step) / 3) and state.info == {"step": step}
-        assert state.game_over == (step == 39) and state.terminated == (step == 39)
+        assert state.game_over == (step == 4) and state.terminated == (step == 4) and not state.truncated
 
 
-def test_layout_is_not_reused_for_a_different_skeleton_of_the_same_length():
-    from slicebridge.ns3.wire.server import parse_state
-
-    rng = np.random.default_rng(1)
-    first = {"ab": rng.random(4), "cd": rng.random(4)}
-    parse_state(_state_bytes(first))
-    for other in ({"ab": rng.random(4), "ce": rng.random(4)},  # same length, other name
-                  {"ab": rng.random((2, 2)), "cd": rng.random(4)},  # same length, other shape
-                  {"ab": rng.random(4).astype(np.float32), "cd": rng.random(6).astype(np.float32)},
-                  {"ab": rng.random(4), "cd": rng.random(4)}):
-        raw = _state_bytes(other)
-        _assert_identical(parse_state(raw).obs, _general_state(raw))
-
-
-def test_layout_reads_repeated_and_unpacked_encodings_like_protobuf():
-    """Hand-made but valid encodings (unpacked shape, another field order) decode as protobuf does."""
-    from slicebridge.ns3.wire.codec import DataLayout, LayoutCache
-
-    values = np.array([1.5, -2.25, 3.0, 4.0])
-    box = b"\x10\x02\x10\x02" + b"\x32\x20" + values.tobytes() + b"\x08\x04"  # shape unpacked, dtype last
-    any_ = b"\x0a" + bytes([len(data_to_pb(1.0).data.type_url)]) + data_to_pb(1.0).data.type_url.encode() + b"\x12" + bytes([len(box)]) + box
-    dc = b"\x08\x02\x12" + bytes([len(any_)]) + any_
-    layout = LayoutCache().get(dc, 0, len(dc))
-    assert isinstance(layout, DataLayout)
-    _assert_identical(layout.decode(dc), data_from_pb(pb.DataContainer.FromString(dc)))
-    # two packed data fields would concatenate in protobuf: not a layout, the general path decides
-    twice = dc.replace(b"\x08\x04", b"\x32\x08" + values[:1].tobytes() + b"\x08\x04")
-    assert LayoutCache().get(twice, 0, len(twice)) is None
+def test_conform_casts_to_the_space():
+    space = spaces.Dict({"b": spaces.Box(0, 1, (2, 3), np.float32), "a": spaces.Tuple((spaces.Discrete(3),))})
+    value = conform({"a": (np.array([2], np.int32),), "b": np.arange(6, dtype=np.float64) / 10}, space)
+    assert list(value) == list(space.spaces)  # the space's key order
+    assert value["b"].dtype == np.float32 and value["b"].shape == (2, 3)  # flat, as ns3-gym sends, reshaped
+    assert value["a"] == (2,) and type(value["a"][0]) is int
+    assert space.contains(value)
+    with pytest.raises(WireError, match=r"obs\['b'\]: got 5 value"):
+        conform({"a": (1,), "b": np.zeros(5)}, space, "obs")
+    with pytest.raises(WireError, match="keys"):
+        conform({"b": np.zeros(6)}, space)
+    with pytest.raises(WireError, match="Tuple of 1"):
+        conform({"a": 1, "b": np.zeros(6)}, space)
 
 
-def test_parse_state_stacks_kpi_dicts_exactly():
-    from slicebridge.ns3.wire.server import parse_state
-
-    keys = [f"kpi{i}" for i in range(11)]
-    space = LAYOUT_SPACES["kpi_dict"]
-    rng = np.random.default_rng(7)
-    for _ in range(3):
-        obs = {k: _nasty(rng, (4, 3), np.float64) for k in keys}
-        raw = _state_bytes(obs, space)
-        stacked = parse_state(raw, (list(reversed(keys)), (4, 3))).obs
-        expected = np.stack([obs[k] for k in reversed(keys)], axis=-1)
-        assert stacked.dtype == np.float64 and stacked.shape == (4, 3, 11) and stacked.flags.c_contiguous
-        assert stacked.tobytes() == expected.tobytes()
-    # float32 KPI boxes are widened exactly; a dict that cannot be stacked comes back as decoded
-    obs32 = {k: rng.random((4, 3)).astype(np.float32) for k in keys[:2]}
-    np.testing.assert_array_equal(parse_state(_state_bytes(obs32), (keys[:2], (4, 3))).obs,
-                                  np.stack([obs32[k].astype(np.float64) for k in keys[:2]], axis=-1))
-    raw = _state_bytes({k: rng.random((4, 3)) for k in keys[:5]})
-    for stack in ((keys, (4, 3)), (keys[:5], (3, 4))):
-        _assert_identical(parse_state(raw, stack).obs, _general_state(raw))
-    raw = _state_bytes({"i": np.arange(3, dtype=np.int32)})  # general path, stack requested
-    _assert_identical(parse_state(raw, (["i"], (3,))).obs, np.arange(3, dtype=np.float64)[:, None])
-
-
-def test_malformed_state_still_raises_wire_error():
-    from slicebridge.ns3.wire.server import parse_state
-
+def test_malformed_state_raises_wire_error():
     raw = _state_bytes({"a": np.ones(5)})
     parse_state(raw)
     for bad in (raw[:-3], raw[:20], b"\x0a\xff"):
         with pytest.raises(WireError, match="malformed"):
             parse_state(bad)
     assert parse_state(_state_bytes(None)).obs is None
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
-@pytest.mark.parametrize("shape", [(), (1,), (7,), (39, 7), (2, 3, 4)])
-@pytest.mark.parametrize("stop", [False, True])
-def test_action_frame_equals_protobuf_encoding(dtype, shape, stop):
-    from slicebridge.ns3.wire.server import _encode_action_pb
-
-    space = spaces.Box(0.0, 1.0, shape, dtype)
-    rng = np.random.default_rng(3)
-    for value in (_nasty(rng, shape, np.float64), rng.random(shape).tolist(), np.zeros(shape, np.int64)):
-        with np.errstate(over="ignore"):
-            fast, general = encode_action(value, space, stop), _encode_action_pb(value, space, stop)
-        assert fast == general
-        back = pb.EnvActMsg.FromString(fast)
-        assert back.stopSimReq == stop
-        decoded = data_from_pb(back.actData)
-        assert decoded.shape == shape and decoded.dtype == (np.float64 if dtype == np.float64 else np.float32)
-    with pytest.raises(WireError, match="shape"):
-        encode_action(np.zeros((*shape, 2)), space, stop)
 
 
 def test_info_parsing():
@@ -733,35 +653,14 @@ def test_encode_action_stop_without_data():
 # ----------------------------------------------------------------------------------------------
 # The C++ end (SliceGymInterface) through slicebridge-gym-echo: no simulation, same wire code
 # ----------------------------------------------------------------------------------------------
-def _echo_program():
-    from slicebridge.ns3.backend import ECHO_PROGRAM, Ns3Error, find_program
-
-    override = os.environ.get("SLICEBRIDGE_GYM_ECHO")
-    try:
-        return str(find_program(override, name=ECHO_PROGRAM))
-    except Ns3Error:
-        return None
-
-
-ECHO = _echo_program()
-
-
 @pytest.fixture
-def _echo_built(ns3_binary):
-    """The echo program is built with the ns-3 program: a missing build fails, never skips."""
-    global ECHO
-    ECHO = ECHO or _echo_program()
-    if ECHO is None:
-        pytest.fail("slicebridge-gym-echo not built (cmake -S . -B build && cmake --build build -j2)", pytrace=False)
+def echo(gym_program):
+    """The echo program (built with the ns-3 program; requesting it marks a test ``ns3``)."""
+    return str(gym_program("slicebridge-gym-echo"))
 
 
-needs_echo = pytest.mark.usefixtures("_echo_built")
-
-
-def start_echo(endpoint_args, *args):
-    import subprocess
-
-    return subprocess.Popen([ECHO, *endpoint_args, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_echo(echo, endpoint_args, *args):
+    return subprocess.Popen([echo, *endpoint_args, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(proc, timeout=10):
@@ -777,10 +676,9 @@ def share_box(values, shape):
     return dc
 
 
-@needs_echo
-def test_cpp_end_answered_by_reference_style_client():
+def test_cpp_end_answered_by_reference_style_client(echo):
     client = ReferenceStyleClient()
-    proc = start_echo([f"--openGymPort={client.port}"], "--cells=2", "--slices=3", "--steps=5")
+    proc = start_echo(echo, [f"--openGymPort={client.port}"], "--cells=2", "--slices=3", "--steps=5")
     try:
         init = client.initialize()
         assert init.simProcessId == proc.pid
@@ -814,11 +712,11 @@ def test_cpp_end_answered_by_reference_style_client():
         np.testing.assert_array_equal(obs["share_assigned"], shares)  # float64 both ways, exact
 
 
-def _echo_session(extra, actions, endpoint="tcp"):
+def _echo_session(echo, extra, actions, endpoint="tcp"):
     """Drive the echo program with raw actions; return (states, exit code, stderr)."""
     server = GymServer(endpoint, timeout_s=5)
     gym_arg = f"--openGymPort={server.port}" if server.port else f"--openGymEndpoint={server.endpoint}"
-    proc = start_echo([gym_arg], "--cells=2", "--slices=3", f"--steps={len(actions)}", *extra)
+    proc = start_echo(echo, [gym_arg], "--cells=2", "--slices=3", f"--steps={len(actions)}", *extra)
     states = []
     try:
         server.liveness = lambda: None if proc.poll() is None else (_ for _ in ()).throw(ChildProcessError(proc.returncode))
@@ -843,15 +741,14 @@ def _echo_session(extra, actions, endpoint="tcp"):
     return states, code, err
 
 
-@needs_echo
 @pytest.mark.parametrize("endpoint", ["tcp", "ipc"])
-def test_cpp_end_projects_invalid_actions(endpoint):
+def test_cpp_end_projects_invalid_actions(echo, endpoint):
     actions = [
         share_box([[-0.2, 1.5, 0.1], [0.2, 0.3, 0.5]], (2, 3)),  # row 0 invalid
         share_box([0.1, 0.1, 0.8, 0.6, 0.6, 0.6], (6,)),  # flat (ns3-gym style); row 1 sums to 1.8
         None,  # no action: shares stay
     ]
-    states, code, err = _echo_session(["--invalid=project", "--minShare=0.1"], actions, endpoint)
+    states, code, err = _echo_session(echo, ["--invalid=project", "--minShare=0.1"], actions, endpoint)
     assert code == 0, err
     assert len(states) == 4
     first = states[1].obs["share_assigned"]
@@ -865,7 +762,6 @@ def test_cpp_end_projects_invalid_actions(endpoint):
     np.testing.assert_array_equal(states[3].obs["share_assigned"], second)
 
 
-@needs_echo
 @pytest.mark.parametrize(
     "mode, action, message",
     [
@@ -875,19 +771,18 @@ def test_cpp_end_projects_invalid_actions(endpoint):
         ("project", share_box([[0.5, 0.5], [0.5, 0.5]], (2, 2)), "shape \\[2, 2\\]"),
     ],
 )
-def test_cpp_end_rejects_invalid_actions(mode, action, message):
+def test_cpp_end_rejects_invalid_actions(echo, mode, action, message):
     import re
 
-    states, code, err = _echo_session([f"--invalid={mode}"], [action, action])
+    states, code, err = _echo_session(echo, [f"--invalid={mode}"], [action, action])
     assert code == 4, err
     assert re.search(message, err), err
     assert len(states) == 1
 
 
-@needs_echo
-def test_cpp_end_exits_when_python_disappears():
+def test_cpp_end_exits_when_python_disappears(echo):
     server = GymServer(timeout_s=5)
-    proc = start_echo([f"--openGymPort={server.port}"], "--steps=5")
+    proc = start_echo(echo, [f"--openGymPort={server.port}"], "--steps=5")
     try:
         server.recv_init()
         server.ack_init()
@@ -902,10 +797,9 @@ def test_cpp_end_exits_when_python_disappears():
     assert time.monotonic() - t0 < 5
 
 
-@needs_echo
-def test_cpp_end_times_out_when_python_hangs():
+def test_cpp_end_times_out_when_python_hangs(echo):
     with GymServer(timeout_s=5) as server:
-        proc = start_echo([f"--openGymPort={server.port}", "--openGymTimeout=1"], "--steps=5")
+        proc = start_echo(echo, [f"--openGymPort={server.port}", "--openGymTimeout=1"], "--steps=5")
         server.recv_init()
         server.ack_init()
         server.recv_state()  # ... and never answer
@@ -913,10 +807,9 @@ def test_cpp_end_times_out_when_python_hangs():
     assert code == 3 and "within 1 s" in err, err
 
 
-@needs_echo
-def test_cpp_end_stops_on_init_stop_request():
+def test_cpp_end_stops_on_init_stop_request(echo):
     with GymServer(timeout_s=5) as server:
-        proc = start_echo([f"--openGymPort={server.port}"], "--steps=5")
+        proc = start_echo(echo, [f"--openGymPort={server.port}"], "--steps=5")
         server.recv_init()
         server.ack_init(stop=True)
         code, err = finish(proc)

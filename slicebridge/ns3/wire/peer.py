@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The simulator end of the ns3opengym wire in Python (ZeroMQ REQ), as the C++ side speaks it.
 
 Used for fake simulators in tests and benchmarks (a peer that answers instantly), and to drive
@@ -19,7 +20,7 @@ from slicebridge.ns3.wire.server import WireTimeout, close_socket_and_context
 
 
 class SimPeer:
-    """REQ socket connected to a :class:`~bridge.wire.server.GymServer` (or any ns3-gym client)."""
+    """REQ socket connected to a :class:`~slicebridge.ns3.wire.server.GymServer` (or any ns3-gym client)."""
 
     def __init__(
         self,

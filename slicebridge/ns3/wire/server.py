@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The Python end of the ns3opengym wire: a ZeroMQ REP endpoint that ns-3 (REQ) connects to.
 
 Sequence (ns-3 speaks first): ``SimInitMsg`` → :meth:`GymServer.recv_init`, answered by
@@ -13,26 +14,17 @@ is reported at once, not after the timeout), and :meth:`close` releases socket, 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import zmq
 from gymnasium import spaces
 
 from slicebridge.ns3.wire import ns3opengym_pb2 as pb
-from slicebridge.ns3.wire.codec import (
-    LayoutCache,
-    WireError,
-    data_from_pb,
-    data_to_pb,
-    read_varint,
-    space_from_pb,
-)
+from slicebridge.ns3.wire.codec import WireError, data_from_pb, data_to_pb, space_from_pb
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 POLL_SLICE_S = 0.05  # how often a waiting receive runs its liveness check
@@ -96,122 +88,23 @@ def parse_info(text: str) -> dict:
     return value if isinstance(value, dict) else {"info": value}
 
 
-_LAYOUTS = LayoutCache()
-_STACKERS: dict = {}
-
-
-def parse_state(raw: bytes, stack: tuple[Sequence[str], tuple[int, ...]] | None = None) -> EnvState:
-    """Decode an EnvStateMsg. With ``stack=(keys, shape)`` and an observation that is a Dict holding
-    a Box of ``shape`` under every key, ``obs`` is those boxes stacked as one float64 array
-    ``[*shape, len(keys)]`` (in ``keys`` order); otherwise ``obs`` is the decoded container.
-
-    A state whose observation has a layout seen before (see :class:`~bridge.wire.codec.DataLayout`)
-    is decoded from the payload bytes directly; the rest of the message by protobuf.
-    """
-    fast = _parse_known_layout(raw, stack)
-    if fast is not None:
-        return fast
+def parse_state(raw: bytes) -> EnvState:
+    """Decode an EnvStateMsg (``obs`` as :func:`~slicebridge.ns3.wire.codec.data_from_pb` gives it)."""
     msg = pb.EnvStateMsg()
     try:
         msg.ParseFromString(raw)
     except Exception as exc:  # protobuf raises DecodeError (a Message.Error subclass)
         raise WireError(f"malformed EnvStateMsg ({len(raw)} bytes): {exc}") from None
-    obs = None
-    if msg.HasField("obsData"):
-        obs = data_from_pb(msg.obsData)
-        if stack is not None:
-            obs = _stack_dict(obs, *stack)
+    obs = data_from_pb(msg.obsData) if msg.HasField("obsData") else None
     return EnvState(obs, float(msg.reward), bool(msg.isGameOver), int(msg.reason), parse_info(msg.info))
 
 
-def _parse_known_layout(raw: bytes, stack) -> EnvState | None:
-    # obsData (field 1) comes first in a message serialized in field order (protobuf, ns-3): the
-    # observation is raw[start:end], the rest (reward, flags, info) is parsed as an EnvStateMsg.
-    if raw[:1] != b"\x0a":
-        return None
-    try:
-        length, start = read_varint(raw, 1)
-    except IndexError:
-        return None
-    end = start + length
-    if end > len(raw):
-        return None
-    layout = _LAYOUTS.get(raw, start, end)
-    if layout is None:
-        return None
-    try:
-        tail = _STATE_FROM(raw[end:])
-    except Exception:
-        return None  # the general path reports it
-    if tail.HasField("obsData"):  # a second obsData merges into the first: not a layout case
-        return None
-    if stack is None:
-        obs = layout.decode(raw)
-    else:
-        key = (id(layout), tuple(stack[0]), tuple(stack[1]))
-        stacker = _STACKERS.get(key)
-        if stacker is None or stacker[0] is not layout:
-            if len(_STACKERS) >= LayoutCache.MAX:
-                _STACKERS.clear()
-            stacker = _STACKERS[key] = (layout, layout.stacker(*stack))
-        obs = stacker[1](raw) if stacker[1] is not None else _stack_dict(layout.decode(raw), *stack)
-    return EnvState(obs, tail.reward, tail.isGameOver, tail.reason, parse_info(tail.info))
-
-
-_STATE_FROM = pb.EnvStateMsg.FromString
-
-
-def _stack_dict(obs: Any, keys: Sequence[str], shape: tuple[int, ...]) -> Any:
-    """The boxes ``obs[k]`` stacked on a last axis when ``obs`` is a Dict with a Box of ``shape``
-    under every key; ``obs`` unchanged otherwise (the caller reports what is wrong)."""
-    if not isinstance(obs, dict) or any(np.shape(obs.get(k)) != tuple(shape) or not isinstance(obs[k], np.ndarray) for k in keys):
-        return obs
-    return np.stack([np.asarray(obs[k], dtype=np.float64) for k in keys], axis=-1)
-
-
-_ACTION_FRAMES: dict = {}
-
-
 def encode_action(action: Any, space: spaces.Space | None = None, stop: bool = False) -> bytes:
-    if action is not None and type(space) is spaces.Box and space.dtype.kind == "f":
-        frame = _ACTION_FRAMES.get((space.shape, space.dtype, stop))
-        if frame is None:
-            frame = _ACTION_FRAMES[(space.shape, space.dtype, stop)] = _box_action_frame(space, stop)
-        if frame:
-            arr = np.asarray(action)
-            if arr.shape != space.shape:
-                raise WireError(f"Box value has shape {arr.shape}, the space has shape {space.shape}")
-            prefix, little, suffix = frame
-            return prefix + arr.astype(space.dtype, copy=False).astype(little, copy=False).tobytes() + suffix
-    return _encode_action_pb(action, space, stop)
-
-
-def _encode_action_pb(action: Any, space: spaces.Space | None, stop: bool) -> bytes:
+    """An EnvActMsg carrying ``action`` (checked against ``space``; none when ``None``) and ``stop``."""
     msg = pb.EnvActMsg(stopSimReq=bool(stop))
     if action is not None:
         msg.actData.CopyFrom(data_to_pb(action, space))
     return msg.SerializeToString()
-
-
-def _box_action_frame(space: spaces.Box, stop: bool) -> tuple[bytes, np.dtype, bytes] | tuple[()]:
-    """(prefix, payload dtype, suffix) such that an EnvActMsg carrying a value of the float Box
-    ``space`` is ``prefix + value bytes + suffix``: everything but the packed payload is constant.
-    Derived from (and checked against) the protobuf encoding; ``()`` when it does not apply."""
-    n = math.prod(space.shape)
-    if n == 0:
-        return ()
-    little = np.dtype("<f8") if space.dtype == np.float64 else np.dtype("<f4")
-    probe = np.arange(1, n + 1, dtype=space.dtype).reshape(space.shape)
-    full = _encode_action_pb(probe, space, stop)
-    payload = probe.astype(little).tobytes()
-    at = full.find(payload)
-    if at < 0 or full.find(payload, at + 1) >= 0:
-        return ()
-    frame = (full[:at], little, full[at + len(payload):])
-    check = np.linspace(-1.5, 2.5, n).astype(space.dtype).reshape(space.shape)
-    if frame[0] + check.astype(little).tobytes() + frame[2] != _encode_action_pb(check, space, stop):
-        return ()
-    return frame
 
 
 def resolve_endpoint(endpoint: str | None, allow_remote: bool = False) -> tuple[str, str | None]:
