@@ -29,6 +29,8 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
+from slicebridge.envs import SlicingCore, autoreset
+
 
 class LockstepAborted(RuntimeError):
     """Raised in a worker when another worker failed (or timed out) and the hub was aborted."""
@@ -37,7 +39,7 @@ class LockstepAborted(RuntimeError):
 class LockstepHub:
     """Rendezvous of K workers over one ``SlicingCore``; see the module docstring."""
 
-    def __init__(self, core: Any, groups: Sequence[Sequence[int]], timeout: float = 600.0):
+    def __init__(self, core: SlicingCore, groups: Sequence[Sequence[int]], timeout: float = 600.0):
         self.core = core
         self.groups = [list(g) for g in groups]
         self.n_workers = len(self.groups)
@@ -169,6 +171,8 @@ class LockstepHub:
         self.episode_return += rewards
         self.episode_length += 1
         dones = terminated | truncated
+        if dones.any():
+            obs = autoreset(core, obs, infos)
         for b in np.flatnonzero(dones):
             infos[b]["episode_cells"] = {
                 "r": self.episode_return[b].copy(),

@@ -238,7 +238,7 @@ class _Trainer:
             self.core = pickle.loads(state["core"])
         else:
             if cfg.backend_factory is not None:
-                self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed))
+                self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed), seed=self.seed)
             else:
                 self.core = make_core(self.scenario, cfg.simulator, num_envs=cfg.num_envs, seed=self.seed)
         groups = self._groups(self.core.n_cells)

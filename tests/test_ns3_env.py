@@ -268,3 +268,103 @@ def test_sb3_vecenv_on_two_ns3_envs(tiny):
     finally:
         venv.close()
     assert not children()
+
+
+# ----------------------------------------------------------------------------------------------
+# One ns-3 launch per episode (the core never resets by itself; only the VecEnv auto-resets)
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def launches(monkeypatch):
+    """Seeds of every ns-3 process started while the test runs (one entry per launch)."""
+    seen: list[int] = []
+    real = Ns3Backend._launch
+
+    def counting(self, index, seed):
+        seen.append(seed)
+        return real(self, index, seed)
+
+    monkeypatch.setattr(Ns3Backend, "_launch", counting)
+    return seen
+
+
+EPISODES = 2
+
+
+def test_gymnasium_env_launches_ns3_once_per_episode(tiny, launches):
+    from slicebridge.envs import SlicingEnv
+
+    env = SlicingEnv(tiny, "ns3")
+    try:
+        for ep in range(EPISODES):
+            env.reset(seed=20 + ep)
+            truncated = False
+            while not truncated:
+                _, _, _, truncated, _ = env.step(env.action_space.sample())
+            assert len(launches) == ep + 1
+    finally:
+        env.close()
+    assert launches == [20, 21]
+    assert not children()
+
+
+def test_parallel_env_launches_ns3_once_per_episode(tiny, launches):
+    from slicebridge.envs import SlicingParallelEnv
+
+    env = SlicingParallelEnv(tiny, "ns3")
+    try:
+        for ep in range(EPISODES):
+            env.reset(seed=None)
+            while env.agents:
+                env.step({a: env.action_space(a).sample() for a in env.agents})
+    finally:
+        env.close()
+    # unseeded resets: the scenario's seed, then one SEED_STRIDE further (as in litesim)
+    assert launches == [tiny.seed, tiny.seed + (1 << 20)]
+    assert not children()
+
+
+def test_vecenv_launches_ns3_once_per_instance_and_episode(tiny, launches):
+    from slicebridge.envs import SlicingVecEnv, make_core
+
+    venv = SlicingVecEnv(make_core(tiny, "ns3", num_envs=2, seed=30))
+    try:
+        venv.reset()
+        for ep in range(EPISODES):
+            for _ in range(tiny.control.episode_steps):
+                _, _, dones, infos = venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+            assert dones.all() and all("terminal_observation" in i for i in infos)
+            # the auto-reset has started the next episode: one launch per instance, no throwaway run
+            assert len(launches) == 2 * (ep + 2)
+    finally:
+        venv.close()
+    stride = 1 << 20
+    assert launches == [30, 31, 30 + stride, 31 + stride, 30 + 2 * stride, 31 + 2 * stride]
+    assert not children()
+
+
+def test_evaluate_launches_ns3_once_per_episode(tiny, launches):
+    from slicebridge.app.evaluate import evaluate
+
+    results = evaluate(tiny, "equal", "ns3", episodes=3, seed=40)
+    assert [r.kpis.shape[0] for r in results] == [tiny.control.episode_steps] * 3
+    assert launches == [40, 41, 42]
+    assert not children()
+
+
+def test_ns3_and_litesim_follow_the_same_unseeded_reset_rule(tiny, launches):
+    from slicebridge.bridge.backend import Backend
+    from slicebridge.litesim import LiteSim
+
+    sim = LiteSim(tiny, num_envs=2, seed=10)
+    with Ns3Backend(tiny, num_envs=2, seed=10) as backend:
+        assert isinstance(backend, Backend) and isinstance(sim, Backend)
+        for _ in range(3):
+            backend.reset()
+            sim.reset()
+            assert backend.seeds == sim.state.seeds.tolist()
+        backend.reset(seed=5)
+        sim.reset(seed=5)
+        backend.reset()
+        sim.reset()
+        assert backend.seeds == sim.state.seeds.tolist() == [5 + (1 << 20), 6 + (1 << 20)]
+    assert len(launches) == 2 * 5

@@ -4,6 +4,6 @@
 - :mod:`slicebridge.envs.slicing`: the slicing core and its Gymnasium, PettingZoo and SB3 VecEnv views.
 """
 
-from slicebridge.envs.slicing import SlicingCore, SlicingEnv, SlicingParallelEnv, SlicingVecEnv, make_core
+from slicebridge.envs.slicing import SlicingCore, SlicingEnv, SlicingParallelEnv, SlicingVecEnv, autoreset, make_core
 
-__all__ = ["SlicingCore", "SlicingEnv", "SlicingParallelEnv", "SlicingVecEnv", "make_core"]
+__all__ = ["SlicingCore", "SlicingEnv", "SlicingParallelEnv", "SlicingVecEnv", "autoreset", "make_core"]

@@ -1,19 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Environments over any simulator backend: one code path from KPIs to observations and rewards.
 
-A *backend* is a batched simulator of ``B`` independent scenario instances (``litesim.LiteSim`` or
-``bridge.ns3_backend.Ns3Backend``) with::
+A *backend* (:class:`slicebridge.bridge.backend.Backend`: litesim's ``LiteSim``, ns-3's
+``Ns3Backend``, ...) simulates ``B`` independent scenario instances::
 
     reset(seed) -> kpis [B, C, S, 11]        # state 0 after warm-up
     step(shares [B, C, S]) -> kpis [B, C, S, 11]
     close()
 
 :class:`SlicingCore` wraps a backend with the scenario's action mapping, observation builder and
-reward, and counts steps to the episode end. Three standard views sit on top of it:
+reward, and counts steps to the episode end. It never resets by itself: its last ``step`` of an
+episode returns the terminal observation with ``truncated`` set, and the caller decides what comes
+next. Three standard views sit on top of it:
 
 - :class:`SlicingEnv`: the whole network as one Gymnasium env (obs ``[C, F]``, action ``[C, S]`` or
   ``MultiDiscrete([n_moves] * C)``, reward = mean of the cells' rewards);
 - :class:`SlicingParallelEnv`: PettingZoo Parallel API, one agent ``cell_<i>`` per cell;
-- :class:`SlicingVecEnv`: an SB3 ``VecEnv`` over the backend's batch (no subprocesses).
+- :class:`SlicingVecEnv`: an SB3 ``VecEnv`` over the backend's batch (no subprocesses). As in SB3's
+  ``DummyVecEnv``, the VecEnv resets at the episode end (:func:`autoreset`): ``info["terminal_observation"]``
+  holds the last observation and the returned one is the next episode's first.
+
+So every episode costs exactly one backend reset (on ns-3: one process launch per instance).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from stable_baselines3.common.vec_env import VecEnv
 import slicebridge.litesim  # noqa: F401  (registers the "litesim" backend)
 import slicebridge.ns3  # noqa: F401  (registers the "ns3" backend)
 from slicebridge.bridge.actions import ActionMapper
-from slicebridge.bridge.backend import Backend, make_backend
+from slicebridge.bridge.backend import Backend, make_backend, next_seeds
 from slicebridge.bridge.observation import ObservationBuilder
 from slicebridge.bridge.reward import RewardFunction
 from slicebridge.bridge.scenario import Scenario
@@ -40,14 +47,21 @@ class SlicingCore:
     """Batched, simulator-agnostic slicing environment core.
 
     ``reset(seed) -> obs [B, C, F]``; ``step(actions) -> (obs [B, C, F], rewards [B, C],
-    terminated [B], truncated [B], infos)``. When the episode ends the whole batch resets at once
-    (all instances share the episode length); ``infos[b]["terminal_observation"]`` then holds the
-    last observation ``[C, F]`` and the returned observation is the reset one, as SB3 expects.
-    ``infos[b]["kpis"]`` is the KPI tensor ``[C, S, 11]`` of the step and ``infos[b]["shares"]`` the
-    shares ``[C, S]`` that were in force.
+    terminated [B], truncated [B], infos)``. Every instance shares the episode length: after
+    ``episode_steps`` steps ``truncated`` is set for the whole batch and ``obs`` is the terminal
+    observation. The core does not reset there (see :func:`autoreset` for the VecEnv rule);
+    stepping on raises until ``reset``. ``infos[b]["kpis"]`` is the KPI tensor ``[C, S, 11]`` of the
+    step and ``infos[b]["shares"]`` the shares ``[C, S]`` that were in force.
+
+    Seeds: ``seed`` is the base seed (default ``scenario.seed``). The core hands the backend an
+    explicit seed at every reset, following the contract's rule (``bridge.backend.next_seeds``):
+    ``reset(s)`` starts instance ``b`` at ``s + b``, and the ``k``-th unseeded reset after it at
+    ``s + b + k·SEED_STRIDE``. :attr:`episode_seed` is the seed of the running episode, so
+    :meth:`state_dict` / :meth:`load_state_dict` can rebuild the episode on a fresh backend by
+    re-simulating it from that seed with the recorded shares (no simulator state is saved).
     """
 
-    def __init__(self, scenario: Scenario, backend: Backend):
+    def __init__(self, scenario: Scenario, backend: Backend, seed: int | None = None):
         self.scenario = scenario
         self.backend = backend
         self.num_envs: int = backend.num_envs
@@ -66,37 +80,84 @@ class SlicingCore:
         self.shares = self._initial.copy()
         self.kpis: np.ndarray | None = None
         self.t = 0
+        self._base_seed = int(scenario.seed if seed is None else seed)
+        self._unseeded = 0  # unseeded resets since the base seed was set
+        self.episode_seed: int | None = None  # seed of instance 0 in the running episode
+        self._journal: list[np.ndarray] = []  # shares [B, C, S] of every step of the running episode
 
     def reset(self, seed: int | None = None) -> np.ndarray:
-        self.kpis = np.asarray(self.backend.reset(seed=seed), dtype=np.float64)
+        """Start a new episode in every instance; returns the first observation ``[B, C, F]``."""
+        if seed is not None:
+            self._base_seed, self._unseeded = int(seed), 0
+        elif self.episode_seed is not None:
+            self._unseeded += 1
+        self.episode_seed = int(next_seeds(self._base_seed, 1, self._unseeded)[0])
+        self.kpis = np.asarray(self.backend.reset(seed=self.episode_seed), dtype=np.float64)
         self.shares = self._initial.copy()
         self.t = 0
+        self._journal = []
         return self.observe(self.kpis)
+
+    @property
+    def episode_over(self) -> bool:
+        """True once the running episode has reached ``episode_steps`` (reset before stepping on)."""
+        return self.t >= self.episode_steps
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         if self.kpis is None:
             raise RuntimeError("step() called before reset()")
+        if self.episode_over:
+            raise RuntimeError(f"step() after the episode ended ({self.episode_steps} steps); call reset() first")
         self.shares = self.actions(actions, self.shares)
         self.kpis = np.asarray(self.backend.step(self.shares), dtype=np.float64)
+        self._journal.append(np.array(self.shares, copy=True))
         self.t += 1
         obs = self.observe(self.kpis)
         rewards = self.reward(self.kpis)
-        done = self.t >= self.episode_steps
-        truncated = np.full(self.num_envs, done)
+        truncated = np.full(self.num_envs, self.episode_over)
         terminated = np.zeros(self.num_envs, dtype=bool)
         infos = [{"kpis": self.kpis[b], "shares": self.shares[b]} for b in range(self.num_envs)]
-        if done:
-            for b in range(self.num_envs):
-                infos[b]["terminal_observation"] = obs[b]
-            obs = self.reset()
         return obs, rewards, terminated, truncated, infos
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the running episode stands: its seed and the shares ``[t, B, C, S]`` applied so far."""
+        if self.episode_seed is None:
+            return {"episode_seed": None, "shares": None}
+        shape = (0, self.num_envs, self.n_cells, self.n_slices)
+        journal = np.stack(self._journal) if self._journal else np.zeros(shape)
+        return {"episode_seed": self.episode_seed, "shares": journal}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Rebuild the episode of :meth:`state_dict` on this core's backend by re-simulating it.
+
+        Exact when the backend is a deterministic function of seed and shares (litesim is; ns-3 runs
+        are for one seed and build). Later unseeded resets continue the saved seed sequence.
+        """
+        if state["episode_seed"] is None:
+            return
+        self.reset(seed=int(state["episode_seed"]))
+        for shares in np.asarray(state["shares"], dtype=np.float64):
+            self.kpis = np.asarray(self.backend.step(shares), dtype=np.float64)
+            self.shares = shares.copy()
+            self._journal.append(shares.copy())
+            self.t += 1
 
     def close(self) -> None:
         self.backend.close()
 
 
+def autoreset(core: SlicingCore, obs: np.ndarray, infos: list[dict]) -> np.ndarray:
+    """The VecEnv rule at an episode end (SB3's ``DummyVecEnv.step_wait``): store each instance's
+    terminal observation ``[C, F]`` in ``infos[b]["terminal_observation"]``, reset the core (all
+    instances end together) and return the new episode's first observation ``[B, C, F]``."""
+    for b, info in enumerate(infos):
+        info["terminal_observation"] = obs[b]
+    return core.reset()
+
+
 def make_core(scenario: Scenario, simulator: str = "litesim", num_envs: int = 1, seed: int | None = None, **kwargs: Any) -> SlicingCore:
-    return SlicingCore(scenario, make_backend(scenario, simulator, num_envs, seed, **kwargs))
+    """A core over the registered simulator ``simulator`` with ``num_envs`` instances, base seed ``seed``."""
+    return SlicingCore(scenario, make_backend(scenario, simulator, num_envs, seed, **kwargs), seed=seed)
 
 
 def _network_action_space(core: SlicingCore) -> spaces.Space:
@@ -129,8 +190,7 @@ class SlicingEnv(gym.Env):
         obs, rewards, terminated, truncated, infos = self.core.step(np.asarray(action)[None])
         info = infos[0]
         info["cell_rewards"] = rewards[0]
-        last = info.pop("terminal_observation", None)
-        return (last if last is not None else obs[0]), float(rewards[0].mean()), bool(terminated[0]), bool(truncated[0]), info
+        return obs[0], float(rewards[0].mean()), bool(terminated[0]), bool(truncated[0]), info
 
     def close(self) -> None:
         self.core.close()
@@ -167,9 +227,8 @@ class SlicingParallelEnv(ParallelEnv):
         stacked = np.stack([np.asarray(actions[a]) for a in self.possible_agents])[None]
         obs, rewards, terminated, truncated, infos = self.core.step(stacked)
         info = infos[0]
-        final = info.get("terminal_observation", obs[0])
         agents = self.possible_agents
-        out_obs = {a: final[i] for i, a in enumerate(agents)}
+        out_obs = {a: obs[0, i] for i, a in enumerate(agents)}
         out_rew = {a: float(rewards[0, i]) for i, a in enumerate(agents)}
         out_term = {a: bool(terminated[0]) for a in agents}
         out_trunc = {a: bool(truncated[0]) for a in agents}
@@ -203,10 +262,13 @@ class SlicingVecEnv(VecEnv):
 
     def step_wait(self):
         obs, rewards, terminated, truncated, infos = self.core.step(self._actions)
+        dones = terminated | truncated
         for b, info in enumerate(infos):
             info["TimeLimit.truncated"] = bool(truncated[b] and not terminated[b])
             info["cell_rewards"] = rewards[b]
-        return obs, rewards.mean(axis=1).astype(np.float32), terminated | truncated, infos
+        if dones.any():
+            obs = autoreset(self.core, obs, infos)
+        return obs, rewards.mean(axis=1).astype(np.float32), dones, infos
 
     def seed(self, seed: int | None = None) -> Sequence[None]:
         self._seed = seed

@@ -37,6 +37,7 @@ import numpy as np
 import zmq
 from gymnasium import spaces
 
+from slicebridge.bridge.backend import next_seeds
 from slicebridge.bridge.kpi import KPI_NAMES, N_KPIS
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.ns3 import build as ns3_build
@@ -189,8 +190,9 @@ class _Resources:
 class Ns3Backend:
     """Batched ns-3 simulator: ``num_envs`` concurrent ns-3 processes, one scenario instance each.
 
-    Parameters: ``seed`` — base seed (default ``scenario.seed``); copy ``i`` of the ``k``-th episode
-    since the last seeded reset runs with seed ``base + k * num_envs + i`` (layout and ``--simSeed``).
+    Parameters: ``seed`` — base seed (default ``scenario.seed``); copy ``i`` of the ``k``-th unseeded
+    reset since the last seeded one runs with seed ``base + i + k·SEED_STRIDE`` (layout and
+    ``--simSeed``, modulo 2^31), the rule every backend follows (``bridge.backend.next_seeds``).
     ``timeout_s`` bounds every wait for a state (a step); ``init_timeout_s`` the start-up handshake.
     ``endpoint`` is ``"tcp"`` (127.0.0.1, free port) or ``"ipc"``. ``extra_args`` are appended to
     the ns-3 command line; ``binary`` overrides :func:`find_program`.
@@ -220,7 +222,7 @@ class Ns3Backend:
         self.endpoint = endpoint
         self.extra_args = list(extra_args)
         self._base_seed = int(scenario.seed if seed is None else seed)
-        self._episode = 0
+        self._unseeded = 0  # unseeded resets since the base seed was set
         self.shape = (scenario.n_cells, scenario.n_slices)
         self.terminated = np.zeros(self.num_envs, dtype=bool)
         self.truncated = np.zeros(self.num_envs, dtype=bool)
@@ -235,10 +237,10 @@ class Ns3Backend:
         self._check_open()
         self._res.end_runs()
         if seed is not None:
-            self._base_seed, self._episode = int(seed), 0
-        base = self._base_seed + self._episode * self.num_envs
-        self._episode += 1
-        self.seeds = [int((base + i) % 2**31) for i in range(self.num_envs)]
+            self._base_seed, self._unseeded = int(seed), 0
+        elif self.seeds:
+            self._unseeded += 1
+        self.seeds = [int(s % 2**31) for s in next_seeds(self._base_seed, self.num_envs, self._unseeded)]
         try:
             for i, s in enumerate(self.seeds):
                 self._res.runs.append(self._launch(i, s))
