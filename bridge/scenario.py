@@ -3,16 +3,24 @@
 Both simulators (litesim and the ns-3 program) read a :class:`Scenario`. Validation happens here and
 only here; every error names the file, the dotted field path and the allowed values or range.
 Units are in the field names (``_ms``, ``_mbps``, ``_db``, ``_m``, ...).
+
+The contract's edge: a file that is missing, a directory, not UTF-8, not YAML, empty or not a mapping
+raises :class:`ScenarioError` like a schema violation does; no other exception leaves
+:meth:`Scenario.from_yaml`. Every number must be finite and lie in a range both simulators handle
+(upper bounds included: ``rate_mbps: 1e35`` is finite but overflows litesim's float32 queues into NaN
+KPIs, and would flood ns-3 with packet events); ``true``/``false`` are accepted only by yes/no
+fields, never as a number.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from slicebridge.bridge.kpi import KPI_NAMES
 
 LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
@@ -20,6 +28,13 @@ SLICE_KINDS = ("embb", "urllc", "mmtc", "volte", "video", "other")
 REWARD_NAMES = ("min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr")
 # Default QCI per slice kind for the ns-3 bearers (a slice is identified by its bearer in the MAC).
 DEFAULT_QCI = {"embb": 9, "urllc": 7, "mmtc": 8, "volte": 1, "video": 6, "other": 5}
+# Upper bounds of open-ended quantities: far beyond any meaningful cell, yet small enough that
+# neither simulator overflows (litesim keeps float32 state; ns-3 schedules one event per packet).
+MAX_RATE_MBPS = 10_000.0  # per UE
+MAX_DURATION_MS = 3_600_000.0  # one hour: traffic periods, on/off times, delay budgets
+MAX_DISTANCE_M = 100_000.0
+MAX_LOAD_SCALE = 100.0
+MAX_WARMUP_PERIODS = 1000  # litesim runs every warm-up period; ns-3 simulates them
 
 
 class ScenarioError(ValueError):
@@ -27,7 +42,20 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: .inf, -.inf and .nan (or '1e999') are rejected as "not a finite number"
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML's true/false (also yes/no/on/off) would pass as 1/0; only yes/no fields take them."""
+    if isinstance(value, bool):
+        raise ValueError("true/false is not a number; give a number")
+    return value
+
+
+# Numbers as the schema accepts them: finite (see _Model) and never a YAML boolean.
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_not_bool)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -36,11 +64,11 @@ class _Model(BaseModel):
 class Topology(_Model):
     """Hexagonal layout of sites; every site has 1 (omni) or 3 (120° sectors) cells."""
 
-    sites: int = Field(1, ge=1, le=57)
-    sectors: Literal[1, 3] = 1
-    inter_site_distance_m: float = Field(500.0, gt=0)
-    cell_radius_m: float | None = Field(None, gt=0, description="UE drop radius; default ISD/√3")
-    min_ue_distance_m: float = Field(10.0, ge=1)
+    sites: Int = Field(1, ge=1, le=57)
+    sectors: Annotated[Literal[1, 3], BeforeValidator(_not_bool)] = 1
+    inter_site_distance_m: Float = Field(500.0, ge=1, le=MAX_DISTANCE_M)
+    cell_radius_m: Float | None = Field(None, ge=1, le=MAX_DISTANCE_M, description="UE drop radius; default ISD/√3")
+    min_ue_distance_m: Float = Field(10.0, ge=1, le=MAX_DISTANCE_M)
 
     @property
     def n_cells(self) -> int:
@@ -55,29 +83,29 @@ class Propagation(_Model):
     """Large-scale channel. Model names match the ns-3 propagation loss models used by the program."""
 
     model: Literal["log_distance", "friis", "cost231", "okumura_hata"] = "log_distance"
-    exponent: float = Field(3.0, gt=1, le=6, description="log_distance only")
-    reference_loss_db: float = Field(46.6777, ge=0, description="log_distance loss at 1 m")
-    shadowing_std_db: float = Field(0.0, ge=0, le=20)
+    exponent: Float = Field(3.0, gt=1, le=6, description="log_distance only")
+    reference_loss_db: Float = Field(46.6777, ge=0, le=200, description="log_distance loss at 1 m")
+    shadowing_std_db: Float = Field(0.0, ge=0, le=20)
 
 
 class Antenna(_Model):
     """Sector antenna (parabolic pattern, used when topology.sectors == 3)."""
 
-    beamwidth_deg: float = Field(70.0, gt=0, le=360)
-    max_attenuation_db: float = Field(20.0, ge=0)
+    beamwidth_deg: Float = Field(70.0, gt=0, le=360)
+    max_attenuation_db: Float = Field(20.0, ge=0, le=100)
 
 
 class Radio(_Model):
     technology: Literal["lte", "nr"] = "lte"
-    bandwidth_prb: int = Field(25, ge=6, le=275)
-    carrier_mhz: float = Field(2120.0, gt=400, le=100000)
-    tx_power_dbm: float = Field(43.0, ge=-10, le=60)
-    noise_figure_db: float = Field(9.0, ge=0, le=20, description="UE receiver noise figure")
+    bandwidth_prb: Int = Field(25, ge=6, le=275)
+    carrier_mhz: Float = Field(2120.0, gt=400, le=100000)
+    tx_power_dbm: Float = Field(43.0, ge=-10, le=60)
+    noise_figure_db: Float = Field(9.0, ge=0, le=20, description="UE receiver noise figure")
     propagation: Propagation = Propagation()
     antenna: Antenna = Antenna()
     fading: bool = False
     scheduler: Literal["pf", "rr"] = "pf"
-    numerology: int = Field(0, ge=0, le=4, description="NR only")
+    numerology: Int = Field(0, ge=0, le=4, description="NR only")
 
     @model_validator(mode="after")
     def _lte_bandwidth(self) -> "Radio":
@@ -91,36 +119,36 @@ class Radio(_Model):
 # ----------------------------------------------------------------------------------------------
 class CbrTraffic(_Model):
     model: Literal["cbr"]
-    rate_mbps: float = Field(gt=0, description="per UE")
-    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+    rate_mbps: Float = Field(gt=0, le=MAX_RATE_MBPS, description="per UE")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
 
 
 class PoissonTraffic(_Model):
     model: Literal["poisson"]
-    rate_mbps: float = Field(gt=0, description="mean per UE")
-    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+    rate_mbps: Float = Field(gt=0, le=MAX_RATE_MBPS, description="mean per UE")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
 
 
 class OnOffTraffic(_Model):
     model: Literal["onoff"]
-    rate_mbps: float = Field(gt=0, description="per UE while on")
-    on_ms: float = Field(gt=0, description="mean on duration (exponential)")
-    off_ms: float = Field(gt=0, description="mean off duration (exponential)")
-    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+    rate_mbps: Float = Field(gt=0, le=MAX_RATE_MBPS, description="per UE while on")
+    on_ms: Float = Field(ge=0.01, le=MAX_DURATION_MS, description="mean on duration (exponential)")
+    off_ms: Float = Field(ge=0.01, le=MAX_DURATION_MS, description="mean off duration (exponential)")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
 
 
 class PeriodicTraffic(_Model):
     model: Literal["periodic"]
-    period_ms: float = Field(gt=0)
-    packet_size_bytes: int = Field(200, ge=12, le=1500)
+    period_ms: Float = Field(ge=0.01, le=MAX_DURATION_MS)
+    packet_size_bytes: Int = Field(200, ge=12, le=1500)
 
 
 class FullBufferTraffic(_Model):
     """Always backlogged: the source offers more than the cell can carry."""
 
     model: Literal["full_buffer"]
-    rate_mbps: float = Field(100.0, gt=0, description="offered per UE; keep above cell capacity")
-    packet_size_bytes: int = Field(1200, ge=12, le=1500)
+    rate_mbps: Float = Field(100.0, gt=0, le=MAX_RATE_MBPS, description="offered per UE; keep above cell capacity")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
 
 
 Traffic = Annotated[
@@ -137,37 +165,37 @@ class LoadProfile(_Model):
     """
 
     kind: Literal["constant", "piecewise", "sinusoid"] = "constant"
-    scale: float = Field(1.0, ge=0)
-    values: tuple[float, ...] = ()
-    hold_steps: int = Field(1, ge=1)
-    amplitude: float = Field(0.5, ge=0, le=1)
-    period_steps: int = Field(20, ge=1)
-    phase_rad: float = 0.0
+    scale: Float = Field(1.0, ge=0, le=MAX_LOAD_SCALE)
+    values: tuple[Float, ...] = ()
+    hold_steps: Int = Field(1, ge=1, le=1_000_000)
+    amplitude: Float = Field(0.5, ge=0, le=1)
+    period_steps: Int = Field(20, ge=1, le=1_000_000)
+    phase_rad: Float = Field(0.0, ge=-math.tau, le=math.tau)
 
     @model_validator(mode="after")
     def _check(self) -> "LoadProfile":
         if self.kind == "piecewise" and not self.values:
             raise ValueError("piecewise load profile needs a non-empty 'values' list")
-        if any(v < 0 for v in self.values):
-            raise ValueError("load profile values must be >= 0")
+        if any(not 0 <= v <= MAX_LOAD_SCALE for v in self.values):
+            raise ValueError(f"load profile values must lie in [0, {MAX_LOAD_SCALE:g}]")
         return self
 
 
 class Sla(_Model):
-    throughput_mbps: float = Field(1.0, ge=0, description="per-UE mean throughput target")
-    delay_ms: float = Field(50.0, gt=0, description="packet delay budget")
+    throughput_mbps: Float = Field(1.0, ge=0, le=MAX_RATE_MBPS, description="per-UE mean throughput target")
+    delay_ms: Float = Field(50.0, ge=0.01, le=MAX_DURATION_MS, description="packet delay budget")
 
 
 class Slice(_Model):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
     kind: Literal["embb", "urllc", "mmtc", "volte", "video", "other"] = "other"
-    ues_per_cell: int = Field(ge=0, le=200)
+    ues_per_cell: Int = Field(ge=0, le=200)
     traffic: Traffic
     sla: Sla = Sla()
     load_profile: LoadProfile = LoadProfile()
-    min_share: float = Field(0.0, ge=0, lt=1)
-    initial_share: float | None = Field(None, ge=0, le=1)
-    qci: int | None = Field(None, ge=1, le=9, description="ns-3 bearer QCI; default by kind")
+    min_share: Float = Field(0.0, ge=0, lt=1)
+    initial_share: Float | None = Field(None, ge=0, le=1)
+    qci: Int | None = Field(None, ge=1, le=9, description="ns-3 bearer QCI; default by kind")
 
     @property
     def bearer_qci(self) -> int:
@@ -177,21 +205,28 @@ class Slice(_Model):
 class SlaOverride(_Model):
     """Different SLA for one slice in some cells (e.g. TL-MADRL's two cell groups)."""
 
-    cells: tuple[int, ...] = Field(min_length=1)
+    cells: tuple[Int, ...] = Field(min_length=1)
     slice: str
-    throughput_mbps: float | None = Field(None, ge=0)
-    delay_ms: float | None = Field(None, gt=0)
+    throughput_mbps: Float | None = Field(None, ge=0, le=MAX_RATE_MBPS)
+    delay_ms: Float | None = Field(None, ge=0.01, le=MAX_DURATION_MS)
 
 
 class Mobility(_Model):
     model: Literal["static", "random_walk"] = "static"
-    speed_mps: float = Field(0.0, ge=0, le=50)
+    speed_mps: Float = Field(0.0, ge=0, le=50)
 
 
 class Control(_Model):
-    decision_period_ms: float = Field(100.0, ge=1, le=60000)
-    episode_steps: int = Field(50, ge=1)
-    warmup_ms: float = Field(0.0, ge=0)
+    decision_period_ms: Float = Field(100.0, ge=1, le=60000)
+    episode_steps: Int = Field(50, ge=1, le=1_000_000)
+    warmup_ms: Float = Field(0.0, ge=0, le=MAX_DURATION_MS)
+
+    @model_validator(mode="after")
+    def _warmup_periods(self) -> "Control":
+        if self.warmup_ms > MAX_WARMUP_PERIODS * self.decision_period_ms:
+            raise ValueError(f"warmup_ms may span at most {MAX_WARMUP_PERIODS} decision periods "
+                             f"(<= {MAX_WARMUP_PERIODS * self.decision_period_ms:g} ms here)")
+        return self
 
 
 class Action(_Model):
@@ -200,7 +235,7 @@ class Action(_Model):
     continuous action (``project`` onto the feasible simplex or ``reject`` with an error)."""
 
     mode: Literal["continuous", "discrete"] = "continuous"
-    delta: float = Field(0.1, gt=0, le=0.5)
+    delta: Float = Field(0.1, gt=0, le=0.5)
     work_conserving: bool = True
     invalid: Literal["project", "reject"] = "project"
 
@@ -208,7 +243,7 @@ class Action(_Model):
 class Observation(_Model):
     features: tuple[str, ...] = ("offered_mbps", "throughput_mbps", "delay_mean_ms", "active_ues", "share_assigned")
     neighbour_load: bool = False
-    clip: float = Field(10.0, gt=0, description="normalised features are clipped to [0, clip]")
+    clip: Float = Field(10.0, gt=0, le=1e6, description="normalised features are clipped to [0, clip]")
 
     @model_validator(mode="after")
     def _check(self) -> "Observation":
@@ -224,30 +259,30 @@ class Reward(_Model):
     """Reward name and parameters (see bridge.reward for the formulas)."""
 
     name: Literal["min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr"] = "min_satisfaction"
-    alpha: float = Field(1.0, ge=0, description="utility_cost: weight of U; se_ssr: weight of SE")
-    beta: float = Field(0.5, ge=0, description="utility_cost: weight of C; se_ssr: weight of SSR")
-    lam: float = Field(1.0, ge=0, description="sigmoid_utility: Λ, weight of Ω")
-    mu: float = Field(1.0, ge=0, description="sigmoid_utility: μ, weight of Σ U_u")
-    phi: float = Field(1.0, gt=0, description="sigmoid_utility: steepness φ")
-    se_norm_bps_hz: float = Field(5.5547, gt=0, description="se_ssr: SE normaliser (LTE max)")
+    alpha: Float = Field(1.0, ge=0, le=1e6, description="utility_cost: weight of U; se_ssr: weight of SE")
+    beta: Float = Field(0.5, ge=0, le=1e6, description="utility_cost: weight of C; se_ssr: weight of SSR")
+    lam: Float = Field(1.0, ge=0, le=1e6, description="sigmoid_utility: Λ, weight of Ω")
+    mu: Float = Field(1.0, ge=0, le=1e6, description="sigmoid_utility: μ, weight of Σ U_u")
+    phi: Float = Field(1.0, gt=0, le=1e3, description="sigmoid_utility: steepness φ")
+    se_norm_bps_hz: Float = Field(5.5547, ge=0.01, le=100, description="se_ssr: SE normaliser (LTE max)")
 
 
 class LitesimParams(_Model):
     """litesim's free parameters (fitted against ns-3 traces by `slicebridge compare --calibrate`)."""
 
-    scheduler_efficiency: float = Field(0.75, gt=0, le=1.2, description="data bits per PRB vs Shannon-CQI SE")
-    se_scale: tuple[float, ...] = Field((), description="per-slice SE multiplier (empty = 1)")
-    slice_efficiency: tuple[float, ...] = Field(
+    scheduler_efficiency: Float = Field(0.75, gt=0, le=1.2, description="data bits per PRB vs Shannon-CQI SE")
+    se_scale: tuple[Float, ...] = Field((), description="per-slice SE multiplier (empty = 1)")
+    slice_efficiency: tuple[Float, ...] = Field(
         (), description="per-slice multiplier of data bits per PRB on top of scheduler_efficiency (empty = 1)"
     )
-    base_delay_ms: float = Field(2.0, ge=0, description="fixed MAC/HARQ/core delay added to queueing")
-    buffer_bytes: int = Field(102400, ge=1500, description="per-UE RLC transmission buffer")
+    base_delay_ms: Float = Field(2.0, ge=0, le=MAX_DURATION_MS, description="fixed MAC/HARQ/core delay added to queueing")
+    buffer_bytes: Int = Field(102400, ge=1500, le=10**9, description="per-UE RLC transmission buffer")
 
 
 class Scenario(_Model):
     name: str = "unnamed"
     description: str = ""
-    seed: int = Field(1, ge=0, lt=2**31)
+    seed: Int = Field(1, ge=0, lt=2**31)
     topology: Topology = Topology()
     radio: Radio = Radio()
     slices: tuple[Slice, ...] = Field(min_length=1, max_length=8)
@@ -337,8 +372,12 @@ class Scenario(_Model):
     # -- loading ----------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Any, source: str = "<dict>") -> "Scenario":
+        """Validate a parsed scenario; ``source`` (a file name) starts every error message."""
+        if data is None:
+            raise ScenarioError(f"{source}: the scenario is empty; it needs at least a 'slices' list (see scenarios/tiny.yaml)")
         if not isinstance(data, dict):
-            raise ScenarioError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+            raise ScenarioError(f"{source}: <top>: the top level must be a mapping of fields "
+                                f"(allowed: {sorted(cls.model_fields)}), got a {type(data).__name__}")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -346,17 +385,38 @@ class Scenario(_Model):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "Scenario":
+        """Read and validate a UTF-8 YAML scenario file; any problem with it raises :class:`ScenarioError`."""
         path = Path(path)
-        if not path.is_file():
-            raise ScenarioError(f"{path}: scenario file not found")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(_read_yaml(path), source=str(path))
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=1)
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed content of the YAML file ``path``; every way of failing is a :class:`ScenarioError`."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a directory; give a scenario file (.yaml)")
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found")
+    if not path.is_file():
+        raise ScenarioError(f"{path}: not a regular file; give a scenario file (.yaml)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}); "
+                            f"scenario files must be saved as UTF-8") from None
+    try:
+        return yaml.safe_load(text)  # None for an empty file: Scenario.from_dict says so
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid YAML: nested too deeply") from None
 
 
 def _deep_merge(base: dict, changes: dict) -> None:
@@ -391,9 +451,14 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
+MAX_ERROR_LINES = 20  # a list of 10 000 bad values is reported by its first errors, not 10 000 lines
+
+
 def _format_errors(exc: ValidationError, source: str) -> str:
+    """One line per violation: ``source: dotted.field[i].path: what is wrong / what is allowed``."""
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_ERROR_LINES]:
         loc = tuple(p for p in err["loc"] if p not in ("cbr", "poisson", "onoff", "periodic", "full_buffer"))
         path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "<top>"
         msg = err["msg"].removeprefix("Value error, ")
@@ -404,6 +469,8 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         elif err["type"] == "missing":
             msg = "required field is missing"
         lines.append(f"{source}: {path}: {msg}")
+    if len(errors) > MAX_ERROR_LINES:
+        lines.append(f"{source}: ... and {len(errors) - MAX_ERROR_LINES} more errors")
     return "\n".join(lines)
 
 
