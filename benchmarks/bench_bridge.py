@@ -164,7 +164,8 @@ def bench_cpp_echo(cells: int, slices: int, steps: int) -> dict | None:
     """Ns3Backend.step against slicebridge-gym-echo (C++ end, no simulation)."""
     from slicebridge.bridge.scenario import load_scenario
 
-    from slicebridge.ns3.backend import ECHO_PROGRAM, Ns3Backend, Ns3Error, find_program
+    from slicebridge.ns3.backend import Ns3Backend
+    from slicebridge.ns3.launcher import ECHO_PROGRAM, Ns3Error, find_program
 
     try:
         program = find_program(name=ECHO_PROGRAM)
@@ -199,11 +200,12 @@ def bench_real_step(name: str, steps: int) -> dict | None:
     from slicebridge.bridge.kpi import KPI_NAMES
     from slicebridge.bridge.scenario import load_scenario
     from slicebridge.ns3 import backend as ns3_backend
+    from slicebridge.ns3.launcher import Ns3Error, find_program
     from slicebridge.ns3.wire.server import encode_action, parse_state
 
     try:
-        ns3_backend.find_program()
-    except ns3_backend.Ns3Error:
+        find_program()
+    except Ns3Error:
         return None
     frames: list[bytes] = []
 
@@ -264,7 +266,8 @@ def bench_vec_speedup(episodes: int, steps: int = VEC_STEPS) -> dict | None:
     3 cells × 10 UEs). Both actions go out before either state is awaited (``Ns3Backend.step``)."""
     from slicebridge.bridge.scenario import load_scenario
 
-    from slicebridge.ns3.backend import Ns3Backend, Ns3Error, find_program
+    from slicebridge.ns3.backend import Ns3Backend
+    from slicebridge.ns3.launcher import Ns3Error, find_program
 
     try:
         find_program()

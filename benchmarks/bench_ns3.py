@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from slicebridge.bridge.scenario import Scenario, load_scenario  # noqa: E402
 
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
-from slicebridge.ns3.build import find_binary  # noqa: E402
+from slicebridge.ns3.launcher import find_program  # noqa: E402
 from slicebridge.ns3.run import ns3_command  # noqa: E402
 from slicebridge.ns3.runtime import write_runtime_json  # noqa: E402
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer steps and one repetition")
     ap.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
-    binary = find_binary()
+    binary = find_program()
     plan = [
         (load_scenario("tiny"), 10, 1 if args.quick else 7),
         (load_scenario("default"), 5 if args.quick else 20, 1 if args.quick else 5),

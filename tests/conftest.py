@@ -20,15 +20,15 @@ def pytest_collection_modifyitems(config, items):
 def ns3_binary() -> Path:
     """The built ns-3 program. Builds it with CMake when it is missing; a failed build or a
     missing program FAILS the test (with the build instructions), it never skips."""
-    from slicebridge.ns3 import build as ns3_build
+    from slicebridge.ns3 import launcher
 
     try:
-        return ns3_build.find_binary()
-    except ns3_build.Ns3BuildError as missing:
+        return launcher.find_program()
+    except launcher.Ns3BuildError as missing:
         try:
-            ns3_build.build()
-            return ns3_build.find_binary()
-        except ns3_build.Ns3BuildError as failed:
+            launcher.build()
+            return launcher.find_program()
+        except launcher.Ns3BuildError as failed:
             pytest.fail(f"{missing}\nautomatic build failed: {failed}", pytrace=False)
 
 

@@ -13,7 +13,7 @@ import pytest
 from slicebridge.bridge.kpi import KPI_INDEX, N_KPIS
 from slicebridge.bridge.scenario import load_scenario
 
-from slicebridge.ns3.backend import Ns3Backend, Ns3Error, find_program
+from slicebridge.ns3.backend import Ns3Backend, Ns3Error
 
 pytestmark = pytest.mark.ns3
 
@@ -368,3 +368,28 @@ def test_ns3_and_litesim_follow_the_same_unseeded_reset_rule(tiny, launches):
         sim.reset()
         assert backend.seeds == sim.state.seeds.tolist() == [5 + (1 << 20), 6 + (1 << 20)]
     assert len(launches) == 2 * 5
+
+
+# ----------------------------------------------------------------------------------------------
+# The launcher shared by the backend and offline runs
+# ----------------------------------------------------------------------------------------------
+def test_missing_program_says_how_to_build(tmp_path, monkeypatch):
+    from slicebridge.ns3 import launcher
+    from slicebridge.ns3.launcher import ENV_BINARY, Ns3BuildError, find_program
+
+    monkeypatch.setenv(ENV_BINARY, str(tmp_path / "nowhere" / "slicebridge-lte"))
+    monkeypatch.setattr(launcher, "BUILD_DIR", tmp_path / "build")
+    with pytest.raises(Ns3BuildError, match=r"not built[\s\S]*cmake --build build[\s\S]*SLICEBRIDGE_NS3_BINARY") as err:
+        find_program()
+    assert isinstance(err.value, Ns3Error)  # one error family for the CLI to report
+    with pytest.raises(Ns3BuildError, match="slicebridge-gym-echo"):
+        find_program(name="slicebridge-gym-echo")
+
+
+def test_offline_run_that_times_out_is_killed_and_reaped(tiny):
+    from slicebridge.ns3.run import Ns3RunError, run_ns3
+
+    long = tiny.with_updates(control={"episode_steps": 100000})
+    with pytest.raises(Ns3RunError, match="timed out"):
+        run_ns3(long, seed=1, timeout_s=0.5)
+    assert not children()

@@ -20,8 +20,7 @@ from slicebridge.bridge.scenario import (
     load_scenario,
     scenarios_dir,
 )
-from slicebridge.ns3.backend import Ns3Error
-from slicebridge.ns3.build import Ns3BuildError
+from slicebridge.ns3.launcher import Ns3Error
 
 EXIT_USAGE = 2
 
@@ -225,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ScenarioError, InvalidActionError, FileNotFoundError) as exc:
         print(f"slicebridge: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (Ns3Error, Ns3BuildError) as exc:
+    except Ns3Error as exc:  # also a missing build (Ns3BuildError) or a failed offline run
         print(f"slicebridge: ns-3 failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

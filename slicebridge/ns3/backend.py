@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import zmq
@@ -40,51 +38,12 @@ from gymnasium import spaces
 from slicebridge.bridge.backend import next_seeds
 from slicebridge.bridge.kpi import KPI_NAMES, N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3 import build as ns3_build
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program
 from slicebridge.ns3.runtime import write_runtime_json
 from slicebridge.ns3.wire import GymServer, WireError, WireTimeout, recv_all
 from slicebridge.ns3.wire.server import EnvState, SimInit, parse_state
 
-PROGRAM = "slicebridge-lte"
-ENV_BINARY = "SLICEBRIDGE_NS3_BINARY"
-STDERR_TAIL_LINES = 25
-
-
-class Ns3Error(RuntimeError):
-    """An ns-3 run died, hung, or broke the protocol."""
-
-
-ECHO_PROGRAM = "slicebridge-gym-echo"
-
-
-def find_program(binary: str | Path | None = None, name: str = PROGRAM) -> Path:
-    """The built program ``name``: ``binary``, else $SLICEBRIDGE_NS3_BINARY (for slicebridge-lte),
-    else bridge.ns3_build's answer, else ``build/ns3_scenarios/<name>`` under the repository root."""
-    candidates: list[Path] = []
-    if binary is not None:
-        candidates.append(Path(binary))
-    elif name == PROGRAM and os.environ.get(ENV_BINARY):
-        candidates.append(Path(os.environ[ENV_BINARY]))
-    else:
-        built = _ns3_build_program()
-        if built is not None:
-            candidates.append(built if name == PROGRAM else built.with_name(name))
-        candidates.append(Path(__file__).resolve().parents[2] / "build" / "ns3_scenarios" / name)
-    for path in candidates:
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-    raise Ns3Error(
-        f"ns-3 program {name} not found (looked at {[str(p) for p in candidates]}); build it with "
-        f"`cmake -S . -B build && cmake --build build -j2`" + (f" or set ${ENV_BINARY}" if name == PROGRAM else "")
-    )
-
-
-def _ns3_build_program() -> Path | None:
-    """The slicebridge-lte path that ``slicebridge.ns3.build`` finds, if any."""
-    try:
-        return ns3_build.find_binary()
-    except ns3_build.Ns3BuildError:
-        return None
+__all__ = ["Ns3Backend", "Ns3Error"]
 
 
 @dataclass
@@ -94,65 +53,28 @@ class _Run:
     index: int
     seed: int
     server: GymServer
-    process: subprocess.Popen
-    log: IO[bytes]
+    process: Ns3Process
     finished: bool = False  # the last state arrived and was answered with stopSimReq
-    _closed: bool = field(default=False, repr=False)
+    stop_sent: bool = False  # stopSimReq went out: the program is ending by itself
 
-    def tail(self, lines: int = STDERR_TAIL_LINES) -> str:
-        try:
-            self.log.flush()
-            self.log.seek(0, os.SEEK_END)
-            size = self.log.tell()
-            self.log.seek(max(0, size - 16384))
-            text = self.log.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return "<output unavailable>"
-        return "\n".join(text.splitlines()[-lines:]) or "<no output>"
-
-    def describe_exit(self) -> str:
-        code = self.process.returncode
-        if code is None:
-            return "still running"
-        if code < 0:
+    def ask_to_stop(self) -> None:
+        """Answer the pending state with stopSimReq, so the program ends by itself."""
+        if self.process.poll() is None and not self.server.closed and self.server.awaiting_reply:
             try:
-                return f"killed by signal {signal.Signals(-code).name} (exit code {code})"
-            except ValueError:
-                return f"exit code {code}"
-        return f"exit code {code}"
+                self.server.send_stop()
+                self.stop_sent = True
+            except (zmq.ZMQError, WireError):
+                pass
 
     def end(self, grace_s: float = 2.0) -> None:
         """Stop the process (politely when it waits for our reply), reap it, free socket and log."""
-        if self._closed:
-            return
-        self._closed = True
-        proc = self.process
         try:
-            if proc.poll() is None and not self.server.closed and self.server.awaiting_reply:
-                try:
-                    self.server.send_stop()
-                except (zmq.ZMQError, WireError):
-                    pass
-                _wait(proc, grace_s)
-            if proc.poll() is None:
-                proc.terminate()
-                _wait(proc, grace_s)
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            self.ask_to_stop()
+            if self.stop_sent or self.finished:
+                self.process.wait(grace_s)
+            self.process.stop(grace_s)
         finally:
             self.server.close()
-            try:
-                self.log.close()
-            except OSError:
-                pass
-
-
-def _wait(proc: subprocess.Popen, timeout_s: float) -> None:
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 class _Resources:
@@ -160,18 +82,15 @@ class _Resources:
 
     def __init__(self) -> None:
         self.context = zmq.Context()
-        self.tmpdir = tempfile.mkdtemp(prefix="slicebridge-ns3-")
+        # the pid in the name tells whose files these are if this process dies without cleaning up
+        self.tmpdir = tempfile.mkdtemp(prefix=f"slicebridge-ns3-{os.getpid()}-")
         self.runs: list[_Run] = []
 
     def end_runs(self) -> None:
         runs, self.runs = self.runs, []
         # Ask everyone to stop first, then reap: the runs shut down in parallel.
         for run in runs:
-            if not run._closed and run.process.poll() is None and run.server.awaiting_reply:
-                try:
-                    run.server.send_stop()
-                except (zmq.ZMQError, WireError):
-                    pass
+            run.ask_to_stop()
         for run in runs:
             run.end()
 
@@ -308,17 +227,12 @@ class Ns3Backend:
         server = GymServer(self.endpoint, context=res.context, timeout_s=self.timeout_s)
         try:
             gym_arg = f"--openGymPort={server.port}" if server.port is not None else f"--openGymEndpoint={server.endpoint}"
-            cmd = [str(self.program), f"--config={config}", gym_arg, f"--simSeed={seed}", *self.extra_args]
-            log = tempfile.TemporaryFile(dir=res.tmpdir, prefix=f"ns3-{index}-", suffix=".log")
-            try:
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True)
-            except BaseException:
-                log.close()
-                raise
+            cmd = [self.program, f"--config={config}", gym_arg, f"--simSeed={seed}", *self.extra_args]
+            process = Ns3Process(cmd, log_dir=res.tmpdir)
         except BaseException:
             server.close()
             raise
-        return _Run(index, seed, server, proc, log)
+        return _Run(index, seed, server, process)
 
     def _gather(self, runs: list[_Run], timeout_s: float, what: str, init: bool = False) -> list[Any]:
         def liveness() -> None:
@@ -344,20 +258,12 @@ class Ns3Backend:
 
     def _failure(self, run: _Run, what: str) -> Ns3Error:
         """End every copy (so nothing is left behind) and build the error for ``run``."""
-        cmd = " ".join(run.process.args) if isinstance(run.process.args, list) else str(run.process.args)
         for other in self._res.runs:
-            if other is not run and other.process.poll() is None:
-                other.process.kill()
-        if run.process.poll() is None:
-            run.process.kill()
-        try:
-            run.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        tail = run.tail()
+            other.process.kill()
+        run.process.kill()
         message = (
-            f"ns-3 run {run.index} (pid {run.process.pid}, seed {run.seed}) {what}; {run.describe_exit()}.\n"
-            f"command: {cmd}\n--- last lines of its output ---\n{tail}"
+            f"ns-3 run {run.index} (pid {run.process.pid}, seed {run.seed}) {what}; {run.process.describe_exit()}.\n"
+            f"command: {run.process.command}\n--- last lines of its output ---\n{run.process.tail()}"
         )
         self._res.end_runs()
         return Ns3Error(message)

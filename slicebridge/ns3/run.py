@@ -1,17 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Stand-alone runs of the ns-3 program: scenario in, KPI tensor out.
 
-:func:`run_ns3` writes the runtime JSON (:mod:`bridge.runtime`) to a temporary directory, runs
+:func:`run_ns3` writes the runtime JSON (:mod:`slicebridge.ns3.runtime`) to a temporary directory, runs
 ``slicebridge-lte --config=... --output=...`` with fixed shares, and parses its KPI JSON lines
 (one per decision period, ``{"step", "time_s", "kpi": [cells][slices][11]}``) into an array
-``[steps, cells, slices, len(KPI_NAMES)]``.
+``[steps, cells, slices, len(KPI_NAMES)]``. The program is found, started and reaped by
+:mod:`slicebridge.ns3.launcher`, as for the live backend.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -20,13 +19,11 @@ import numpy as np
 
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3.build import find_binary
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program
 from slicebridge.ns3.runtime import write_runtime_json
 
-STDERR_TAIL_LINES = 20
 
-
-class Ns3RunError(RuntimeError):
+class Ns3RunError(Ns3Error):
     """The ns-3 program failed, timed out or wrote unexpected output."""
 
 
@@ -79,53 +76,31 @@ def run_ns3(
 
     ``scheduler``: ``"slice"`` (slice scheduler) or ``"pf"`` (stock PF without slicing). On a
     timeout the process group is killed and reaped; failures raise :class:`Ns3RunError` naming the
-    exit code and the tail of the program's stderr.
+    exit code and the tail of the program's output.
     """
     if scheduler not in ("slice", "pf"):
         raise ValueError(f"scheduler must be 'slice' or 'pf', got {scheduler!r}")
     if shares is not None and len(shares) != scenario.n_slices:
         raise ValueError(f"shares has {len(shares)} values; the scenario has {scenario.n_slices} slices")
-    binary = Path(binary) if binary is not None else find_binary()
+    binary = find_program(binary)
     n_steps = steps if steps is not None else scenario.control.episode_steps
     with tempfile.TemporaryDirectory(prefix="slicebridge-ns3-") as tmp:
         config = write_runtime_json(scenario, seed, Path(tmp) / "runtime.json")
         output = Path(tmp) / "kpis.jsonl"
-        cmd = ns3_command(binary, config, output, seed, shares, steps, scheduler)
-        with open(Path(tmp) / "stderr.txt", "w+") as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-            try:
-                code = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                raise Ns3RunError(
-                    f"{binary.name} timed out after {timeout_s:.0f} s ({scenario.name}, seed {seed}); "
-                    f"stderr tail:\n{_tail(err)}"
-                ) from None
-            except BaseException:
-                _kill_group(proc)
-                raise
+        run = Ns3Process(ns3_command(binary, config, output, seed, shares, steps, scheduler), log_dir=tmp)
+        try:
+            code = run.wait(timeout_s)
+            if code is None:
+                run.kill()
+                raise Ns3RunError(f"{binary.name} timed out after {timeout_s:.0f} s ({scenario.name}, seed {seed}); "
+                                  f"output tail:\n{run.tail()}")
             if code != 0:
-                raise Ns3RunError(
-                    f"{binary.name} exited with code {code} ({scenario.name}, seed {seed}); "
-                    f"command: {' '.join(cmd)}\nstderr tail:\n{_tail(err)}"
-                )
+                raise Ns3RunError(f"{binary.name} failed ({scenario.name}, seed {seed}): {run.describe_exit()}; "
+                                  f"command: {run.command}\noutput tail:\n{run.tail()}")
+        finally:
+            run.stop()
         kpis = read_kpi_lines(output, scenario.n_cells, scenario.n_slices) if output.exists() else None
     if kpis is None or kpis.shape[0] != n_steps:
         got = 0 if kpis is None else kpis.shape[0]
         raise Ns3RunError(f"{binary.name} wrote {got} KPI lines, expected {n_steps}")
     return kpis
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
-
-
-def _tail(err) -> str:
-    err.flush()
-    err.seek(0)
-    lines = err.read().strip().splitlines()
-    return "\n".join(lines[-STDERR_TAIL_LINES:]) or "(empty)"
