@@ -16,11 +16,13 @@ hidden layers of every network of the algorithm. Two defaults differ from SB3's:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 from stable_baselines3 import DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
@@ -54,6 +56,17 @@ def is_off_policy(model: BaseAlgorithm) -> bool:
     return isinstance(model, OffPolicyAlgorithm)
 
 
+def configure_logging(model: BaseAlgorithm, tensorboard_log: str | None, verbose: int) -> None:
+    """Give ``model`` a logger that writes only where asked (call after building or loading it).
+
+    Without a TensorBoard folder, SB3's default logger (set up on every ``learn``) creates an empty
+    ``$TMPDIR/SB3-<date>`` folder each time; this one writes to no folder, and to stdout if
+    ``verbose``. With a folder, SB3's own logger is kept: it writes the TensorBoard runs there.
+    """
+    if tensorboard_log is None:
+        model.set_logger(Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose >= 1 else []))
+
+
 def build_model(
     name: str,
     env: Any,
@@ -80,7 +93,7 @@ def build_model(
     if isinstance(kwargs.get("action_noise"), (int, float)):
         n = int(np.prod(env.action_space.shape))
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, float(kwargs["action_noise"])))
-    return cls(
+    model = cls(
         "MlpPolicy",
         env,
         seed=seed,
@@ -90,3 +103,5 @@ def build_model(
         policy_kwargs=policy_kwargs or None,
         **kwargs,
     )
+    configure_logging(model, tensorboard_log, verbose)
+    return model

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,29 @@ def gym_program(ns3_binary):
         return path
 
     return find
+
+
+# Caches third-party libraries keep in TMPDIR on purpose (one per user, reused by later runs): not leaks.
+SHARED_CACHES = ("torchinductor_",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
+    """The session's temporary directory (``TMPDIR``, ``tempfile``) is a private, initially empty
+    folder that must be empty again when the session ends: tests clean up what they write, and so does
+    the code under test (SB3 logger folders, ns-3 run folders and logs, ipc sockets, runtime JSON).
+    ns-3 and other child processes inherit ``TMPDIR``. Test files belong in ``tmp_path``, which lies
+    elsewhere (pytest's base temp, created before this fixture moves ``TMPDIR``)."""
+    folder = tmp_path_factory.mktemp("tmpdir")
+    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved_tempdir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+    leftovers = sorted(p.name for p in folder.iterdir() if not p.name.startswith(SHARED_CACHES))
+    assert not leftovers, f"the test session left {len(leftovers)} temporary files/folders in {folder}: {leftovers[:10]}"

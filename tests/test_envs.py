@@ -54,14 +54,15 @@ def test_vecenv_batch_steps_and_autoresets():
     venv.close()
 
 
-def test_ppo_learns_on_vecenv_smoke():
+def test_ppo_learns_on_vecenv_smoke(tmp_path):
     """SB3 trains on the native VecEnv without subprocesses (a few hundred steps, no assertion on skill)."""
     import torch
     from stable_baselines3 import PPO
 
     torch.set_num_threads(1)
     venv = SlicingVecEnv(make_core(load_scenario("tiny"), "litesim", num_envs=4, seed=0))
-    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    # a log folder of its own: without one SB3 leaves an empty $TMPDIR/SB3-<date> folder per learn()
+    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu", tensorboard_log=str(tmp_path))
     model.learn(128)
     action, _ = model.predict(venv.reset(), deterministic=True)
     assert action.shape == (4, 1, 2)
