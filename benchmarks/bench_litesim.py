@@ -88,7 +88,7 @@ NOTES = [
     "",
     "What made it faster (2026-11-22): on NumPy 2.x "
     "`np.where` and ufuncs with a `where=` mask are 3-10x slower than plain ufuncs on these arrays, so "
-    "`litesim.ops.select` (a bit-mask select on the integer patterns) and `div0` (plain divide, then select) "
+    "`litesim.kernels.select` (a bit-mask select on the integer patterns) and `div0` (plain divide, then select) "
     "replace them; fancy indexing with uint32/int32 indices became `np.take` with intp (2.5x), the CQI lookup "
     "one gather from interleaved [lo, hi] pairs; reductions and "
     "broadcasts over the short axes (3 slices, 3 cells, 4 UE slots, 20 events) became loops over whole "

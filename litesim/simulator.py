@@ -38,6 +38,11 @@ under-filled transport block (PRB use above the bits' need, bursts merging as th
 a Kingman G/D/1 wait per slice (utilisation = busy TTI fraction, arrival variability by traffic
 model) and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
 
+Speed: the model is written as whole-batch NumPy calls; where NumPy's obvious call is slow at these
+shapes (masked ufuncs, tiny reductions and per-row sorts) it calls a kernel of :mod:`litesim.kernels`
+instead (``select`` for ``np.where``, ``water_level``, ``mixture_quantile``, ...), each tested against
+its plain NumPy version.
+
 Seeds: instance ``b`` of ``reset(seed=s)`` is the run with simulator seed ``s + b`` — its UE drop is
 ``bridge.layout.drop_ues(scenario, bridge.layout.layout_rng(s + b))``, the same as the ns-3 program
 run with ``--simSeed s+b`` — and its random dynamics come from counter-based streams keyed by
@@ -59,7 +64,6 @@ CQI-mapped efficiency over all UEs of the slice. These follow ns-3's SliceKpiCol
 from __future__ import annotations
 
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
@@ -77,13 +81,22 @@ from slicebridge.litesim.channel import (
     link_gains_mw,
     noise_per_prb_mw,
 )
-from slicebridge.litesim.ops import div0, select
+from slicebridge.litesim.kernels import (
+    GroupSum,
+    Scratch,
+    Segments,
+    div0,
+    mixture_quantile,
+    select,
+    sorting_network,
+    sum_in_order,
+    water_level,
+)
 from slicebridge.litesim.rng import CounterRng, Stream, instance_keys
 from slicebridge.litesim.traffic import TrafficModel, TrafficState
 
 _F32 = np.float32
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
-_MIN_WIDTH_MS = 1e-6  # p95: a delay segment narrower than this is a ramp of this width
 TTI_MS = 1.0  # LTE subframe: the MAC scheduler decides once per TTI
 # Over-the-air bytes per application packet beyond its payload: IPv4 20 + UDP 8 + PDCP 2 + RLC UM 2
 # (GTP-U/UDP/IP of S1-U never cross the radio). The RLC buffer and the PRBs carry these bytes.
@@ -192,31 +205,24 @@ class LiteSim:
         self.ue_slice = ue_slice
         self.bounds = self.traffic.bounds
         self.slice_ues = np.array([s.ues_per_cell for s in sc.slices], dtype=np.float32)
-        self.indicator = np.zeros((self.n_ues, self.n_slices), dtype=_F32)  # [U, S]
-        self.indicator[np.arange(self.n_ues), ue_slice] = 1.0
-        # p95 event layout: slot i of slice s is UE _ev_ue[s, i] of the cell if _ev_valid[s, i]
+        self._slice_sum = GroupSum(self.bounds, self.n_ues)  # [..., U] -> [..., S]: sum over each slice's UEs
+        # slot layout of the water level and the p95: slot i of slice s is UE _ev_ue[s, i] of the cell if _ev_valid[s, i]
         self._ev_ues = max(1, max(b - a for a, b in self.bounds))
         self._ev_ue = np.zeros((self.n_slices, self._ev_ues), dtype=np.int64)
         self._ev_valid = np.zeros((self.n_slices, self._ev_ues), dtype=bool)
         for s, (a, b) in enumerate(self.bounds):
             self._ev_ue[s, :b - a] = np.arange(a, b)
             self._ev_valid[s, :b - a] = True
-        div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # m − k + 1 of slot k
-        self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32)  # [S, M]; unused slots: candidate 0
-        self._ev_mask = np.int64((1 << max(1, (4 * self._ev_ues + 3).bit_length())) - 1)  # event-number bits
-        n_ev = 4 * self._ev_ues + 4
-        self._ev_numbers = np.arange(n_ev, dtype=np.int64)  # [K]
-        self._ev_ones = np.ones(n_ev, dtype=_F32)  # [K]
-        # flat offset of row r of the [R, K] events; R <= B·C·S
+        div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # UEs sharing from slot k on
+        self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32).T[:, :, None]  # [M, S, 1]; unused slots: inf
         n_rows = self.num_envs * self.n_cells * self.n_slices
-        self._row_numbers = np.arange(n_rows, dtype=np.int64)
         # row r = (instance, cell, slice) of [n, C, S]: its slots' flat UE indices into [n, C, U], and
         # which slots are used (cached: computing them per call costs more than gathering them)
         r = np.arange(n_rows)
         self._row_ue = ((r // self.n_slices * self.n_ues)[:, None] + self._ev_ue[r % self.n_slices]).T.copy()  # [M, n·C·S]
         self._row_valid = self._ev_valid[r % self.n_slices].T.copy()  # [M, n·C·S]
-        self._wl_network = _sorting_network(self._ev_ues)  # water level: sorts rows of M needs
-        self._tls = threading.local()  # per-thread scratch buffers (see _scratch)
+        self._wl_network = sorting_network(self._ev_ues)  # water level: sorts rows of M needs
+        self._scratch = Scratch()  # reused work arrays, per thread
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
         self.se_scale_ue = se_scale[ue_slice].astype(_F32)  # [U]
@@ -330,13 +336,11 @@ class LiteSim:
     def __getstate__(self) -> dict:
         """Pickle support (training checkpoints): scratch buffers and the thread pool are rebuilt."""
         state = self.__dict__.copy()
-        state["_tls"] = None
         state["_pool"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._tls = threading.local()
         if len(self._chunks) > 1 and not self._closed:
             self._pool = ThreadPoolExecutor(len(self._chunks) - 1, thread_name_prefix="litesim")
 
@@ -397,37 +401,6 @@ class LiteSim:
         """Load-profile scale ``[n, S]`` at the per-instance step indices ``steps [n]``."""
         return np.stack([load_scale(sl.load_profile, steps) for sl in self.scenario.slices], axis=-1)
 
-    def _scratch(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
-        """A reusable uninitialised work array (per thread: chunks run concurrently), grown on demand."""
-        bufs = self._tls.__dict__.setdefault("bufs", {})
-        size = math.prod(shape)
-        buf = bufs.get(name)
-        if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = bufs[name] = np.empty(size, dtype=dtype)
-        return buf[:size].reshape(shape)
-
-    #: largest UEs per cell for which :meth:`_slice_sum` adds columns instead of calling matmul
-    SEQ_SUM_MAX_UES = 16
-
-    def _slice_sum(self, x: np.ndarray) -> np.ndarray:
-        """Sum over each slice's UEs: ``[..., U] -> [..., S]``.
-
-        A float32 matmul with the 0/1 indicator, whose BLAS kernel adds a row's terms in sequence
-        when it is this short; for few UEs per cell, adding the slice's contiguous columns in that
-        same order gives the same bits about three times faster (the matmul's setup dominates)."""
-        if self.n_ues > self.SEQ_SUM_MAX_UES or max(b - a for a, b in self.bounds) >= 8:
-            return x @ self.indicator
-        out = np.empty(x.shape[:-1] + (self.n_slices,), dtype=np.result_type(x, _F32))
-        for s, (a, b) in enumerate(self.bounds):
-            o = out[..., s]
-            if b - a < 2:
-                o[...] = x[..., a] if b > a else 0.0
-                continue
-            np.add(x[..., a], x[..., a + 1], out=o)
-            for k in range(a + 2, b):
-                o += x[..., k]
-        return out
-
     def _slice_mean(self, x: np.ndarray) -> np.ndarray:
         return self._slice_sum(x) / np.maximum(self.slice_ues, 1.0)
 
@@ -476,7 +449,7 @@ class LiteSim:
         # term per s' (no [.., S'] axis to reduce: reductions over such short axes are slow)
         terms = [np.maximum(np.minimum(hi_b, hi[:, k]) - np.maximum(lo_b, lo[:, k]), 0.0) * load[:, k]
                  for k in range(self.n_slices)]
-        frac = _sum_seq(terms)
+        frac = sum_in_order(terms)
         frac /= safe_sh[:, :, None]
         return frac
 
@@ -490,7 +463,7 @@ class LiteSim:
         instead of [n, C, U, C'] ones)."""
         frac = self._block_frac(st)  # [C, S, C', n]
         g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))  # [n, C, U, C']
-        return _sum_seq([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
+        return sum_in_order([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
                          for k in range(self.n_cells)])
 
     def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -533,30 +506,20 @@ class LiteSim:
 
     def _water_level(self, need: np.ndarray, avail_s: np.ndarray) -> np.ndarray:
         """Equal PRB-time water level per slice and cell ``[n, C, S]``: ``Σ_u min(need_u, L) = avail``
-        (or, if the slice needs less, the largest level one UE could be given). ``L = max_k (avail −
-        sum of the k−1 smallest needs) / (m − k + 1)`` over the needs sorted ascending.
+        (or, if the slice needs less, the largest level one UE could be given), by
+        :func:`litesim.kernels.water_level`.
 
         ``need [n, C, U]`` (PRB-periods, ≥ 0), ``avail_s [n, C, S]``. All slices at once on the padded
-        ``M``-slot layout of :meth:`_p95` (as ``[M, S, n·C]``): unused slots hold :data:`_PAD_NEED`, sort last
-        and give candidate 0, below the real ones (≥ ``avail / m``); a slice without UEs gets 0.
+        ``M``-slot layout (``M`` = UEs of the largest slice): slots a slice does not use hold
+        :data:`_PAD_NEED`; a slice without UEs gets 0.
         """
         n, C = need.shape[:2]
-        # slot-major [M, S, nC]: each slot's needs are a contiguous [S, nC] block, so the network's
-        # compare-exchanges and the candidates run over whole blocks, not 4-element rows
-        slots = np.take(need.reshape(n * C, self.n_ues).T, self._ev_ue.T, axis=0)  # [M, S, nC]
+        # slot-major [M, S, nC]: slot k of every slice and cell is one contiguous block
+        slots = np.take(need.reshape(n * C, self.n_ues).T, self._ev_ue.T, axis=0)
         np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
         slots[~self._ev_valid.T] = _PAD_NEED
-        # non-negative float32 sort like their int32 bit patterns (and that sort is much faster); rows
-        # this short sort faster by a network of compare-exchanges over whole blocks
-        _network_sort(slots.view(np.int32), self._wl_network)
         avail = avail_s.reshape(n * C, self.n_slices).T  # [S, nC]
-        level = total = None
-        for k in range(self._ev_ues):
-            need_k = slots[k]
-            total = need_k.copy() if total is None else total + need_k  # running sum, smallest first
-            cand = avail - (total - need_k)  # minus the sum of the smaller needs
-            cand /= self._wl_div[:, k, None]  # m − k + 1; ∞ on unused slots (their sums lose the small needs to 1e30)
-            level = cand if level is None else np.maximum(level, cand, out=level)
+        level = water_level(slots, avail, self._wl_div, self._wl_network)
         return level.T.reshape(avail_s.shape)
 
     def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -696,7 +659,7 @@ class LiteSim:
         st.age_old[...] = age_old
         st.age_new[...] = age_new
         st.queue[...] = queue
-        st.used_prev[...] = np.minimum(_sum_seq([prb_s[..., k] for k in range(self.n_slices)]) / _F32(self.n_prb), 1.0)
+        st.used_prev[...] = np.minimum(sum_in_order([prb_s[..., k] for k in range(self.n_slices)]) / _F32(self.n_prb), 1.0)
         st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
         st.slice_used_prev[...] = prb_s / _F32(self.n_prb)
         st.shares_prev[...] = sh
@@ -712,20 +675,13 @@ class LiteSim:
         wait, ~Exp(``w3_s``), as two uniform pieces (see :data:`_EXP_A`). ``total_s [n, C, S]`` bytes
         were delivered in all.
 
-        A slice's delay CDF is then piecewise linear with breakpoints at the segments' ends, so the
-        quantile is found exactly: sort the breakpoints, accumulate the slope changes (``+m/w`` where a
-        segment starts, ``−m/w`` where it ends) into the CDF at every breakpoint, and interpolate
-        linearly inside the bracket where it crosses 95 %. Rows (instance, cell, slice) where the
-        served-on-arrival mass alone reaches the target take its quantile directly (the queued
-        segments lie above it); the others, ``R`` rows, have ``K = 4 M + 4`` events each (start and
-        end of both segments of ``M`` UE slots, ``M`` = the largest slice, unused slots without mass,
-        and of the two served-on-arrival pieces). The events are built and summed event-major,
-        ``[K, R]`` (whole contiguous R-vectors per NumPy call; row-major, every call would loop over
-        K-element rows), and transposed to ``[R, K]`` only for the per-row sort.
-        Events are float64: slopes of narrow segments are large and their cumulative sum must cancel
-        where those segments end.
+        A slice's delay distribution is then a mixture of uniform segments: its CDF is piecewise
+        linear, and :func:`litesim.kernels.mixture_quantile` finds the 95 % point exactly. Rows
+        (instance, cell, slice) where the served-on-arrival mass alone reaches the target take that
+        part's quantile directly (the queued segments lie above it); the others get the mixture of
+        both segments of every UE slot of the slice (``M`` slots, see :meth:`_water_level`) and the two
+        served-on-arrival pieces.
         """
-        M, K = self._ev_ues, 4 * self._ev_ues + 4
         target = _F32(0.95) * total_s
         aw = _F32(_EXP_A) * w3_s
         # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target)
@@ -733,124 +689,20 @@ class LiteSim:
         q3 = s3_s + select(t <= 0.75, aw * t / _F32(0.75), aw + _F32(8.0) * w3_s * (t - _F32(0.75)))
         out = select(m3_s >= target, q3, 0.0).astype(np.float64)
         rows = np.flatnonzero(m3_s < target)  # flat [n, C, S]
-        R = rows.size
-        if R == 0:
+        if rows.size == 0:
             return out
         ue = np.take(self._row_ue, rows, axis=1)  # [M, R] flat index into [n, C, U]
-        slot = np.take(self._row_valid, rows, axis=1)
-        # Events are built event-major, [K, R] (contiguous R-vectors: NumPy's loops over the short
-        # event axis would be slow), in reused scratch: fresh arrays this size would be fresh pages
-        # (mmap) every call, and their page faults cost as much as the arithmetic
-        x = self._scratch("p95_x", (K, R))  # event delays (ms): [starts 1 | starts 2 | starts 3a, 3b | ends 1 | ends 2 | ends 3a, 3b]
-        slope = self._scratch("p95_slope", (K, R))  # slope change of the CDF there (bytes/ms)
-        E = 2 * M + 2  # offset of the ends
-        for j, (m, lo, hi) in enumerate(((m1, lo1, hi1), (m2, lo2, hi2))):
-            mass = np.take(m, ue)
-            live = (mass > 0) & slot
-            start, end = x[j * M:(j + 1) * M], x[E + j * M:E + (j + 1) * M]
-            # segments without mass sit at 0 (their delays may be huge, e.g. behind a ~zero rate)
-            np.multiply(np.take(lo, ue), live, out=start)
-            np.multiply(np.take(hi, ue), live, out=end)
-            np.maximum(end, start + _MIN_WIDTH_MS * live, out=end)  # a point mass: a steep ramp
-            width = np.maximum(end - start, _MIN_WIDTH_MS)
-            np.divide(mass * live, width, out=slope[j * M:(j + 1) * M])
-            np.negative(slope[j * M:(j + 1) * M], out=slope[E + j * M:E + (j + 1) * M])
+        slot = np.take(self._row_valid, rows, axis=1)  # [M, R] slot holds a UE of the slice
         m3, s3, a3, w3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s))
-        live3 = m3 > 0
-        b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: low mantissa bits stay free
-        for col, lo, hi, mass in ((2 * M, s3, b3, 0.75 * m3), (2 * M + 1, b3, (b3 + 2.0 * w3).astype(np.float32), 0.25 * m3)):
-            x[col] = lo * live3
-            x[E + col] = np.maximum(hi * live3, x[col] + _MIN_WIDTH_MS * live3)
-            slope[col] = mass / np.maximum(x[E + col] - x[col], _MIN_WIDTH_MS)
-            slope[E + col] = -slope[col]
-        # sort each row by delay; a sort key carries the event number in the lowest mantissa bits
-        # (the delays come from float32, whose values leave those float64 bits zero): one plain
-        # integer sort instead of an argsort and a gather of the delays
-        key = self._scratch("p95_key", (R, K), np.int64)
-        np.bitwise_and(x.view(np.int64).T, ~self._ev_mask, out=key)  # row-major for the sort
-        key |= self._ev_numbers
-        key.sort(axis=-1)
-        # From here on event-major [K, R] (sorted event k of row r at [k, r]): the running sums over
-        # the events are then row-by-row adds of contiguous R-vectors, not strided column adds
-        idx = np.bitwise_and(key.T, self._ev_mask, out=self._scratch("p95_idx", (K, R), np.int64))
-        idx *= R  # event number -> flat index into slope [K, R]
-        idx += self._row_numbers[:R]
-        x = np.bitwise_and(key.T, ~self._ev_mask, out=x.view(np.int64)).view(np.float64)  # sorted delays
-        # CDF slope right of each sorted event, then the CDF at each event (0 below the first)
-        slope_after = np.take(slope, idx, out=self._scratch("p95_after", (K, R)))
-        _cumsum_first(slope_after)
-        cdf = slope  # its buffer is free now
-        cdf[0] = 0.0
-        np.subtract(x[1:], x[:-1], out=cdf[1:])  # step between events ...
-        cdf[1:] *= slope_after[:-1]  # ... times the slope there
-        _cumsum_first(cdf[1:])
-        tgt = np.take(target.reshape(-1), rows).astype(np.float64)
-        # events below the target, counted by a float32 vector-matrix product (exact for counts this small)
-        k = (self._ev_ones @ np.less(cdf, tgt).astype(_F32)).astype(np.intp)
-        np.maximum(k, 1, out=k)  # k: first event at or above the target
-        np.minimum(k, K - 1, out=k)
-        at = k * R + np.arange(R)  # [k, r] flat; [k - 1, r] is at - R
-        x0, x1 = np.take(x, at - R), np.take(x, at)
-        rate = np.take(slope_after, at - R)
-        q = x0 + (tgt - np.take(cdf, at - R)) / select(rate > 0, rate, 1.0)
-        out.reshape(-1)[rows] = np.clip(q, x0, x1)
+        b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: exact in the quantile's sort
+        segments = [
+            Segments(np.take(lo1, ue), np.take(hi1, ue), np.take(m1, ue), slot),  # backlog carried over
+            Segments(np.take(lo2, ue), np.take(hi2, ue), np.take(m2, ue), slot),  # new arrivals that queued
+            Segments(s3, b3, 0.75 * m3),  # served on arrival: the two pieces of the waiting time
+            Segments(b3, (b3 + 2.0 * w3).astype(np.float32), 0.25 * m3),
+        ]
+        out.reshape(-1)[rows] = mixture_quantile(segments, np.take(target.reshape(-1), rows), self._scratch)
         return out
-
-
-def _sum_seq(terms: list[np.ndarray]) -> np.ndarray:
-    """``np.stack(terms, -1).sum(-1)``, bit for bit: fewer than 8 terms are added in sequence, which is
-    the order of NumPy's reduction over so short an axis (and skips the stack and the slow per-row
-    reduction); from 8 on NumPy sums pairwise, so it is left to NumPy."""
-    if len(terms) >= 8:
-        return np.stack(terms, -1).sum(-1)
-    acc = np.array(terms[0], copy=True)
-    for t in terms[1:]:
-        acc += t
-    return acc
-
-
-def _sorting_network(n: int, max_n: int = 8) -> list[tuple[int, int]] | None:
-    """Compare-exchange pairs ``(i, j)``, ``i < j``, of Batcher's odd-even merge sort for ``n`` items
-    (the network for the next power of two, without the pairs that touch the missing items: those
-    act as +inf and would never move); None above ``max_n`` items (a plain sort is then faster)."""
-    if n > max_n:
-        return None
-    size = 1 << max(0, (n - 1).bit_length())
-    pairs = []
-    p = 1
-    while p < size:
-        k = p
-        while k >= 1:
-            for j in range(k % p, size - k, 2 * k):
-                for i in range(min(k, size - j - k)):
-                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
-                        pairs.append((i + j, i + j + k))
-            k //= 2
-        p *= 2
-    return [(a, b) for a, b in pairs if b < n]
-
-
-def _network_sort(a: np.ndarray, network: list[tuple[int, int]] | None) -> None:
-    """Sort ``a`` along its first axis in place, by ``network`` (see :func:`_sorting_network`) when
-    given: a few block-wide minimum/maximum calls instead of one tiny sort per column."""
-    if network is None:
-        a.sort(axis=0)
-        return
-    for i, j in network:
-        lo = np.minimum(a[i], a[j])
-        np.maximum(a[i], a[j], out=a[j])
-        a[i] = lo
-
-
-def _cumsum_first(a: np.ndarray) -> np.ndarray:
-    """``np.cumsum(a, axis=0, out=a)`` (same sums, same order) by one add of contiguous rows per
-    step: NumPy's accumulate along the first axis walks each column separately, several times slower
-    (unless there are many rows: then the Python loop costs more)."""
-    if a.shape[0] > 64:
-        return np.cumsum(a, axis=0, out=a)
-    for k in range(1, a.shape[0]):
-        np.add(a[k - 1], a[k], out=a[k])
-    return a
 
 
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -430,36 +430,3 @@ def test_strict_slicing_interference_follows_the_neighbours_same_slice_blocks():
     assert load[0, u1, 1] == pytest.approx(1.0, abs=1e-5)  # slice 1 of cell 0 is [1/3, 2/3): inside
     u2 = int(np.flatnonzero(sim.ue_slice == 2)[0])
     assert load[0, u2, 1] == pytest.approx(0.0, abs=1e-5)
-
-
-def test_fast_numpy_stand_ins_give_numpys_bits():
-    """litesim.ops.select / div0, the water level's sorting network and the sequential sums replace
-    np.where, masked divides, np.sort and sum(-1) on the hot path: they must give the same bits,
-    special values included (the KPIs of fixed seeds may not move)."""
-    from slicebridge.litesim.ops import div0, select
-    from slicebridge.litesim.simulator import _network_sort, _sorting_network, _sum_seq
-
-    rng = np.random.default_rng(3)
-    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3e38], dtype=np.float32)
-    a = np.concatenate([rng.normal(size=500).astype(np.float32), special])
-    b = np.concatenate([rng.normal(size=500).astype(np.float32), special[::-1]])
-    cond = rng.random(a.size) < 0.5
-    for x, y in ((a, b), (a, 0.0), (0.0, b), (a, -0.0), (-0.0, b), (1.0, b), (a, np.inf),
-                 (a.astype(np.float64), b.astype(np.float64)), (a.astype(np.float64), 0.0)):
-        want = np.where(cond, x, y)
-        got = select(cond, x, y)
-        assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
-        assert np.array_equal(np.signbit(got), np.signbit(want))
-    ok = b > 0
-    with np.errstate(all="ignore"):
-        for fill in (0.0, 1.0):
-            want = np.divide(a, b, out=np.full_like(a, fill), where=ok)
-            assert np.array_equal(div0(a, b, ok, fill=fill), want, equal_nan=True)
-    for n in range(1, 9):
-        vals = rng.integers(0, 6, size=(300, 2, n)).astype(np.int32)
-        got = vals.copy()
-        _network_sort(np.moveaxis(got, -1, 0), _sorting_network(n))  # sorts along its first axis
-        assert np.array_equal(got, np.sort(vals, axis=-1))
-    for n in range(1, 10):
-        terms = [rng.normal(size=(40, 7)).astype(np.float32) * 10.0 ** rng.integers(-3, 4) for _ in range(n)]
-        assert np.array_equal(_sum_seq(terms), np.stack(terms, -1).sum(-1))
