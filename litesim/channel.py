@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from slicebridge.bridge.contract import CQI_EFFICIENCY, MCS_EFFICIENCY, PRB_BANDWIDTH_HZ
 from slicebridge.bridge.scenario import Scenario
+from slicebridge.litesim.kernels import StepLookup
 
 BS_HEIGHT_M = 30.0  # cost231 and okumura_hata (ENB_HEIGHT_M / UE_HEIGHT_M of the ns-3 program)
 UE_HEIGHT_M = 1.5
@@ -73,45 +74,13 @@ _SE_OF_CQI = _build_se_of_cqi()
 SINR_THRESHOLDS = shannon_gap() * (2.0 ** CQI_EFFICIENCY[1:] - 1.0)
 
 
-class SeMapper:
-    """Fast SINR → spectral-efficiency lookup (float32 in, float32 out).
-
-    ``searchsorted`` costs ~20 ns per element; instead the float32 bit pattern's top 16 bits (sign,
-    exponent, 7 mantissa bits: buckets 0.8 % wide) index tables holding, per bucket, the efficiency
-    below and above the one CQI threshold the bucket may contain (``+inf`` if none), so that the
-    result equals ``se[searchsorted(thresholds, sinr, side="left")]`` exactly.
-    """
+class SeMapper(StepLookup):
+    """SINR (linear, float32) → spectral efficiency (float32) of the CQI it reaches:
+    ``se_from_cqi(searchsorted(SINR_THRESHOLDS, sinr, side="left"))`` — CQI k needs ``sinr`` strictly
+    above threshold k — by the table lookup of :class:`litesim.kernels.StepLookup`."""
 
     def __init__(self) -> None:
-        self.thresholds = SINR_THRESHOLDS.astype(np.float32)
-        self.se = _SE_OF_CQI.astype(np.float32)
-        start = (np.arange(1 << 16, dtype=np.uint32) << 16).view(np.float32)  # smallest value of each bucket
-        nxt = np.arange(1, (1 << 16) + 1, dtype=np.uint64).astype(np.uint32) << 16
-        end = nxt.view(np.float32)  # smallest value of the next bucket (bucket 0xFFFF: wraps, unused)
-        with np.errstate(invalid="ignore"):
-            below = np.searchsorted(self.thresholds, start, side="left")  # thresholds < bucket start
-            inside = np.searchsorted(self.thresholds, end, side="left") - below  # thresholds in the bucket
-        positive = (start >= 0) & np.isfinite(start) & np.isfinite(end) & (end > start)
-        inside = np.where(positive, inside, 0)
-        if inside.max() > 1:
-            raise AssertionError("two CQI thresholds within one SINR bucket")
-        top = np.minimum(below + 1, self.se.size - 1)
-        self.bucket_thr = np.where(inside == 1, self.thresholds[np.minimum(below, self.thresholds.size - 1)],
-                                   np.float32(np.inf)).astype(np.float32)
-        self.bucket_lo = self.se[below]
-        self.bucket_hi = self.se[top]
-        # [lo, hi] pairs interleaved: the result is entry 2·bucket + (sinr > threshold), one gather
-        self.bucket_lo_hi = np.stack([self.bucket_lo, self.bucket_hi], axis=-1).reshape(-1)
-
-    def __call__(self, sinr: np.ndarray) -> np.ndarray:
-        # strictly greater: CQI k needs s > eff[k], i.e. sinr > threshold[k-1]
-        sinr = np.ascontiguousarray(sinr, dtype=np.float32)
-        # np.take with an intp index: ~2.5x faster than fancy indexing with the uint32 one
-        bucket = (sinr.view(np.uint32) >> np.uint32(16)).astype(np.intp)
-        above = sinr > np.take(self.bucket_thr, bucket)
-        bucket <<= 1
-        bucket += above
-        return np.take(self.bucket_lo_hi, bucket)
+        super().__init__(SINR_THRESHOLDS.astype(np.float32), _SE_OF_CQI.astype(np.float32))
 
 
 class FadingSeTable:

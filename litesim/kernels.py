@@ -16,6 +16,7 @@ kernel                  plain version                                         eq
 :func:`cumsum_rows`     ``np.cumsum(a, axis=0)``                              bit for bit
 :func:`network_sort`    ``np.sort(a, axis=0)``                                bit for bit
 :class:`GroupSum`       each group's columns summed by NumPy                  bit for bit (no -0.0)
+:class:`StepLookup`     ``values[np.searchsorted(thresholds, x, "left")]``    bit for bit
 :func:`water_level`     :func:`reference_water_level` (one group at a time)   bit for bit
 :func:`mixture_quantile`  :func:`reference_mixture_quantile` (one row at a time)  see its docstring
 ======================  ====================================================  ==============
@@ -163,6 +164,52 @@ class GroupSum:
             for k in range(a + 2, b):
                 o += x[..., k]
         return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Step-function lookup
+# ------------------------------------------------------------------------------------------------
+class StepLookup:
+    """``values[np.searchsorted(thresholds, x, side="left")]`` for float32 ``x``, bit for bit (float32 out).
+
+    ``searchsorted`` costs ~20 ns per element. Instead the top 16 bits of ``x``'s float32 pattern (sign,
+    exponent, 7 mantissa bits: buckets 0.8 % wide) index a table holding, per bucket, the one threshold
+    the bucket may contain (``+inf`` if none) and the values below and above it; the result is one
+    compare and one gather from interleaved [below, above] pairs. ``thresholds`` (float32, ascending)
+    must be more than a bucket apart: two in one bucket raise ValueError."""
+
+    def __init__(self, thresholds: np.ndarray, values: np.ndarray):
+        self.thresholds = np.asarray(thresholds, dtype=_F32)
+        self.values = np.asarray(values, dtype=_F32)
+        if self.values.shape != (self.thresholds.size + 1,):
+            raise ValueError(f"StepLookup: need len(thresholds) + 1 = {self.thresholds.size + 1} values, "
+                             f"got {self.values.size}")
+        start = (np.arange(1 << 16, dtype=np.uint32) << 16).view(_F32)  # smallest value of each bucket
+        nxt = np.arange(1, (1 << 16) + 1, dtype=np.uint64).astype(np.uint32) << 16
+        end = nxt.view(_F32)  # smallest value of the next bucket (bucket 0xFFFF: wraps, unused)
+        with np.errstate(invalid="ignore"):
+            below = np.searchsorted(self.thresholds, start, side="left")  # thresholds < bucket start
+            inside = np.searchsorted(self.thresholds, end, side="left") - below  # thresholds in the bucket
+        positive = (start >= 0) & np.isfinite(start) & np.isfinite(end) & (end > start)
+        inside = np.where(positive, inside, 0)
+        if inside.max() > 1:
+            bucket = int(np.argmax(inside))
+            raise ValueError(f"StepLookup: two thresholds within the float32 bucket [{start[bucket]}, {end[bucket]}) "
+                             "(0.8 % wide); thresholds must be further apart")
+        top = np.minimum(below + 1, self.values.size - 1)
+        self.bucket_thr = np.where(inside == 1, self.thresholds[np.minimum(below, self.thresholds.size - 1)],
+                                   _F32(np.inf)).astype(_F32)
+        # [below, above] pairs interleaved: the result is entry 2·bucket + (x > threshold), one gather
+        self.bucket_values = np.stack([self.values[below], self.values[top]], axis=-1).reshape(-1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=_F32)
+        # np.take with an intp index: ~2.5x faster than fancy indexing with the uint32 one
+        bucket = (x.view(np.uint32) >> np.uint32(16)).astype(np.intp)
+        above = x > np.take(self.bucket_thr, bucket)  # strictly: searchsorted "left" counts thresholds < x
+        bucket <<= 1
+        bucket += above
+        return np.take(self.bucket_values, bucket)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from slicebridge.litesim.kernels import (
     GroupSum,
     Scratch,
     Segments,
+    StepLookup,
     cumsum_rows,
     div0,
     mixture_quantile,
@@ -129,6 +130,40 @@ def test_group_sum_uses_columns_for_few_narrow_groups_and_matmul_otherwise():
     assert GroupSum([(0, 3), (3, 7)], 7).by_columns
     assert not GroupSum([(0, 8)], 8).by_columns
     assert not GroupSum([(0, 5)] * 0 + [(0, 5), (5, 10), (10, 15), (15, 20)], 20).by_columns
+
+
+# ------------------------------------------------------------------------------------------------
+# step-function lookup
+# ------------------------------------------------------------------------------------------------
+@st.composite
+def step_tables(draw):
+    """Ascending float32 thresholds at least 2 % apart (more than a bucket) and their values."""
+    n = draw(st.integers(1, 20))
+    first = draw(st.floats(1e-6, 1e3))
+    ratios = draw(hnp.arrays(np.float64, n - 1, elements=st.floats(1.02, 3.0)))
+    thresholds = (first * np.concatenate([[1.0], np.cumprod(ratios)])).astype(np.float32)
+    values = draw(hnp.arrays(np.float32, n + 1, elements=st.floats(-10, 10, width=32)))
+    return thresholds, values
+
+
+@FAST
+@given(data=st.data(), table=step_tables())
+def test_step_lookup_is_searchsorted_bit_for_bit(data, table):
+    thresholds, values = table
+    x = data.draw(float_arrays(np.float32, data.draw(shapes)))
+    # the thresholds themselves and their neighbours: the strict comparison must hold at every step
+    edges = np.concatenate([thresholds, np.nextafter(thresholds, np.float32(np.inf)),
+                            np.nextafter(thresholds, np.float32(-np.inf))]).astype(np.float32)
+    lookup = StepLookup(thresholds, values)
+    for v in (x, edges):
+        assert _same_bits(lookup(v), values[np.searchsorted(thresholds, v, side="left")])
+
+
+def test_step_lookup_rejects_thresholds_within_one_bucket():
+    with pytest.raises(ValueError, match="bucket"):
+        StepLookup(np.array([1.0, 1.001], np.float32), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="values"):
+        StepLookup(np.array([1.0, 2.0], np.float32), np.zeros(2, np.float32))
 
 
 # ------------------------------------------------------------------------------------------------
