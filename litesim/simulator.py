@@ -678,7 +678,8 @@ class LiteSim:
         A slice's delay distribution is then a mixture of uniform segments: its CDF is piecewise
         linear, and :func:`litesim.kernels.mixture_quantile` finds the 95 % point exactly. Rows
         (instance, cell, slice) where the served-on-arrival mass alone reaches the target take that
-        part's quantile directly (the queued segments lie above it); the others get the mixture of
+        part's quantile directly, assuming the queued segments lie above it (not always so: where one
+        starts below, the p95 is overestimated; see tests/test_litesim_p95.py); the others get the mixture of
         both segments of every UE slot of the slice (``M`` slots, see :meth:`_water_level`) and the two
         served-on-arrival pieces.
         """
