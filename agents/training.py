@@ -13,16 +13,19 @@ Modes (C cells, B batched scenario instances, see ``agents.lockstep``):
   the last round every client gets the global model, which is the policy that is saved.
 
 Every mode reports per-round windows (reward, resource utilisation, service satisfaction, SLA success
-rate, bytes up/down) and checkpoints at round ends: an interrupted run started again with the same
-configuration resumes from the last complete round and ends in the same state as an uninterrupted
-run (same seeds, same machine).
+rate, bytes up/down) and checkpoints at round ends: an interrupted run (even by kill -9) started
+again with the same configuration resumes from the last complete round and ends in the same state
+as an uninterrupted run (same seeds, same machine, a deterministic simulator). A checkpoint holds
+the models (with optimiser state and replay buffers), the federation server, the counters and
+random generators, and where the running episode stands (``SlicingCore.state_dict``: its seed and
+the shares applied so far) — no simulator state, so it works for every simulator, ns-3 included:
+the resumed run re-simulates the episode's steps so far on a fresh backend.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import pickle
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,6 +37,7 @@ from slicebridge.agents.algorithms import (
     algorithm_class,
     build_model,
     check_mode,
+    configure_logging,
     is_off_policy,
 )
 from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
@@ -235,12 +239,14 @@ class _Trainer:
         state = load_state(path) if path is not None else None
         if state is not None:
             self._check_same_config(state)
-            self.core = pickle.loads(state["core"])
+        if cfg.backend_factory is not None:
+            self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed), seed=self.seed)
         else:
-            if cfg.backend_factory is not None:
-                self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed), seed=self.seed)
-            else:
-                self.core = make_core(self.scenario, cfg.simulator, num_envs=cfg.num_envs, seed=self.seed)
+            self.core = make_core(self.scenario, cfg.simulator, num_envs=cfg.num_envs, seed=self.seed)
+        if state is not None:
+            # no simulator state in a checkpoint (an ns-3 process cannot be saved): a fresh backend
+            # re-simulates the running episode from its seed and the shares applied so far
+            self.core.load_state_dict(state["env"])
         groups = self._groups(self.core.n_cells)
         self.hub = LockstepHub(self.core, groups, timeout=cfg.timeout_s)
         self.meter = KpiMeter(self.core, cfg.success_threshold)
@@ -262,6 +268,7 @@ class _Trainer:
             self.models = []
             for k, proxy in enumerate(self.proxies):
                 model = cls.load(path / f"model_{k}.zip", env=proxy, device="cpu", force_reset=False, tensorboard_log=self._tb())
+                configure_logging(model, self._tb(), cfg.verbose)  # the saved model carries no logger
                 if is_off_policy(model):
                     model.load_replay_buffer(path / f"replay_{k}.pkl")
                 model.action_space.np_random.bit_generator.state = state["action_space_rng"][k]
@@ -384,7 +391,7 @@ class _Trainer:
     def _checkpoint(self, n_rounds: int) -> None:
         state = {
             "config": self._config_fingerprint(),
-            "core": pickle.dumps(self.core),
+            "env": self.core.state_dict(),
             "hub": self.hub.state_dict(),
             "meter": self.meter.state_dict(),
             "history": list(self.history),

@@ -87,9 +87,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     scenario = _scenario(args.scenario)
     config = TrainConfig(
         scenario=scenario, simulator=args.simulator, algorithm=args.algo, mode=args.mode,
-        strategy=args.strategy, total_steps=args.budget, seed=args.seed, run_dir=Path(args.out),
+        strategy=args.strategy, total_steps=args.budget, num_envs=args.num_envs, seed=args.seed, run_dir=Path(args.out),
     )
     result = train(config)
+    if result.resumed_round is not None:
+        print(f"resumed from the checkpoint of round {result.resumed_round}")
     print(f"run directory: {result.run_dir}")
     return 0
 
@@ -188,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--mode", choices=["federated", "independent", "centralised"], default="federated")
     tr.add_argument("--strategy", default="fedavg", help="federation strategy: fedavg, fedprox, success, uniform, median, trimmed_mean")
     tr.add_argument("--budget", type=int, default=20000, help="environment steps per cell")
+    tr.add_argument("--num-envs", type=int, default=TrainConfig.num_envs,
+                    help="scenario instances simulated side by side (ns-3: one process each)")
     tr.add_argument("--out", default="runs/train", help="run directory")
     tr.set_defaults(func=cmd_train)
 

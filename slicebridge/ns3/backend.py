@@ -23,9 +23,7 @@ last state of an episode carries ``isGameOver`` (reason ``SimulationEnd`` → tr
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +36,7 @@ from gymnasium import spaces
 from slicebridge.bridge.backend import next_seeds
 from slicebridge.bridge.kpi import KPI_NAMES, N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir
 from slicebridge.ns3.runtime import write_runtime_json
 from slicebridge.ns3.wire import GymServer, WireError, WireTimeout, recv_all
 from slicebridge.ns3.wire.server import EnvState, SimInit, parse_state
@@ -82,8 +80,7 @@ class _Resources:
 
     def __init__(self) -> None:
         self.context = zmq.Context()
-        # the pid in the name tells whose files these are if this process dies without cleaning up
-        self.tmpdir = tempfile.mkdtemp(prefix=f"slicebridge-ns3-{os.getpid()}-")
+        self.tmpdir: str | None = str(make_run_dir())
         self.runs: list[_Run] = []
 
     def end_runs(self) -> None:

@@ -18,6 +18,7 @@ ends the run), stdout and stderr in one temporary file whose tail goes into erro
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ ECHO_PROGRAM = "slicebridge-gym-echo"
 ENV_BINARY = "SLICEBRIDGE_NS3_BINARY"
 BUILD_COMMAND = "cmake -S . -B build && cmake --build build -j2"
 OUTPUT_TAIL_LINES = 25
+RUN_DIR_PREFIX = "slicebridge-ns3-"
 
 
 class Ns3Error(RuntimeError):
@@ -81,6 +83,32 @@ def build(jobs: int = 2, build_dir: Path | None = None, timeout_s: float = 1800.
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
             raise Ns3BuildError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}")
     return build_dir / "ns3_scenarios" / PROGRAM
+
+
+def make_run_dir() -> Path:
+    """A new private temporary folder for runtime JSON files and run output, named
+    ``slicebridge-ns3-<pid>-*`` after this process. Folders of processes that no longer exist (killed
+    before they could clean up, e.g. by SIGKILL) are removed first. The caller removes its own."""
+    tmp = Path(tempfile.gettempdir())
+    for stale in tmp.glob(f"{RUN_DIR_PREFIX}*-*"):
+        pid = stale.name[len(RUN_DIR_PREFIX):].split("-", 1)[0]
+        try:
+            mine = stale.is_dir() and stale.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 class Ns3Process:

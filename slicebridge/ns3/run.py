@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir
 from slicebridge.ns3.runtime import write_runtime_json
 
 
@@ -84,9 +84,10 @@ def run_ns3(
         raise ValueError(f"shares has {len(shares)} values; the scenario has {scenario.n_slices} slices")
     binary = find_program(binary)
     n_steps = steps if steps is not None else scenario.control.episode_steps
-    with tempfile.TemporaryDirectory(prefix="slicebridge-ns3-") as tmp:
-        config = write_runtime_json(scenario, seed, Path(tmp) / "runtime.json")
-        output = Path(tmp) / "kpis.jsonl"
+    tmp = make_run_dir()
+    try:
+        config = write_runtime_json(scenario, seed, tmp / "runtime.json")
+        output = tmp / "kpis.jsonl"
         run = Ns3Process(ns3_command(binary, config, output, seed, shares, steps, scheduler), log_dir=tmp)
         try:
             code = run.wait(timeout_s)
@@ -100,6 +101,8 @@ def run_ns3(
         finally:
             run.stop()
         kpis = read_kpi_lines(output, scenario.n_cells, scenario.n_slices) if output.exists() else None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if kpis is None or kpis.shape[0] != n_steps:
         got = 0 if kpis is None else kpis.shape[0]
         raise Ns3RunError(f"{binary.name} wrote {got} KPI lines, expected {n_steps}")
