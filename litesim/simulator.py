@@ -206,22 +206,22 @@ class LiteSim:
         self.bounds = self.traffic.bounds
         self.slice_ues = np.array([s.ues_per_cell for s in sc.slices], dtype=np.float32)
         self._slice_sum = GroupSum(self.bounds, self.n_ues)  # [..., U] -> [..., S]: sum over each slice's UEs
-        # slot layout of the water level and the p95: slot i of slice s is UE _ev_ue[s, i] of the cell if _ev_valid[s, i]
-        self._ev_ues = max(1, max(b - a for a, b in self.bounds))
-        self._ev_ue = np.zeros((self.n_slices, self._ev_ues), dtype=np.int64)
-        self._ev_valid = np.zeros((self.n_slices, self._ev_ues), dtype=bool)
+        # slot layout of the water level and the p95: slot i of slice s is UE _slot_ue[s, i] of the cell if _slot_valid[s, i]
+        self._n_slots = max(1, max(b - a for a, b in self.bounds))
+        self._slot_ue = np.zeros((self.n_slices, self._n_slots), dtype=np.int64)
+        self._slot_valid = np.zeros((self.n_slices, self._n_slots), dtype=bool)
         for s, (a, b) in enumerate(self.bounds):
-            self._ev_ue[s, :b - a] = np.arange(a, b)
-            self._ev_valid[s, :b - a] = True
-        div = self._ev_valid.sum(-1, keepdims=True) - np.arange(self._ev_ues)  # UEs sharing from slot k on
-        self._wl_div = np.where(self._ev_valid, div, np.inf).astype(_F32).T[:, :, None]  # [M, S, 1]; unused slots: inf
+            self._slot_ue[s, :b - a] = np.arange(a, b)
+            self._slot_valid[s, :b - a] = True
+        div = self._slot_valid.sum(-1, keepdims=True) - np.arange(self._n_slots)  # UEs sharing from slot k on
+        self._wl_div = np.where(self._slot_valid, div, np.inf).astype(_F32).T[:, :, None]  # [M, S, 1]; unused slots: inf
         n_rows = self.num_envs * self.n_cells * self.n_slices
         # row r = (instance, cell, slice) of [n, C, S]: its slots' flat UE indices into [n, C, U], and
         # which slots are used (cached: computing them per call costs more than gathering them)
         r = np.arange(n_rows)
-        self._row_ue = ((r // self.n_slices * self.n_ues)[:, None] + self._ev_ue[r % self.n_slices]).T.copy()  # [M, n·C·S]
-        self._row_valid = self._ev_valid[r % self.n_slices].T.copy()  # [M, n·C·S]
-        self._wl_network = sorting_network(self._ev_ues)  # water level: sorts rows of M needs
+        self._row_ue = ((r // self.n_slices * self.n_ues)[:, None] + self._slot_ue[r % self.n_slices]).T.copy()  # [M, n·C·S]
+        self._row_valid = self._slot_valid[r % self.n_slices].T.copy()  # [M, n·C·S]
+        self._wl_network = sorting_network(self._n_slots)  # water level: sorts rows of M needs
         self._scratch = Scratch()  # reused work arrays, per thread
         se_scale = np.asarray(sc.litesim.se_scale or [1.0] * self.n_slices, dtype=np.float64)
         # calibrated SE multiplier per UE: applied to the SE itself, so the SE KPI is the calibrated one
@@ -515,9 +515,9 @@ class LiteSim:
         """
         n, C = need.shape[:2]
         # slot-major [M, S, nC]: slot k of every slice and cell is one contiguous block
-        slots = np.take(need.reshape(n * C, self.n_ues).T, self._ev_ue.T, axis=0)
+        slots = np.take(need.reshape(n * C, self.n_ues).T, self._slot_ue.T, axis=0)
         np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
-        slots[~self._ev_valid.T] = _PAD_NEED
+        slots[~self._slot_valid.T] = _PAD_NEED
         avail = avail_s.reshape(n * C, self.n_slices).T  # [S, nC]
         level = water_level(slots, avail, self._wl_div, self._wl_network)
         return level.T.reshape(avail_s.shape)
