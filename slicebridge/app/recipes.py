@@ -1,6 +1,6 @@
-"""Runnable recipes reproducing the research systems (RESEARCH.md) — one command, one table.
+"""Runnable recipes reproducing the research systems (docs/RESEARCH.md) — one command, one table.
 
-``python -m agents.recipes fdrl [--out DIR] [--rounds N] ...`` (or ``run_recipe("fdrl", ...)``)
+``python -m slicebridge.app.recipes fdrl [--out DIR] [--rounds N] ...`` (or ``run_recipe("fdrl", ...)``)
 reproduces system 1 (FDRL) on ``scenarios/fdrl_10edge.yaml`` in litesim: DQN per edge cell trained
 four ways — FedAvg, FedProx (μ = 0.1), centralised (one DQN on all cells' data) and independent (no
 sharing) — then every final policy, plus the random policy and the equal-shares baseline, is
@@ -299,7 +299,7 @@ def run_recipe(name: str, **kwargs: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m agents.recipes", description="Reproduce a research system (RESEARCH.md).")
+    p = argparse.ArgumentParser(prog="python -m slicebridge.app.recipes", description="Reproduce a research system (docs/RESEARCH.md).")
     p.add_argument("recipe", choices=sorted(RECIPES))
     p.add_argument("--out", help="output directory (runs, NAME.md table); default runs/NAME")
     p.add_argument("--num-envs", type=int)
