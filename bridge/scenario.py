@@ -479,8 +479,10 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     path = Path(path_or_name)
     if not path.exists() and not path.suffix:
         shipped = scenarios_dir() / f"{path_or_name}.yaml"
-        if shipped.exists():
-            path = shipped
+        if not shipped.exists():
+            names = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+            raise ScenarioError(f"{path}: scenario file not found, nor a shipped scenario of that name; shipped: {names}")
+        path = shipped
     return Scenario.from_yaml(path)
 
 

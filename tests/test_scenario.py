@@ -124,6 +124,7 @@ BROKEN_FILES = [
     ("deep.yaml", lambda p: p.write_text("[" * 50_000), "not valid YAML"),
     ("dir.yaml", lambda p: p.mkdir(), "is a directory"),
     ("missing.yaml", lambda p: None, "scenario file not found"),
+    ("missing", lambda p: None, "nor a shipped scenario of that name; shipped: ['bench_13cell', 'default'"),
 ]
 
 

@@ -228,7 +228,7 @@ def _small(scenario: Scenario) -> bool:
     return scenario.n_cells * scenario.ues_per_cell <= MAX_UES_STEPPED and warmup <= MAX_WARMUP_PERIODS
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=SCENARIO_FILES, shares_seed=st.integers(0, 2**16))
 def test_any_file_loads_or_gives_one_scenario_error(fuzz_dir: Path, data: bytes, shares_seed: int) -> None:
     path = fuzz_dir / "generated.yaml"
@@ -239,7 +239,7 @@ def test_any_file_loads_or_gives_one_scenario_error(fuzz_dir: Path, data: bytes,
         _assert_runs_finite(scenario, shares_seed)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=st.one_of(mutated_trees(), in_range_trees()), shares_seed=st.integers(0, 2**16))
 def test_dict_mutations_validate_or_raise_scenario_error(tree: Any, shares_seed: int) -> None:
     """The same property through ``Scenario.from_dict`` (values YAML cannot spell, e.g. NaN in a list)."""
