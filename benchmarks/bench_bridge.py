@@ -6,7 +6,7 @@
    action a float64 Box of ``n/10`` values. Per step the bridge (``GymServer``) receives the state,
    decodes it to NumPy arrays, encodes the action and sends it. In the same run, on the same socket
    and peer, a bare pyzmq REQ/REP echo receives the same bytes and answers the same action bytes
-   without touching protobuf: ``overhead = bridge / echo`` (target ≤ 2).
+   without touching protobuf: ``overhead = bridge / echo``.
    Also measured: the full ``Ns3Backend.step`` path against the C++ ``slicebridge-gym-echo``
    (the real C++ end of the wire, no simulation) for KPI tensors of 11, 308 and 3003 values.
 2. **Codec against a real ns-3 step** (scenarios tiny and default): the wall time of

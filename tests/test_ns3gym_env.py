@@ -5,6 +5,7 @@ build, against a Python stand-in script that speaks the wire through SimPeer."""
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -60,6 +61,15 @@ def test_gymnasium_checker_passes_against_cpp_script(spaces_program, kind):
         env.close()
     assert gone(pid)
     env.close()  # idempotent
+
+
+def test_garbage_collected_env_reaps_its_script(spaces_program):
+    env = Ns3GymEnv([spaces_program, "--space=discrete"])
+    env.reset()
+    pid = env.sim_pid
+    del env
+    gc.collect()
+    assert gone(pid)
 
 
 def test_spaces_keep_shapes_dtypes_and_bounds(spaces_program):

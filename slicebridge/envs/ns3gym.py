@@ -249,6 +249,8 @@ class Ns3GymEnv(gym.Env):
             raise self._failure(f"sent no {what} within {timeout_s:g} s (hung?)") from None
         except WireError as exc:
             raise self._failure(f"broke the protocol: {exc}") from None
+        finally:
+            server.liveness = None  # the check refers to the env: no cycle that would delay its finalizer
         if state.game_over:
             episode.over = True
             server.send_stop()
