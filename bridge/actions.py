@@ -29,7 +29,9 @@ def shares_from_raw(raw: np.ndarray, min_share: np.ndarray) -> np.ndarray:
 
 
 def project_to_simplex(values: np.ndarray, min_share: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``values [..., S]`` onto ``{x : x ≥ min_share, Σ x = 1}``."""
+    """Euclidean projection of ``values [..., S]`` onto ``{x : x ≥ min_share, Σ x = 1}``.
+
+    The C++ twin is ``ProjectOntoShareSimplex`` (ns3_scenarios/model/slice-contract.cc), same operation order."""
     values = np.asarray(values, dtype=np.float64)
     min_share = np.asarray(min_share, dtype=np.float64)
     budget = 1.0 - float(min_share.sum())
@@ -38,7 +40,8 @@ def project_to_simplex(values: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     excess = np.cumsum(desc, axis=-1) - budget
     rank = np.arange(1, y.shape[-1] + 1)
     positive = desc - excess / rank > 0
-    rho = y.shape[-1] - np.argmax(positive[..., ::-1], axis=-1)  # last rank where the condition holds
+    # last rank where the condition holds; rank 1 when none does (Σ min_share = 1: θ = max y, x = min_share)
+    rho = np.where(positive.any(axis=-1), y.shape[-1] - np.argmax(positive[..., ::-1], axis=-1), 1)
     theta = np.take_along_axis(excess, (rho - 1)[..., None], -1) / rho[..., None]
     return min_share + np.maximum(y - theta, 0.0)
 

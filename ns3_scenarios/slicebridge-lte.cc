@@ -148,8 +148,7 @@ main(int argc, char* argv[])
     collector->SetInitialShares(shares);
     if (gym.Enabled())
     {
-        collector->SetController(
-            CreateSliceGymController(gym, configPath, cfg.cells.size(), cfg.slices.size()));
+        collector->SetController(CreateSliceGymController(gym, cfg));
     }
     else
     {

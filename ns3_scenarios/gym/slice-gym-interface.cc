@@ -2,6 +2,7 @@
 #include "slice-gym-interface.h"
 
 #include "ns3opengym.pb.h"
+#include "slice-runtime-config.h"
 
 #include "ns3/command-line.h"
 #include "ns3/simulator.h"
@@ -15,10 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <numeric>
 #include <sstream>
 #include <unistd.h>
 
@@ -40,13 +39,6 @@ Die(int code, const std::string& message)
     std::cerr.flush();
     // _Exit: no static destructors while the simulator is in the middle of an event.
     std::_Exit(code);
-}
-
-bool
-IsRatioKpi(std::size_t k)
-{
-    return k == KPI_LOSS_RATIO || k == KPI_SLA_RATIO || k == KPI_PRB_USED_SHARE ||
-           k == KPI_SHARE_ASSIGNED;
 }
 
 ns3opengym::SpaceDescription
@@ -138,39 +130,6 @@ ParseSliceGymInvalidAction(const std::string& text)
     }
     Die(SliceGymInterface::EXIT_PROTOCOL,
         "action.invalid must be 'project' or 'reject', got '" + text + "'");
-}
-
-std::vector<double>
-ProjectOntoShareSimplex(const std::vector<double>& row, const std::vector<double>& minShares)
-{
-    const std::size_t n = row.size();
-    const double budget =
-        std::max(0.0, 1.0 - std::accumulate(minShares.begin(), minShares.end(), 0.0));
-    std::vector<double> y(n);
-    for (std::size_t j = 0; j < n; ++j)
-    {
-        y[j] = row[j] - minShares[j];
-    }
-    // Projection of y onto {z >= 0, sum z = budget}: z = max(y - theta, 0).
-    std::vector<double> sorted(y);
-    std::sort(sorted.begin(), sorted.end(), std::greater<>());
-    double cumsum = 0.0;
-    double theta = 0.0;
-    for (std::size_t k = 0; k < n; ++k)
-    {
-        cumsum += sorted[k];
-        const double t = (cumsum - budget) / static_cast<double>(k + 1);
-        if (sorted[k] - t > 0)
-        {
-            theta = t;
-        }
-    }
-    std::vector<double> out(n);
-    for (std::size_t j = 0; j < n; ++j)
-    {
-        out[j] = std::max(y[j] - theta, 0.0) + minShares[j];
-    }
-    return out;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -294,7 +253,7 @@ SliceGymInterface::Impl::SendInit()
     ns3opengym::DictSpace dict;
     for (std::size_t k = 0; k < KPI_COUNT; ++k)
     {
-        const float high = IsRatioKpi(k) ? 1.0F : std::numeric_limits<float>::infinity();
+        const float high = contract::kKpiIsRatio[k] ? 1.0F : std::numeric_limits<float>::infinity();
         *dict.add_element() = BoxSpaceDescription(0.0F, high, cells, slices, names[k]);
     }
     init.mutable_obsspace()->set_type(ns3opengym::Dict);
@@ -515,39 +474,18 @@ SliceGymInterface::StopRequested() const
 }
 
 Ptr<SliceGymInterface>
-CreateSliceGymController(const SliceGymOptions& options,
-                         const std::string& runtimeJsonPath,
-                         uint32_t cells,
-                         uint32_t slices)
+CreateSliceGymController(const SliceGymOptions& options, const SliceRuntimeConfig& config)
 {
-    std::vector<double> minShares(slices, 0.0);
-    std::string invalid = "project";
-    try
+    std::vector<double> minShares;
+    for (const auto& slice : config.slices)
     {
-        std::ifstream in(runtimeJsonPath);
-        const nlohmann::json runtime = nlohmann::json::parse(in);
-        const auto& scenario = runtime.at("scenario");
-        const auto& sliceList = scenario.at("slices");
-        for (uint32_t s = 0; s < slices && s < sliceList.size(); ++s)
-        {
-            minShares[s] = sliceList[s].value("min_share", 0.0);
-        }
-        if (scenario.contains("action"))
-        {
-            invalid = scenario["action"].value("invalid", std::string("project"));
-        }
-    }
-    catch (const std::exception& e)
-    {
-        Die(SliceGymInterface::EXIT_PROTOCOL,
-            "cannot read scenario.slices[].min_share / scenario.action.invalid from " + runtimeJsonPath +
-                ": " + e.what());
+        minShares.push_back(slice.minShare);
     }
     return Create<SliceGymInterface>(options.Address(),
-                                     cells,
-                                     slices,
+                                     config.cells.size(),
+                                     config.slices.size(),
                                      minShares,
-                                     ParseSliceGymInvalidAction(invalid),
+                                     ParseSliceGymInvalidAction(config.actionInvalid),
                                      options.timeoutS);
 }
 

@@ -2,6 +2,7 @@
 #ifndef SLICE_GYM_INTERFACE_H
 #define SLICE_GYM_INTERFACE_H
 
+#include "slice-contract.h" // ProjectOntoShareSimplex
 #include "slice-controller.h"
 
 #include "ns3/ptr.h"
@@ -15,6 +16,7 @@ namespace ns3
 {
 
 class CommandLine;
+class SliceRuntimeConfig;
 
 /// Command-line options of the gym bridge (all optional; the bridge is off unless a peer is named).
 struct SliceGymOptions
@@ -40,13 +42,6 @@ enum class SliceGymInvalidAction
 
 /// Parse "project" / "reject" (anything else aborts with a message).
 SliceGymInvalidAction ParseSliceGymInvalidAction(const std::string& text);
-
-/**
- * Euclidean projection of @p row onto {x : x_j >= minShares_j, sum_j x_j = 1}.
- * Requires sum(minShares) <= 1 and finite values.
- */
-std::vector<double> ProjectOntoShareSimplex(const std::vector<double>& row,
-                                            const std::vector<double>& minShares);
 
 /**
  * @brief SliceController that hands every decision to a Python agent over the ns3opengym wire.
@@ -99,14 +94,11 @@ class SliceGymInterface : public SliceController
 };
 
 /**
- * The gym controller for a slicebridge-lte run: min_share of every slice and action.invalid are
- * read from the scenario in the runtime JSON at @p runtimeJsonPath (exits with a message when they
- * cannot be read).
+ * The gym controller for a slicebridge-lte run: cells, slices, every slice's min_share and
+ * action.invalid from the parsed runtime JSON @p config.
  */
 Ptr<SliceGymInterface> CreateSliceGymController(const SliceGymOptions& options,
-                                                const std::string& runtimeJsonPath,
-                                                uint32_t cells,
-                                                uint32_t slices);
+                                                const SliceRuntimeConfig& config);
 
 } // namespace ns3
 

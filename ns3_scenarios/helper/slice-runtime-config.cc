@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-runtime-config.h"
 
-#include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 namespace ns3
 {
@@ -18,65 +20,125 @@ using nlohmann::json;
 const json&
 At(const json& j, const std::string& key, const std::string& where)
 {
-    if (!j.is_object() || !j.contains(key))
+    if (!j.is_object())
     {
-        throw std::runtime_error("runtime JSON: missing field " + where + key);
+        throw std::runtime_error("field " + where.substr(0, where.empty() ? 0 : where.size() - 1) +
+                                 " must be a JSON object");
+    }
+    if (!j.contains(key))
+    {
+        throw std::runtime_error("missing field " + where + key);
     }
     return j.at(key);
 }
 
+/// @p j as T; integers must be whole numbers within T's range (nlohmann would wrap or truncate).
 template <typename T>
 T
-Get(const json& j, const std::string& key, const std::string& where)
+As(const json& j, const std::string& field)
 {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    {
+        const bool whole = std::is_unsigned_v<T> ? j.is_number_unsigned() : j.is_number_integer();
+        if (!whole || j.get<long double>() > static_cast<long double>(std::numeric_limits<T>::max()) ||
+            j.get<long double>() < static_cast<long double>(std::numeric_limits<T>::min()))
+        {
+            throw std::runtime_error("field " + field + " must be a whole number in [" +
+                                     std::to_string(+std::numeric_limits<T>::min()) + ", " +
+                                     std::to_string(+std::numeric_limits<T>::max()) + "], got " +
+                                     j.dump());
+        }
+    }
     try
     {
-        return At(j, key, where).get<T>();
+        return j.get<T>();
     }
     catch (const json::exception& e)
     {
-        throw std::runtime_error("runtime JSON: field " + where + key + " has the wrong type (" +
+        throw std::runtime_error("field " + field + " has the wrong type, got " + j.dump() + " (" +
                                  e.what() + ")");
     }
 }
 
 template <typename T>
 T
-GetOr(const json& j, const std::string& key, T fallback)
+Get(const json& j, const std::string& key, const std::string& where)
+{
+    return As<T>(At(j, key, where), where + key);
+}
+
+template <typename T>
+T
+GetOr(const json& j, const std::string& key, const std::string& where, T fallback)
 {
     if (j.is_object() && j.contains(key) && !j.at(key).is_null())
     {
-        return j.at(key).get<T>();
+        return As<T>(j.at(key), where + key);
     }
     return fallback;
 }
 
+const json&
+ArrayAt(const json& j, const std::string& key, const std::string& where)
+{
+    const json& a = At(j, key, where);
+    if (!a.is_array())
+    {
+        throw std::runtime_error("field " + where + key + " must be a list, got " + a.type_name());
+    }
+    return a;
+}
+
+SliceRuntimeConfig::LoadProfile
+ParseLoadProfile(const json& lp, const std::string& where)
+{
+    SliceRuntimeConfig::LoadProfile p;
+    p.kind = Get<std::string>(lp, "kind", where);
+    if (!IsSliceLoadProfileKind(p.kind))
+    {
+        std::string allowed;
+        for (auto k : contract::kLoadProfileKinds)
+        {
+            allowed += (allowed.empty() ? "" : ", ") + std::string(k);
+        }
+        throw std::runtime_error("field " + where + "kind: '" + p.kind + "' unknown; allowed: " + allowed);
+    }
+    // every field is written by bridge.runtime (the validated scenario): no second set of defaults
+    p.scale = Get<double>(lp, "scale", where);
+    p.values = Get<std::vector<double>>(lp, "values", where);
+    p.holdSteps = Get<uint32_t>(lp, "hold_steps", where);
+    p.amplitude = Get<double>(lp, "amplitude", where);
+    p.periodSteps = Get<uint32_t>(lp, "period_steps", where);
+    p.phaseRad = Get<double>(lp, "phase_rad", where);
+    if (p.holdSteps == 0 || p.periodSteps == 0)
+    {
+        throw std::runtime_error("fields " + where + "hold_steps and period_steps must be >= 1");
+    }
+    if (p.kind == "piecewise" && p.values.empty())
+    {
+        throw std::runtime_error("field " + where + "values must not be empty for a piecewise profile");
+    }
+    return p;
+}
+
 } // namespace
 
-SliceRuntimeConfig
-SliceRuntimeConfig::Load(const std::string& path)
+namespace
 {
-    std::ifstream in(path);
-    if (!in)
+
+SliceRuntimeConfig
+FromJson(const json& root)
+{
+    using Slice = SliceRuntimeConfig::Slice;
+    using Cell = SliceRuntimeConfig::Cell;
+    using Ue = SliceRuntimeConfig::Ue;
+    if (GetOr<std::string>(root, "format", "", "") != "slicebridge-runtime/1")
     {
-        throw std::runtime_error("cannot read the runtime JSON " + path);
-    }
-    json root;
-    try
-    {
-        root = json::parse(in);
-    }
-    catch (const json::exception& e)
-    {
-        throw std::runtime_error(path + ": not valid JSON: " + e.what());
-    }
-    if (GetOr<std::string>(root, "format", "") != "slicebridge-runtime/1")
-    {
-        throw std::runtime_error(path + ": format must be \"slicebridge-runtime/1\"");
+        throw std::runtime_error("field format must be \"slicebridge-runtime/1\"");
     }
     SliceRuntimeConfig cfg;
     const json& sc = At(root, "scenario", "");
-    cfg.name = GetOr<std::string>(sc, "name", "unnamed");
+    cfg.name = GetOr<std::string>(sc, "name", "scenario.", "unnamed");
     cfg.seed = Get<uint32_t>(root, "seed", "");
 
     const json& topo = At(sc, "topology", "scenario.");
@@ -90,10 +152,10 @@ SliceRuntimeConfig::Load(const std::string& path)
     cfg.txPowerDbm = Get<double>(radio, "tx_power_dbm", "scenario.radio.");
     cfg.noiseFigureDb = Get<double>(radio, "noise_figure_db", "scenario.radio.");
     cfg.fading = Get<bool>(radio, "fading", "scenario.radio.");
-    cfg.scheduler = GetOr<std::string>(radio, "scheduler", "pf");
+    cfg.scheduler = GetOr<std::string>(radio, "scheduler", "scenario.radio.", "pf");
     if (cfg.scheduler != "pf" && cfg.scheduler != "rr")
     {
-        throw std::runtime_error("scenario.radio.scheduler: '" + cfg.scheduler + "' unknown; allowed: pf, rr");
+        throw std::runtime_error("field scenario.radio.scheduler: '" + cfg.scheduler + "' unknown; allowed: pf, rr");
     }
     const json& prop = At(radio, "propagation", "scenario.radio.");
     cfg.propagationModel = Get<std::string>(prop, "model", "scenario.radio.propagation.");
@@ -105,51 +167,53 @@ SliceRuntimeConfig::Load(const std::string& path)
 
     static const std::map<std::string, uint8_t> defaultQci{
         {"embb", 9}, {"urllc", 7}, {"mmtc", 8}, {"volte", 1}, {"video", 6}, {"other", 5}};
-    const json& slices = At(sc, "slices", "scenario.");
+    const json& slices = ArrayAt(sc, "slices", "scenario.");
     for (size_t i = 0; i < slices.size(); ++i)
     {
         const std::string where = "scenario.slices[" + std::to_string(i) + "].";
         const json& js = slices[i];
         Slice s;
         s.name = Get<std::string>(js, "name", where);
-        s.kind = GetOr<std::string>(js, "kind", "other");
+        s.kind = GetOr<std::string>(js, "kind", where, "other");
         s.uesPerCell = Get<uint32_t>(js, "ues_per_cell", where);
         const json& tr = At(js, "traffic", where);
         s.trafficModel = Get<std::string>(tr, "model", where + "traffic.");
-        s.rateMbps = GetOr<double>(tr, "rate_mbps", 0.0);
-        s.packetSizeBytes = GetOr<uint32_t>(tr, "packet_size_bytes", 1200);
-        s.onMs = GetOr<double>(tr, "on_ms", 0.0);
-        s.offMs = GetOr<double>(tr, "off_ms", 0.0);
-        s.periodMs = GetOr<double>(tr, "period_ms", 0.0);
+        s.rateMbps = GetOr<double>(tr, "rate_mbps", where + "traffic.", 0.0);
+        s.packetSizeBytes = GetOr<uint32_t>(tr, "packet_size_bytes", where + "traffic.", 1200);
+        s.onMs = GetOr<double>(tr, "on_ms", where + "traffic.", 0.0);
+        s.offMs = GetOr<double>(tr, "off_ms", where + "traffic.", 0.0);
+        s.periodMs = GetOr<double>(tr, "period_ms", where + "traffic.", 0.0);
+        s.minShare = Get<double>(js, "min_share", where);
         if (js.contains("load_profile"))
         {
-            const json& lp = js.at("load_profile");
-            s.loadProfile.kind = GetOr<std::string>(lp, "kind", "constant");
-            s.loadProfile.scale = GetOr<double>(lp, "scale", 1.0);
-            s.loadProfile.values = GetOr<std::vector<double>>(lp, "values", {});
-            s.loadProfile.holdSteps = std::max<uint32_t>(1, GetOr<uint32_t>(lp, "hold_steps", 1));
-            s.loadProfile.amplitude = GetOr<double>(lp, "amplitude", 0.5);
-            s.loadProfile.periodSteps = std::max<uint32_t>(1, GetOr<uint32_t>(lp, "period_steps", 20));
-            s.loadProfile.phaseRad = GetOr<double>(lp, "phase_rad", 0.0);
+            s.loadProfile = ParseLoadProfile(js.at("load_profile"), where + "load_profile.");
         }
         auto it = defaultQci.find(s.kind);
-        s.qci = GetOr<uint8_t>(js, "qci", it == defaultQci.end() ? 5 : it->second);
+        s.qci = GetOr<uint8_t>(js, "qci", where, it == defaultQci.end() ? 5 : it->second);
         cfg.slices.push_back(s);
     }
 
     if (sc.contains("mobility"))
     {
-        cfg.mobilityModel = GetOr<std::string>(sc.at("mobility"), "model", "static");
-        cfg.speedMps = GetOr<double>(sc.at("mobility"), "speed_mps", 0.0);
+        cfg.mobilityModel = GetOr<std::string>(sc.at("mobility"), "model", "scenario.mobility.", "static");
+        cfg.speedMps = GetOr<double>(sc.at("mobility"), "speed_mps", "scenario.mobility.", 0.0);
     }
     const json& control = At(sc, "control", "scenario.");
     cfg.decisionPeriodMs = Get<double>(control, "decision_period_ms", "scenario.control.");
     cfg.episodeSteps = Get<uint32_t>(control, "episode_steps", "scenario.control.");
     cfg.warmupMs = Get<double>(control, "warmup_ms", "scenario.control.");
-    cfg.workConserving = GetOr<bool>(GetOr<json>(sc, "action", json::object()), "work_conserving", true);
-    cfg.bufferBytes = GetOr<uint32_t>(GetOr<json>(sc, "litesim", json::object()), "buffer_bytes", 102400);
+    const json action = GetOr<json>(sc, "action", "scenario.", json::object());
+    cfg.workConserving = GetOr<bool>(action, "work_conserving", "scenario.action.", true);
+    cfg.actionInvalid = GetOr<std::string>(action, "invalid", "scenario.action.", "project");
+    if (cfg.actionInvalid != "project" && cfg.actionInvalid != "reject")
+    {
+        throw std::runtime_error("field scenario.action.invalid: '" + cfg.actionInvalid +
+                                 "' unknown; allowed: project, reject");
+    }
+    cfg.bufferBytes = GetOr<uint32_t>(GetOr<json>(sc, "litesim", "scenario.", json::object()), "buffer_bytes",
+                                      "scenario.litesim.", 102400);
 
-    const json& cells = At(root, "cells", "");
+    const json& cells = ArrayAt(root, "cells", "");
     for (size_t c = 0; c < cells.size(); ++c)
     {
         const std::string where = "cells[" + std::to_string(c) + "].";
@@ -157,10 +221,10 @@ SliceRuntimeConfig::Load(const std::string& path)
         cell.x = Get<double>(cells[c], "x_m", where);
         cell.y = Get<double>(cells[c], "y_m", where);
         cell.omni = !cells[c].contains("azimuth_deg") || cells[c].at("azimuth_deg").is_null();
-        cell.azimuthDeg = cell.omni ? 0.0 : cells[c].at("azimuth_deg").get<double>();
+        cell.azimuthDeg = cell.omni ? 0.0 : Get<double>(cells[c], "azimuth_deg", where);
         cfg.cells.push_back(cell);
     }
-    const json& ues = At(root, "ues", "");
+    const json& ues = ArrayAt(root, "ues", "");
     for (size_t u = 0; u < ues.size(); ++u)
     {
         const std::string where = "ues[" + std::to_string(u) + "].";
@@ -173,8 +237,10 @@ SliceRuntimeConfig::Load(const std::string& path)
         if (ue.cell >= cells.size() || ue.slice >= cfg.slices.size() ||
             ue.shadowingDb.size() != cells.size())
         {
-            throw std::runtime_error("runtime JSON: " + where + " cell/slice out of range or shadowing_db "
-                                     "does not have one value per cell");
+            throw std::runtime_error("entry " + where.substr(0, where.size() - 1) +
+                                     ": cell/slice out of range or shadowing_db does not have one value "
+                                     "per cell (" + std::to_string(cells.size()) + " cells, " +
+                                     std::to_string(cfg.slices.size()) + " slices)");
         }
         cfg.ues.push_back(ue);
     }
@@ -190,7 +256,7 @@ SliceRuntimeConfig::Load(const std::string& path)
         }
         if (!ok)
         {
-            throw std::runtime_error("runtime JSON: " + what + " must be [" + std::to_string(nC) +
+            throw std::runtime_error("field " + what + " must be [" + std::to_string(nC) +
                                      " cells][" + std::to_string(nS) + " slices]");
         }
     };
@@ -198,26 +264,53 @@ SliceRuntimeConfig::Load(const std::string& path)
     checkShape(cfg.initialShares, "initial_shares");
     if (nC == 0 || nS == 0)
     {
-        throw std::runtime_error("runtime JSON: no cells or no slices");
+        throw std::runtime_error("no cells or no slices");
     }
     return cfg;
+}
+
+} // namespace
+
+SliceRuntimeConfig
+SliceRuntimeConfig::Load(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+    {
+        throw std::runtime_error("cannot read the runtime JSON " + path);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return Parse(text.str(), path);
+}
+
+SliceRuntimeConfig
+SliceRuntimeConfig::Parse(const std::string& text, const std::string& source)
+{
+    json root;
+    try
+    {
+        root = json::parse(text);
+    }
+    catch (const json::exception& e)
+    {
+        throw std::runtime_error("runtime JSON " + source + ": not valid JSON: " + e.what());
+    }
+    try
+    {
+        return FromJson(root);
+    }
+    catch (const std::runtime_error& e)
+    {
+        throw std::runtime_error("runtime JSON " + source + ": " + e.what() +
+                                 " (write it with slicebridge.ns3.runtime.write_runtime_json)");
+    }
 }
 
 double
 SliceRuntimeConfig::LoadScale(uint32_t slice, uint32_t step) const
 {
-    const LoadProfile& p = slices.at(slice).loadProfile;
-    if (p.kind == "piecewise" && !p.values.empty())
-    {
-        return p.values[(step / p.holdSteps) % p.values.size()];
-    }
-    if (p.kind == "sinusoid")
-    {
-        return std::max(0.0,
-                        p.scale * (1.0 + p.amplitude * std::sin(2.0 * M_PI * step / p.periodSteps +
-                                                                p.phaseRad)));
-    }
-    return p.scale;
+    return SliceLoadScale(slices.at(slice).loadProfile, step);
 }
 
 } // namespace ns3

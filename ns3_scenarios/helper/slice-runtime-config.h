@@ -2,6 +2,8 @@
 #ifndef SLICE_RUNTIME_CONFIG_H
 #define SLICE_RUNTIME_CONFIG_H
 
+#include "slice-contract.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,21 +15,13 @@ namespace ns3
  * @brief The runtime JSON written by bridge.runtime.write_runtime_json (format
  * "slicebridge-runtime/1"): the validated scenario plus the drawn layout.
  *
- * Load() reads and checks it; errors throw std::runtime_error naming the JSON field.
+ * Load() reads and checks a file, Parse() a text; errors throw std::runtime_error naming the
+ * source, the JSON field and what is wrong with it.
  */
 class SliceRuntimeConfig
 {
   public:
-    struct LoadProfile
-    {
-        std::string kind{"constant"};
-        double scale{1.0};
-        std::vector<double> values;
-        uint32_t holdSteps{1};
-        double amplitude{0.5};
-        uint32_t periodSteps{20};
-        double phaseRad{0.0};
-    };
+    using LoadProfile = SliceLoadProfile;
 
     struct Slice
     {
@@ -41,6 +35,7 @@ class SliceRuntimeConfig
         double offMs{0.0};
         double periodMs{0.0};
         LoadProfile loadProfile;
+        double minShare{0.0}; //!< floor of the slice's share (invalid actions are projected above it)
         uint8_t qci{9};
     };
 
@@ -62,6 +57,8 @@ class SliceRuntimeConfig
     };
 
     static SliceRuntimeConfig Load(const std::string& path);
+    /// Parse the runtime JSON @p text; @p source names it in error messages (e.g. the file path).
+    static SliceRuntimeConfig Parse(const std::string& text, const std::string& source);
 
     /// Load multiplier of @p slice at decision step @p step (bridge.scenario.LoadProfile).
     double LoadScale(uint32_t slice, uint32_t step) const;
@@ -88,6 +85,7 @@ class SliceRuntimeConfig
     uint32_t episodeSteps{1};
     double warmupMs{0};
     bool workConserving{true};
+    std::string actionInvalid{"project"}; //!< scenario.action.invalid: project | reject
     uint32_t bufferBytes{102400};
     std::vector<Slice> slices;
     std::vector<Cell> cells;

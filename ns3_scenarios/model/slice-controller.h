@@ -2,6 +2,8 @@
 #ifndef SLICE_CONTROLLER_H
 #define SLICE_CONTROLLER_H
 
+#include "slicebridge-contract.h" // enum SliceKpi, generated from bridge/contract.json
+
 #include "ns3/simple-ref-count.h"
 
 #include <array>
@@ -12,30 +14,13 @@
 namespace ns3
 {
 
-/// KPIs per cell and slice, in the order of bridge.kpi.KPI_NAMES (units in the names).
-enum SliceKpi : std::size_t
-{
-    KPI_OFFERED_MBPS = 0,
-    KPI_THROUGHPUT_MBPS,
-    KPI_DELAY_MEAN_MS,
-    KPI_DELAY_P95_MS,
-    KPI_LOSS_RATIO,
-    KPI_SLA_RATIO,
-    KPI_BACKLOG_BYTES,
-    KPI_ACTIVE_UES,
-    KPI_PRB_USED_SHARE,
-    KPI_SHARE_ASSIGNED,
-    KPI_SPECTRAL_EFF_BPS_HZ,
-    KPI_COUNT
-};
-
 using SliceKpiVector = std::array<double, KPI_COUNT>;
 /// KPI tensor of one decision period: [cells][slices][KPI_COUNT].
 using KpiTensor = std::vector<std::vector<SliceKpiVector>>;
 /// Slice shares of every cell: [cells][slices], each row on the simplex.
 using ShareMatrix = std::vector<std::vector<double>>;
 
-/// Names of the KPIs, index = SliceKpi (same strings as bridge.kpi.KPI_NAMES).
+/// Names of the KPIs, index = SliceKpi (contract::kKpiNames as strings; bridge.kpi.KPI_NAMES).
 const std::vector<std::string>& GetSliceKpiNames();
 
 /**

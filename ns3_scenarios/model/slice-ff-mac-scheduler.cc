@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-ff-mac-scheduler.h"
 
+#include "slice-contract.h"
+#include "slice-rbg-partition.h"
+
 #include "ns3/boolean.h"
 #include "ns3/log.h"
 #include "ns3/object-factory.h"
@@ -174,34 +177,6 @@ SliceFfMacScheduler::GetLteFfrSapUser()
 // ------------------------------------------------------------------------------------------------
 // slices
 // ------------------------------------------------------------------------------------------------
-uint32_t
-SliceFfMacScheduler::RbgSize(uint16_t dlBandwidth)
-{
-    if (dlBandwidth <= 10)
-    {
-        return 1;
-    }
-    if (dlBandwidth <= 26)
-    {
-        return 2;
-    }
-    if (dlBandwidth <= 63)
-    {
-        return 3;
-    }
-    return 4;
-}
-
-uint32_t
-SliceFfMacScheduler::SchedulableRbgs(uint16_t dlBandwidth)
-{
-    // The stock schedulers (PF, RR, ...) use floor(bandwidth / RBG size) RBGs: the last, partial
-    // RBG of 36.213 (e.g. RBG 12 of 25 PRBs, 1 PRB) is never scheduled. Partitioning it would hand
-    // a slice an RBG that no UE can get and charge its credit for it (the small slice, whose block
-    // is the last one, then starved).
-    return dlBandwidth / RbgSize(dlBandwidth);
-}
-
 void
 SliceFfMacScheduler::SetShares(std::vector<double> shares)
 {
@@ -383,7 +358,7 @@ void
 SliceFfMacScheduler::UpdateRbgOwners()
 {
     const size_t nSlices = m_shares.size();
-    const uint32_t nRbg = SchedulableRbgs(m_dlBandwidth);
+    const uint32_t nRbg = SliceSchedulableRbgs(m_dlBandwidth);
     m_rbgOwner.assign(nRbg, -1);
     if (nSlices == 0 || nRbg == 0)
     {
@@ -401,76 +376,12 @@ SliceFfMacScheduler::UpdateRbgOwners()
                 busy[s] = true;
             }
         }
-        size_t nBusy = std::count(busy.begin(), busy.end(), true);
-        if (nBusy > 0)
-        {
-            double sum = 0;
-            for (size_t s = 0; s < nSlices; ++s)
-            {
-                eff[s] = busy[s] ? m_shares[s] : 0.0;
-                sum += eff[s];
-            }
-            for (size_t s = 0; s < nSlices; ++s)
-            {
-                eff[s] = sum > 0 ? eff[s] / sum : (busy[s] ? 1.0 / nBusy : 0.0);
-            }
-        }
+        eff = WorkConservingShares(m_shares, busy);
     }
-    // Targets with carried rounding credit; the active slices' credits sum to zero.
-    std::vector<double> target(nSlices, 0.0);
-    double creditSum = 0;
-    size_t nActive = 0;
-    for (size_t s = 0; s < nSlices; ++s)
-    {
-        if (eff[s] > 0)
-        {
-            creditSum += m_credit[s];
-            ++nActive;
-        }
-        else
-        {
-            m_credit[s] = 0;
-        }
-    }
-    std::vector<uint32_t> count(nSlices, 0);
-    uint32_t assigned = 0;
-    for (size_t s = 0; s < nSlices; ++s)
-    {
-        if (eff[s] > 0)
-        {
-            target[s] = m_credit[s] - creditSum / nActive + eff[s] * nRbg;
-            count[s] = static_cast<uint32_t>(std::floor(std::max(target[s], 0.0)));
-            assigned += count[s];
-        }
-    }
-    while (assigned < nRbg) // largest remainder
-    {
-        size_t best = nSlices;
-        double bestRem = -1e9;
-        for (size_t s = 0; s < nSlices; ++s)
-        {
-            if (eff[s] > 0 && target[s] - count[s] > bestRem)
-            {
-                bestRem = target[s] - count[s];
-                best = s;
-            }
-        }
-        count[best]++;
-        assigned++;
-    }
-    while (assigned > nRbg) // cannot happen with consistent credits; keep the invariant anyway
-    {
-        size_t worst = std::max_element(count.begin(), count.end()) - count.begin();
-        count[worst]--;
-        assigned--;
-    }
+    const std::vector<uint32_t> count = PartitionSliceRbgs(eff, nRbg, m_credit);
     uint32_t rbg = 0;
     for (size_t s = 0; s < nSlices; ++s)
     {
-        if (eff[s] > 0)
-        {
-            m_credit[s] = target[s] - count[s];
-        }
         for (uint32_t k = 0; k < count[s]; ++k)
         {
             m_rbgOwner[rbg++] = static_cast<int32_t>(s);
@@ -486,8 +397,8 @@ SliceFfMacScheduler::OnDlConfigInd(const FfMacSchedSapUser::SchedDlConfigIndPara
     {
         return;
     }
-    const uint32_t rbgSize = RbgSize(m_dlBandwidth);
-    const uint32_t nRbg = SchedulableRbgs(m_dlBandwidth);
+    const uint32_t rbgSize = SliceRbgSize(m_dlBandwidth);
+    const uint32_t nRbg = SliceSchedulableRbgs(m_dlBandwidth);
     std::vector<uint32_t> rbgs(nSlices, 0);
     std::vector<uint32_t> prbs(nSlices, 0);
     for (const auto& data : params.m_buildDataList)

@@ -91,11 +91,6 @@ class SliceFfMacScheduler : public FfMacScheduler
     typedef void (*SliceRbgUseTracedCallback)(const std::vector<uint32_t>& rbgs,
                                               const std::vector<uint32_t>& prbs);
 
-    /** RBG size (PRBs) of resource allocation type 0 for a DL bandwidth (36.213 Table 7.1.6.1-1). */
-    static uint32_t RbgSize(uint16_t dlBandwidth);
-    /** RBGs the stock schedulers allocate: floor(dlBandwidth / RbgSize), no partial last RBG. */
-    static uint32_t SchedulableRbgs(uint16_t dlBandwidth);
-
   protected:
     void DoInitialize() override;
     void DoDispose() override;

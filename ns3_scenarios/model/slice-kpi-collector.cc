@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-kpi-collector.h"
 
+#include "slice-contract.h"
 #include "slice-ff-mac-scheduler.h"
 #include "slice-packet-header.h"
 
@@ -72,15 +73,6 @@ SliceKpiCollector::DoDispose()
         m_out.close();
     }
     Object::DoDispose();
-}
-
-double
-SliceKpiCollector::CqiToSpectralEfficiency(int cqi)
-{
-    static const double table[16] = {0.0,    0.1523, 0.2344, 0.3770, 0.6016, 0.8770,
-                                     1.1758, 1.4766, 1.9141, 2.4063, 2.7305, 3.3223,
-                                     3.9023, 4.5234, 5.1152, 5.5547};
-    return (cqi >= 0 && cqi < 16) ? table[cqi] : 0.0;
 }
 
 void
@@ -271,7 +263,7 @@ SliceKpiCollector::Measure(double periodS)
         int cqi = (sched && u.rnti) ? sched->GetUeWidebandCqi(u.rnti) : -1;
         if (cqi >= 0)
         {
-            seSum[u.cell][u.slice] += CqiToSpectralEfficiency(cqi);
+            seSum[u.cell][u.slice] += SliceCqiSpectralEfficiency(cqi);
             seCount[u.cell][u.slice]++;
         }
     }

@@ -72,9 +72,6 @@ class SliceKpiCollector : public Object
     /// A PDCP PDU of the UE was dropped by its RLC transmission buffer (LteRlc TxDrop trace).
     void NotifyRlcDrop(uint32_t ue, Ptr<const Packet> pdcpPdu);
 
-    /// Spectral efficiency (bit/s/Hz) of a CQI, 36.213 Table 7.2.3-1 (0 for CQI 0 or invalid).
-    static double CqiToSpectralEfficiency(int cqi);
-
     typedef void (*KpisTracedCallback)(uint32_t step, const KpiTensor& kpis);
 
   protected:

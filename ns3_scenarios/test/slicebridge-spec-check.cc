@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// slicebridge-spec-check: pushes vectors through the C++ side of the Python/C++ contract, for
+// tests/test_spec_parity.py to compare with the Python twins.
+//
+//   slicebridge-spec-check < request.json > answer.json
+//
+// Request (every key optional):
+//   {"rbg_prbs": [n, ...], "cqis": [k, ...],
+//    "projections": [{"row": [...], "min_share": [...]}, ...],
+//    "runtime": <runtime JSON of bridge.runtime>, "load_steps": [step, ...]}
+// Answer: {"contract": {the constants of the generated header}, "rbg_size": [...],
+//          "schedulable_rbgs": [...], "cqi_efficiency": [...], "projections": [[...], ...],
+//          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]]}}
+// Bad input: a message on stderr and exit code 2.
+
+#include "slice-contract.h"
+#include "slice-runtime-config.h"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+using namespace ns3;
+using nlohmann::json;
+
+namespace
+{
+
+json
+ContractConstants()
+{
+    return {{"kpi_names", contract::kKpiNames},
+            {"kpi_units", contract::kKpiUnits},
+            {"kpi_ratio", contract::kKpiIsRatio},
+            {"cqi_efficiency_bps_hz", contract::kCqiEfficiencyBpsHz},
+            {"mcs_efficiency_bps_hz", contract::kMcsEfficiencyBpsHz},
+            {"prb_bandwidth_hz", contract::kPrbBandwidthHz},
+            {"rbg_thresholds_prb", contract::kRbgThresholdsPrb},
+            {"rbg_sizes_prb", contract::kRbgSizesPrb},
+            {"load_profile_kinds", contract::kLoadProfileKinds}};
+}
+
+json
+Answer(const json& request)
+{
+    json answer = {{"contract", ContractConstants()}};
+    json rbg = json::array();
+    json schedulable = json::array();
+    for (uint32_t prbs : request.value("rbg_prbs", std::vector<uint32_t>{}))
+    {
+        rbg.push_back(SliceRbgSize(prbs));
+        schedulable.push_back(SliceSchedulableRbgs(prbs));
+    }
+    answer["rbg_size"] = rbg;
+    answer["schedulable_rbgs"] = schedulable;
+    json se = json::array();
+    for (int cqi : request.value("cqis", std::vector<int>{}))
+    {
+        se.push_back(SliceCqiSpectralEfficiency(cqi));
+    }
+    answer["cqi_efficiency"] = se;
+    json projected = json::array();
+    for (const json& p : request.value("projections", json::array()))
+    {
+        projected.push_back(ProjectOntoShareSimplex(p.at("row").get<std::vector<double>>(),
+                                                    p.at("min_share").get<std::vector<double>>()));
+    }
+    answer["projections"] = projected;
+    if (request.contains("runtime"))
+    {
+        const SliceRuntimeConfig cfg = SliceRuntimeConfig::Parse(request.at("runtime").dump(), "request.runtime");
+        json minShare = json::array();
+        json scale = json::array();
+        const auto steps = request.value("load_steps", std::vector<uint32_t>{});
+        for (uint32_t s = 0; s < cfg.slices.size(); ++s)
+        {
+            minShare.push_back(cfg.slices[s].minShare);
+            json row = json::array();
+            for (uint32_t step : steps)
+            {
+                row.push_back(cfg.LoadScale(s, step));
+            }
+            scale.push_back(row);
+        }
+        answer["runtime"] = {{"min_share", minShare}, {"action_invalid", cfg.actionInvalid}, {"load_scale", scale}};
+    }
+    return answer;
+}
+
+} // namespace
+
+int
+main()
+{
+    try
+    {
+        const json request = json::parse(std::cin);
+        std::cout << Answer(request).dump() << std::endl;
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "slicebridge-spec-check: " << e.what() << std::endl;
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""One source of truth across C++ and Python (``bridge/contract.json``).
+
+The first tests need no build: Python reads every shared constant from the contract, and no hand-kept
+copy is left in the sources. The ``ns3`` tests push the same vectors through both languages: the C++
+answers come from ``slicebridge-spec-check`` (built by CMake with the generated header), the Python
+ones from the functions the simulators and the environments call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from slicebridge.bridge import contract, kpi, observation
+from slicebridge.bridge.actions import project_to_simplex
+from slicebridge.bridge.scenario import LoadProfile, load_scenario
+from slicebridge.litesim import channel, simulator
+from slicebridge.ns3.runtime import runtime_dict
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Python side: everything from the contract, no second copy anywhere
+# ------------------------------------------------------------------------------------------------
+def test_python_takes_the_shared_constants_from_the_contract():
+    assert kpi.KPI_NAMES is contract.KPI_NAMES
+    assert channel.CQI_EFFICIENCY is contract.CQI_EFFICIENCY
+    assert channel.MCS_EFFICIENCY is contract.MCS_EFFICIENCY
+    assert channel.PRB_BANDWIDTH_HZ == contract.PRB_BANDWIDTH_HZ == 180e3
+    assert simulator.rbg_size is contract.rbg_size
+    tiny = load_scenario("tiny")
+    assert observation.peak_rate_mbps(tiny) == tiny.radio.bandwidth_prb * 180e3 * contract.CQI_EFFICIENCY[-1] / 1e6
+    # litesim's efficiency of a CQI (the MCS ns-3 picks for it) is the contract's CQI table itself,
+    # so both simulators report the same spectral_eff_bps_hz for the same CQI
+    np.testing.assert_array_equal(channel.se_from_cqi(np.arange(16)), contract.CQI_EFFICIENCY)
+
+
+def test_contract_tables_are_consistent():
+    assert len(contract.KPI_NAMES) == len(set(contract.KPI_NAMES)) == 11
+    assert contract.RATIO_KPIS == {"loss_ratio", "sla_ratio", "prb_used_share", "share_assigned"}
+    assert contract.CQI_EFFICIENCY.shape == (16,) and contract.MCS_EFFICIENCY.shape == (29,)
+    assert np.all(np.diff(contract.CQI_EFFICIENCY) > 0) and np.all(np.diff(contract.MCS_EFFICIENCY) > 0)
+    with pytest.raises(ValueError):
+        contract.CQI_EFFICIENCY[3] = 1.0  # read-only: nobody patches the shared table in place
+    assert typing.get_args(LoadProfile.model_fields["kind"].annotation) == contract.LOAD_PROFILE_KINDS
+
+
+def test_rbg_rule_is_36213_table():
+    expected = {6: 1, 10: 1, 11: 2, 15: 2, 25: 2, 26: 2, 27: 3, 50: 3, 63: 3, 64: 4, 75: 4, 100: 4}
+    assert {n: contract.rbg_size(n) for n in expected} == expected
+
+
+def test_no_hand_kept_copy_left_in_the_sources():
+    cpp = [p for p in (REPO / "ns3_scenarios").rglob("*") if p.suffix in (".cc", ".h")]
+    assert cpp
+    for path in cpp:
+        text = path.read_text(encoding="utf-8")
+        names = [n for n in contract.KPI_NAMES if f'"{n}"' in text]
+        assert not names, f"{path}: KPI names {names} spelled out; use contract::kKpiNames / enum SliceKpi"
+        assert not re.search(r"\b(5\.5547|0\.1523|2\.4063)\b", text), f"{path}: a copy of a CQI efficiency table"
+    python = [p for d in ("bridge", "litesim", "slicebridge") for p in (REPO / d).rglob("*.py")]
+    for path in python:
+        text = path.read_text(encoding="utf-8")
+        assert "0.15, 0.23, 0.38" not in text, f"{path}: a copy of the CQI efficiency table"
+        assert "def rbg_size" not in text or path.name == "contract.py", f"{path}: a second RBG rule"
+
+
+# ------------------------------------------------------------------------------------------------
+# The same vectors through C++ (slicebridge-spec-check) and Python
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def spec_check(ns3_program):
+    """Sends a request to slicebridge-spec-check, returns its JSON answer."""
+    program = ns3_program("slicebridge-spec-check")
+
+    def ask(request: dict) -> dict:
+        proc = subprocess.run([str(program)], input=json.dumps(request), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"slicebridge-spec-check failed: {proc.stderr}"
+        return json.loads(proc.stdout)
+
+    return ask
+
+
+def test_cpp_header_holds_the_python_constants(spec_check):
+    answer = spec_check({})["contract"]
+    assert answer == {
+        "kpi_names": list(contract.KPI_NAMES),
+        "kpi_units": [contract.KPI_UNITS[n] for n in contract.KPI_NAMES],
+        "kpi_ratio": [n in contract.RATIO_KPIS for n in contract.KPI_NAMES],
+        "cqi_efficiency_bps_hz": contract.CQI_EFFICIENCY.tolist(),  # exact: JSON round-trips doubles
+        "mcs_efficiency_bps_hz": contract.MCS_EFFICIENCY.tolist(),
+        "prb_bandwidth_hz": contract.PRB_BANDWIDTH_HZ,
+        "rbg_thresholds_prb": list(contract.RBG_THRESHOLDS_PRB),
+        "rbg_sizes_prb": list(contract.RBG_SIZES_PRB),
+        "load_profile_kinds": list(contract.LOAD_PROFILE_KINDS),
+    }
+
+
+def test_rbg_rule_and_cqi_table_parity(spec_check):
+    prbs = list(range(1, 111))
+    cqis = list(range(-1, 17))
+    answer = spec_check({"rbg_prbs": prbs, "cqis": cqis})
+    assert answer["rbg_size"] == [contract.rbg_size(n) for n in prbs]
+    assert answer["schedulable_rbgs"] == [n // contract.rbg_size(n) for n in prbs]
+    in_range = np.clip(cqis, 0, 15)
+    python = np.where((np.array(cqis) >= 0) & (np.array(cqis) <= 15), channel.se_from_cqi(in_range), 0.0)
+    assert answer["cqi_efficiency"] == python.tolist()
+
+
+def _projection_rows(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    rows = []
+    for n in (2, 3, 4, 6):
+        for scale in (0.5, 3.0):
+            for _ in range(40):
+                mins = rng.dirichlet(np.ones(n)) * rng.uniform(0.0, 0.95)
+                rows.append((rng.uniform(-scale, scale + 1.0, n), mins))
+        rows.append((np.ones(n), np.zeros(n)))  # ties
+        rows.append((np.zeros(n), np.full(n, 1.0 / n)))  # min shares sum to 1
+        rows.append((np.linspace(0.0, 1.0, n), np.zeros(n)))
+    return rows
+
+
+def test_share_projection_parity(spec_check):
+    rows = _projection_rows(np.random.default_rng(20261124))
+    answer = spec_check({"projections": [{"row": r.tolist(), "min_share": m.tolist()} for r, m in rows]})
+    assert len(answer["projections"]) == len(rows)
+    for (row, mins), cpp in zip(rows, answer["projections"]):
+        python = project_to_simplex(row, mins)
+        # same operation order in both languages: bit for bit
+        np.testing.assert_array_equal(np.array(cpp), python, err_msg=f"row {row.tolist()} min {mins.tolist()}")
+        assert abs(python.sum() - 1.0) < 1e-12 and np.all(python >= mins - 1e-15)
+
+
+def test_load_profile_and_runtime_parity(spec_check):
+    tiny = load_scenario("tiny")
+    assert tiny.n_slices == 2
+    profiles = [
+        {"kind": "piecewise", "values": [1.0, 0.0, 2.5, 0.3], "hold_steps": 3},
+        {"kind": "sinusoid", "scale": 0.8, "amplitude": 1.0, "period_steps": 7, "phase_rad": 1.3},
+    ]
+    slices = [dict(s.model_dump(mode="json"), load_profile=p, min_share=m)
+              for s, p, m in zip(tiny.slices, profiles, (0.15, 0.05))]
+    scenario = tiny.with_updates(slices=slices, action={"invalid": "reject"})
+    steps = np.arange(200)
+    answer = spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})["runtime"]
+    # what the gym controller now takes from the helper's parsed config
+    assert answer["min_share"] == [0.15, 0.05]
+    assert answer["action_invalid"] == "reject"
+    cpp = np.array(answer["load_scale"])
+    np.testing.assert_array_equal(cpp[0], contract.load_scale(scenario.slices[0].load_profile, steps))
+    sinusoid = contract.load_scale(scenario.slices[1].load_profile, steps)
+    # sin() of the C library and of NumPy may differ in the last bit
+    np.testing.assert_allclose(cpp[1], sinusoid, rtol=1e-15, atol=1e-15)
