@@ -1,4 +1,4 @@
-"""Recipes (agents.recipes): a tiny-budget TL-MADRL run produces the full table with finite numbers."""
+"""Recipes (slicebridge.app.recipes): a tiny-budget TL-MADRL run produces the full table with finite numbers."""
 
 from __future__ import annotations
 
@@ -40,4 +40,4 @@ def test_recipe_cli_rejects_other_recipes_options(capsys):
     assert set(RECIPES) == {"fdrl", "tl_madrl"}
     with pytest.raises(SystemExit):
         main(["tl_madrl", "--rounds", "3"])
-    assert "takes no --rounds" in capsys.readouterr().err
+    assert "unrecognized arguments: --rounds" in capsys.readouterr().err

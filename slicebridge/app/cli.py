@@ -11,6 +11,7 @@ from slicebridge.agents.policy import load_policy
 from slicebridge.agents.training import TrainConfig, train
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
+from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
 from slicebridge.bridge.actions import InvalidActionError
@@ -208,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")
-    rc.add_argument("name", choices=["fdrl", "tl_madrl"])
+    rc.add_argument("name", choices=sorted(RECIPES))
     rc.add_argument("rest", nargs=argparse.REMAINDER, help="recipe options, e.g. --out runs/fdrl --rounds 100")
     rc.set_defaults(func=cmd_recipe)
 
