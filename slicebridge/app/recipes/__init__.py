@@ -62,7 +62,3 @@ def main(argv: list[str] | None = None) -> int:
         kw["seed"] = args.seed
     print(run_recipe(args.recipe, **kw))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
