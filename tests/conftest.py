@@ -38,13 +38,19 @@ def ns3_binary() -> Path:
 @pytest.fixture(scope="session")
 def gym_program(ns3_binary):
     """``name -> Path`` of a gym test program CMake builds next to the ns-3 program
-    (slicebridge-gym-echo, slicebridge-gym-spaces); a missing one FAILS the test."""
+    (slicebridge-gym-echo, slicebridge-gym-spaces), built when missing from the repository's build;
+    a missing one FAILS the test."""
+    from slicebridge.ns3 import launcher
 
     def find(name: str) -> Path:
         path = ns3_binary.with_name(name)
+        if not path.is_file() and path.parent == launcher.BUILD_DIR / "ns3_scenarios":
+            try:
+                launcher.build(targets=(name,))
+            except launcher.Ns3BuildError as failed:
+                pytest.fail(f"{name} is not built and building it failed: {failed}", pytrace=False)
         if not path.is_file():
-            pytest.fail(f"{name} not built next to {ns3_binary} (cmake -S . -B build && cmake --build build -j2)",
-                        pytrace=False)
+            pytest.fail(f"{name} not built next to {ns3_binary} ({launcher.BUILD_COMMAND})", pytrace=False)
         return path
 
     return find
