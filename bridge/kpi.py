@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from slicebridge.bridge.contract import KPI_MEANINGS, KPI_NAMES, KPI_UNITS, RATIO_KPIS
 
-__all__ = ["KPI_NAMES", "KPI_UNITS", "KPI_MEANINGS", "RATIO_KPIS", "N_KPIS", "KPI_INDEX"]
+__all__ = ["KPI_INDEX", "KPI_MEANINGS", "KPI_NAMES", "KPI_UNITS", "N_KPIS", "RATIO_KPIS"]
 __doc__ += "\n".join(["", "KPIs (index: name [unit]: meaning):", ""]
                       + [f"{i:2d}: {n} [{KPI_UNITS[n]}]: {KPI_MEANINGS[n]}" for i, n in enumerate(KPI_NAMES)])
 
