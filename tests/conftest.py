@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -37,9 +36,10 @@ def ns3_binary() -> Path:
 
 @pytest.fixture(scope="session")
 def gym_program(ns3_binary):
-    """``name -> Path`` of a gym test program CMake builds next to the ns-3 program
-    (slicebridge-gym-echo, slicebridge-gym-spaces), built when missing from the repository's build;
-    a missing one FAILS the test."""
+    """``name -> Path`` of a test program CMake builds next to the ns-3 program
+    (slicebridge-gym-echo, slicebridge-gym-spaces, the C++ unit tests slicebridge-tests, the parity
+    probe slicebridge-spec-check), built when missing from the repository's build; a missing one
+    FAILS the test."""
     from slicebridge.ns3 import launcher
 
     def find(name: str) -> Path:
@@ -80,24 +80,3 @@ def private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
             os.environ["TMPDIR"] = saved_env
     leftovers = sorted(p.name for p in folder.iterdir() if not p.name.startswith(SHARED_CACHES))
     assert not leftovers, f"the test session left {len(leftovers)} temporary files/folders in {folder}: {leftovers[:10]}"
-
-
-@pytest.fixture(scope="session")
-def ns3_program(ns3_binary):
-    """``ns3_program(name)``: the path of another program of the C++ build (``slicebridge-tests``,
-    ``slicebridge-spec-check``), next to the ns-3 program; built with CMake when missing. Depends
-    on ``ns3_binary``, so the tests using it are ``ns3`` tests."""
-
-    def find(name: str) -> Path:
-        path = ns3_binary.parent / name
-        if not path.is_file():
-            build_dir = ns3_binary.parent.parent
-            proc = subprocess.run(["cmake", "--build", str(build_dir), "--target", name], check=False, capture_output=True,
-                                  text=True)
-            if proc.returncode != 0 or not path.is_file():
-                tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
-                pytest.fail(f"{name} is not built and `cmake --build {build_dir} --target {name}` failed:\n{tail}",
-                            pytrace=False)
-        return path
-
-    return find

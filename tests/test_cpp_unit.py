@@ -21,8 +21,8 @@ SUITES = (
 
 
 @pytest.fixture(scope="module")
-def unit_tests(ns3_program):
-    return ns3_program("slicebridge-tests")
+def unit_tests(gym_program):
+    return gym_program("slicebridge-tests")
 
 
 def test_the_program_registers_every_suite(unit_tests):

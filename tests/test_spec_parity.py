@@ -76,9 +76,9 @@ def test_no_hand_kept_copy_left_in_the_sources():
 # The same vectors through C++ (slicebridge-spec-check) and Python
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def spec_check(ns3_program):
+def spec_check(gym_program):
     """Sends a request to slicebridge-spec-check, returns its JSON answer."""
-    program = ns3_program("slicebridge-spec-check")
+    program = gym_program("slicebridge-spec-check")
 
     def ask(request: dict) -> dict:
         proc = subprocess.run([str(program)], check=False, input=json.dumps(request), capture_output=True, text=True,
