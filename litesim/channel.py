@@ -129,7 +129,7 @@ def path_loss_db(scenario: Scenario, distance_m: np.ndarray) -> np.ndarray:
     f_mhz = scenario.radio.carrier_mhz
     d = np.asarray(distance_m, dtype=np.float64)
     if prop.model == "log_distance":
-        return prop.reference_loss_db + 10.0 * prop.exponent * np.log10(np.maximum(d, 1.0))
+        return log_distance_db(d, prop.reference_loss_db, prop.exponent)
     if prop.model == "friis":
         lam = SPEED_OF_LIGHT / (f_mhz * 1e6)
         loss = -10.0 * np.log10(lam**2 / (16.0 * np.pi**2 * np.maximum(d, 1e-9) ** 2))
@@ -144,6 +144,24 @@ def path_loss_db(scenario: Scenario, distance_m: np.ndarray) -> np.ndarray:
     if prop.model == "okumura_hata":
         return _okumura_hata_db(f_mhz, d)
     raise ValueError(f"unknown propagation model {prop.model!r}")
+
+
+def log_distance_db(distance_m: np.ndarray, reference_loss_db: float, exponent: float) -> np.ndarray:
+    """Log-distance path loss (dB, positive): ``L0 + 10 n log10(d / 1 m)``, ``L0`` below 1 m.
+
+    E.g. the 3GPP-style ``32.4 + 20 log10(f / GHz) + 30 log10(d / m)`` is ``L0 = 32.4 + 20 log10(f)``,
+    ``n = 3``."""
+    return reference_loss_db + 10.0 * exponent * np.log10(np.maximum(np.asarray(distance_m, dtype=np.float64), 1.0))
+
+
+def lognormal_shadowing_db(rng: np.random.Generator, std_db: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Log-normal shadowing: extra loss in dB, ``N(0, std_db²)`` i.i.d. over ``shape`` (zeros for std 0)."""
+    return rng.normal(0.0, std_db, shape) if std_db > 0 else np.zeros(shape)
+
+
+def rayleigh_power_gain(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Rayleigh fading power gain ``|h|²`` with ``E|h|² = 1``: i.i.d. Exp(1) over ``shape``."""
+    return rng.exponential(1.0, shape)
 
 
 def _okumura_hata_db(f_mhz: float, d: np.ndarray) -> np.ndarray:
