@@ -55,7 +55,7 @@ def test_gymnasium_checker_passes_against_cpp_script(spaces_program, kind):
         assert isinstance(env.action_space, SPACE_TYPES[kind])
         check_env(env, skip_render_check=True)
         obs, info = env.reset(seed=7)
-        assert env.observation_space.contains(obs) and info == {"step": 0, "seed": 7}
+        assert env.observation_space.contains(obs) and info == {"step": 0, "seed": 7, "action_dtypes": ""}
         pid = env.sim_pid
     finally:
         env.close()
@@ -106,6 +106,16 @@ def test_episode_end_reasons_and_reward(spaces_program, end, terminated):
             env.step(action)
         obs, info = env.reset()
         assert env.observation_space.contains(obs) and info["step"] == 0
+
+
+@pytest.mark.parametrize("double_actions, sent", [(False, "FLOAT"), (True, "DOUBLE")])
+def test_float_actions_travel_as_the_reference_client_sends_them(spaces_program, double_actions, sent):
+    with Ns3GymEnv([spaces_program, "--space=box"], double_actions=double_actions) as env:
+        assert env.action_space == spaces.Box(0.0, 1.0, (2,), np.float64)  # as announced (DOUBLE)
+        env.reset()
+        _, reward, _, _, info = env.step(np.array([0.1, 0.2]))
+        assert info["action_dtypes"] == sent  # what the script received
+        assert reward == pytest.approx(0.3, rel=1e-6)
 
 
 def test_seeds_follow_the_simulators_rule(spaces_program):

@@ -13,7 +13,8 @@
 //
 // Observations are drawn from the observation space with ns-3's random streams (run = simSeed), so
 // one seed gives one episode; the reward is the sum of the action's numbers (a Discrete counts as
-// its index); info is the JSON object {"step": k, "seed": simSeed}. An action outside the action
+// its index); info is the JSON object {"step": k, "seed": simSeed, "action_dtypes": "..."} (the wire
+// dtypes of the last action's Box containers, e.g. "FLOAT,DOUBLE"). An action outside the action
 // space ends the program with exit code 4 and a message on stderr. For liveness tests --crashAt=K
 // exits with code 7 instead of sending state K, and --hangAt=K stops answering there.
 
@@ -254,9 +255,19 @@ BoxNumbers(const pb::BoxDataContainer& box)
     return numbers;
 }
 
-/// Why @p data is not a value of @p space ("" when it is); adds its numbers to @p sum.
+/// What the script reports about an action: the sum of its numbers and its Boxes' wire dtypes.
+struct ActionSummary
+{
+    double sum = 0.0;
+    std::string boxDtypes; ///< comma-separated Dtype names, in message order
+};
+
+/// Why @p data is not a value of @p space ("" when it is); adds it to @p summary.
 std::string
-Check(const pb::DataContainer& data, const pb::SpaceDescription& space, const std::string& where, double& sum)
+Check(const pb::DataContainer& data,
+      const pb::SpaceDescription& space,
+      const std::string& where,
+      ActionSummary& summary)
 {
     if (data.type() != space.type())
     {
@@ -271,13 +282,15 @@ Check(const pb::DataContainer& data, const pb::SpaceDescription& space, const st
         {
             return where + ": " + std::to_string(value) + " is not in Discrete(" + std::to_string(n) + ")";
         }
-        sum += value;
+        summary.sum += value;
         return "";
     }
     if (space.type() == pb::Box)
     {
         const auto box = Unpacked<pb::BoxSpace>(space.space());
-        const std::vector<double> values = BoxNumbers(Unpacked<pb::BoxDataContainer>(data.data()));
+        const auto container = Unpacked<pb::BoxDataContainer>(data.data());
+        const std::vector<double> values = BoxNumbers(container);
+        summary.boxDtypes += (summary.boxDtypes.empty() ? "" : ",") + pb::Dtype_Name(container.dtype());
         std::size_t count = 1;
         for (uint32_t d : box.shape())
         {
@@ -296,7 +309,7 @@ Check(const pb::DataContainer& data, const pb::SpaceDescription& space, const st
                 msg << where << ": value " << v << " is outside [" << box.low() << ", " << box.high() << "]";
                 return msg.str();
             }
-            sum += v;
+            summary.sum += v;
         }
         return "";
     }
@@ -324,7 +337,7 @@ Check(const pb::DataContainer& data, const pb::SpaceDescription& space, const st
         }
         const std::string inner = where + "[" +
                                   (space.type() == pb::Dict ? "'" + elements[i].name() + "'" : std::to_string(i)) + "]";
-        const std::string problem = Check(given[match], elements[i], inner, sum);
+        const std::string problem = Check(given[match], elements[i], inner, summary);
         if (!problem.empty())
         {
             return problem;
@@ -388,8 +401,8 @@ class SpacesScript
             std::cout.flush();
             std::exit(0); // as ns3-gym scripts do: the Python side asked to stop
         }
-        m_reward = 0.0;
-        const std::string problem = Check(act.actdata(), m_spaces.second, "action", m_reward);
+        m_action = ActionSummary();
+        const std::string problem = Check(act.actdata(), m_spaces.second, "action", m_action);
         if (!problem.empty())
         {
             Die(kExitInvalidAction, "invalid action at step " + std::to_string(step) + ": " + problem);
@@ -407,13 +420,14 @@ class SpacesScript
     {
         pb::EnvStateMsg state;
         *state.mutable_obsdata() = Sample(m_spaces.first, m_rng);
-        state.set_reward(static_cast<float>(m_reward));
+        state.set_reward(static_cast<float>(m_action.sum));
         state.set_isgameover(gameOver);
         if (gameOver)
         {
             state.set_reason(reason);
         }
-        state.set_info("{\"step\": " + std::to_string(step) + ", \"seed\": " + std::to_string(m_seed) + "}");
+        state.set_info("{\"step\": " + std::to_string(step) + ", \"seed\": " + std::to_string(m_seed) +
+                       ", \"action_dtypes\": \"" + m_action.boxDtypes + "\"}");
         pb::EnvActMsg act;
         act.ParseFromString(Request(state.SerializeAsString(), "EnvActMsg"));
         return act;
@@ -457,7 +471,7 @@ class SpacesScript
     zmq::context_t m_context{1};
     zmq::socket_t m_req;
     pid_t m_parent = 0;
-    double m_reward = 0.0; // of the last action, sent with the next state
+    ActionSummary m_action; // of the last action: its sum is the reward sent with the next state
 };
 
 } // namespace

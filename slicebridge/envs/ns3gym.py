@@ -12,6 +12,10 @@ connects to ``tcp://localhost:PORT``, announces its observation and action space
   one with reason ``SimulationEnd`` (the script's simulated time is over) is ``truncated``. Every
   game-over state is answered with ``stopSimReq``. ``reward`` is the script's float; ``info`` is
   its info string as a dict (a JSON object as is, other text under the key ``"info"``).
+* **Actions** are encoded with the action space's shapes and dtypes, except that float Boxes travel
+  as float32 (``FLOAT``) as ns3-gym's client sends them, since scripts read them as
+  ``OpenGymBoxContainer<float>`` even where they announce ``double``; ``double_actions=True`` sends
+  float64 Boxes as ``DOUBLE`` instead.
 * **Two modes.** With ``command`` the env starts the script itself, appending
   ``--openGymPort=PORT --simSeed=SEED`` (and ``sim_args``) as ns3-gym does, one process per episode;
   ``reset`` ends the running one. Without ``command`` it *attaches*: it binds ``port`` and waits for
@@ -36,13 +40,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import gymnasium as gym
+import numpy as np
 import zmq
 from gymnasium import spaces
 
 from slicebridge.bridge.backend import next_seeds
 from slicebridge.ns3.launcher import Ns3Error, Ns3Process
 from slicebridge.ns3.wire import GymServer, SimInit, WireError, WireTimeout, conform
-from slicebridge.ns3.wire.server import EnvState, parse_state
+from slicebridge.ns3.wire.server import EnvState, encode_action, parse_state
 
 __all__ = ["Ns3GymEnv"]
 
@@ -101,6 +106,8 @@ class Ns3GymEnv(gym.Env):
         start_timeout_s: longest wait for the script's ``SimInitMsg`` and for its first state, s.
         step_timeout_s: longest wait for the state that answers one action, s.
         host: address to bind; anything but loopback (127.0.0.1) needs ``allow_remote=True``.
+        double_actions: send float64 action Boxes as ``DOUBLE`` (the script must read
+            ``OpenGymBoxContainer<double>``); by default every float Box goes as ``FLOAT``.
     """
 
     metadata = {"render_modes": []}
@@ -116,6 +123,7 @@ class Ns3GymEnv(gym.Env):
         step_timeout_s: float = 60.0,
         host: str = "127.0.0.1",
         allow_remote: bool = False,
+        double_actions: bool = False,
     ) -> None:
         super().__init__()
         if command is not None and (isinstance(command, (str, Path)) or not command):
@@ -140,6 +148,7 @@ class Ns3GymEnv(gym.Env):
             raise self._failure(f"announced no {missing} space in its SimInitMsg")
         self.observation_space: spaces.Space = init.observation_space
         self.action_space: spaces.Space = init.action_space
+        self._wire_action_space = init.action_space if double_actions else _float_boxes_as_float32(init.action_space)
 
     # -- Gymnasium API ---------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
@@ -171,7 +180,7 @@ class Ns3GymEnv(gym.Env):
         if episode.over:
             raise Ns3Error("the episode is over (terminated or truncated); call reset()")
         try:
-            episode.server.send_action(action)
+            episode.server.send_raw(encode_action(action, self._wire_action_space))
         except WireError as exc:
             raise WireError(f"action {action!r} does not fit the action space {self.action_space}: {exc}") from None
         state = self._receive("EnvStateMsg after the action", self.step_timeout_s)
@@ -297,3 +306,15 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _float_boxes_as_float32(space: spaces.Space) -> spaces.Space:
+    """``space`` with every float Box as a float32 Box of the same shape and bounds: the dtypes in
+    which ns3-gym's Python client sends actions (see the module docstring)."""
+    if isinstance(space, spaces.Box) and space.dtype.kind == "f":
+        return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape, np.float32)
+    if isinstance(space, spaces.Tuple):
+        return spaces.Tuple(tuple(_float_boxes_as_float32(s) for s in space.spaces))
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({k: _float_boxes_as_float32(s) for k, s in space.spaces.items()})
+    return space
