@@ -30,7 +30,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
-from slicebridge.ns3.wire import GymServer, SimPeer, pb  # noqa: E402
+from slicebridge.ns3.wire import GymServer, pb  # noqa: E402
 from slicebridge.ns3.wire.codec import data_to_pb  # noqa: E402
 
 STOP = pb.EnvActMsg(stopSimReq=True).SerializeToString()
@@ -237,7 +236,8 @@ def bench_real_step(name: str, steps: int) -> dict | None:
         encode_action(shares[0], action_space)
 
     number = 200
-    codec = statistics.median(min(timeit.repeat(lambda: codec_step(raw), number=number, repeat=3)) / number for raw in frames[1:])
+    codec = statistics.median(min(timeit.repeat(lambda raw=raw: codec_step(raw), number=number, repeat=3)) / number
+                              for raw in frames[1:])
     step_s = statistics.median(times)
     return {"scenario": name, "cells": scenario.n_cells, "slices": scenario.n_slices, "steps": steps,
             "state_bytes": len(frames[-1]), "step_ms": step_s * 1e3, "codec_us": codec * 1e6,

@@ -34,10 +34,10 @@ connects to ``tcp://localhost:PORT``, announces its observation and action space
 
 from __future__ import annotations
 
-import os
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -45,7 +45,7 @@ import zmq
 from gymnasium import spaces
 
 from slicebridge.bridge.backend import next_seeds
-from slicebridge.ns3.launcher import Ns3Error, Ns3Process
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, pid_alive
 from slicebridge.ns3.wire import GymServer, SimInit, WireError, WireTimeout, conform
 from slicebridge.ns3.wire.server import EnvState, encode_action, parse_state
 
@@ -237,7 +237,7 @@ class Ns3GymEnv(gym.Env):
         if hasattr(self, "observation_space") and spaces_now != (self.observation_space, self.action_space):
             raise self._failure(f"announced other spaces than its first run: observation {spaces_now[0]}, action "
                                 f"{spaces_now[1]} (expected {self.observation_space}, {self.action_space})")
-        if process is None and _pid_alive(init.pid):
+        if process is None and init.pid > 0 and pid_alive(init.pid):
             episode.watch_pid = init.pid
         server.ack_init()
         return init
@@ -269,7 +269,7 @@ class Ns3GymEnv(gym.Env):
         """Liveness while waiting: the script's process (command mode) or its announced pid."""
         if episode.process is not None and episode.process.poll() is not None:
             raise self._failure(f"exited while Python waited for {what}")
-        if episode.watch_pid is not None and not _pid_alive(episode.watch_pid):
+        if episode.watch_pid is not None and not pid_alive(episode.watch_pid):
             raise self._failure(f"exited while Python waited for {what}")
 
     def _observation(self, state: EnvState) -> Any:
@@ -293,19 +293,6 @@ class Ns3GymEnv(gym.Env):
                        f"{process.describe_exit()}.\n--- last lines of its output ---\n{process.tail()}")
         episode.end()
         return Ns3Error(message)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a pid we may not signal counts as alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _float_boxes_as_float32(space: spaces.Space) -> spaces.Space:
