@@ -150,11 +150,15 @@ def cell_metrics(kpis: np.ndarray, reward: Any, threshold: float = 0.95) -> dict
 
 
 class KpiMeter:
-    """Per-cell sums over a round window: reward, PRB utilisation, satisfaction, SLA success."""
+    """Per-cell sums over a round window: reward, PRB utilisation, satisfaction, SLA success; and,
+    never cleared, each cell's cumulative SLA success rate η = β / T since training started (β: the
+    steps in which every slice of the cell met its SLA, averaged over the B instances; T: steps)."""
 
     def __init__(self, core: Any, threshold: float):
         self.core = core
         self.threshold = threshold
+        self.success_total = np.zeros(core.n_cells)  # β per cell
+        self.steps_total = 0  # T
         self.clear()
 
     def clear(self) -> None:
@@ -168,6 +172,9 @@ class KpiMeter:
         self.sums["reward"] += rewards.mean(axis=0)
         for key, value in cell_metrics(kpis, self.core.reward, self.threshold).items():
             self.sums[key] += value.mean(axis=0)
+            if key == "success":
+                self.success_total += value.mean(axis=0)
+        self.steps_total += 1
         self.count += 1
         self.samples += rewards.shape[0]
 
@@ -175,12 +182,19 @@ class KpiMeter:
         n = max(self.count, 1)
         return {k: v / n for k, v in self.sums.items()}
 
+    def cumulative_success(self) -> np.ndarray:
+        """η per cell ``[C]``: share of all steps so far in which every slice met its SLA."""
+        return self.success_total / max(self.steps_total, 1)
+
     def state_dict(self) -> dict[str, Any]:
-        return {"sums": {k: v.copy() for k, v in self.sums.items()}, "count": self.count, "samples": self.samples}
+        return {"sums": {k: v.copy() for k, v in self.sums.items()}, "count": self.count, "samples": self.samples,
+                "success_total": self.success_total.copy(), "steps_total": self.steps_total}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sums = {k: np.array(v, copy=True) for k, v in state["sums"].items()}
         self.count, self.samples = int(state["count"]), int(state["samples"])
+        self.success_total = np.array(state.get("success_total", np.zeros(self.core.n_cells)), copy=True)
+        self.steps_total = int(state.get("steps_total", 0))
 
 
 class _RoundCallback(BaseCallback):
@@ -366,9 +380,12 @@ class _Trainer:
         }
         if self.server is not None:
             server = self.server
+            eta = self.meter.cumulative_success()
             for cid in server.selected:
                 cells = self.hub.groups[cid]
-                metrics = {"success_rate": float(w["success"][cells].mean()), "reward": float(w["reward"][cells].mean())}
+                # success_rate is what the `success` strategy weights by: MFRL's cumulative η = β / T
+                metrics = {"success_rate": float(eta[cells].mean()), "round_success_rate": float(w["success"][cells].mean()),
+                           "reward": float(w["reward"][cells].mean())}
                 server.submit(cid, get_params(self.models[cid]), self.meter.samples * len(cells), metrics)
             rec = server.end_round()
             if not final:

@@ -17,12 +17,20 @@ name               weights                                combination
 =================  =====================================  =========================================
 fedavg             local samples n_i / Σ n                weighted mean
 fedprox            local samples (server side = FedAvg)   weighted mean; clients add μ/2‖w−w_g‖²
-success            success rate η_i / Σ η (MFRL)          weighted mean
+success            reported success rate η_i / Σ η        weighted mean
 uniform            1 / K                                  mean
 median             —                                      coordinate-wise median
 trimmed_mean       —                                      coordinate-wise mean after dropping the
                                                           ⌊β·K⌋ lowest and highest values
 =================  =====================================  =========================================
+
+``success`` is MFRL's rule ``W = Σ η_i W_i / Σ η_i`` with η_i whatever the client reports as its
+success rate (metric ``success_rate``, in [0, 1]); the strategy does not define success. The
+callers do: the MFRL trainer (``agents.mfrl``) reports a UE's cumulative channel-assignment success
+rate β_i / T (steps without a collision on its subchannel and with its SNR above the floor, over
+all its steps so far), as in the paper; the slicing trainer (``agents.training``) reports a client's
+cumulative SLA success rate (its cell-steps since training started in which every slice's SLA
+satisfaction reached ``success_threshold``, over all its cell-steps).
 """
 
 from __future__ import annotations
@@ -158,7 +166,8 @@ class FedProx(FedAvg):
 
 
 class SuccessWeighted(Strategy):
-    """MFRL: ``W = Σ η_i W_i / Σ η_i``, η_i the client's SLA success rate (metric ``success_rate``)."""
+    """MFRL: ``W = Σ η_i W_i / Σ η_i``, η_i the success rate the client reports (metric ``success_rate``
+    by default; see the module docstring for what success means for each trainer)."""
 
     name = "success"
 
@@ -167,7 +176,11 @@ class SuccessWeighted(Strategy):
         self.metric = metric
 
     def weights(self, results: Sequence[FitRes]) -> np.ndarray:
-        eta = np.array([float(r.metrics.get(self.metric, 0.0)) for r in results], dtype=np.float64)
+        missing = [r.client_id for r in results if self.metric not in r.metrics]
+        if missing:
+            raise ValueError(f"strategy 'success': clients {missing} reported no {self.metric!r} metric; "
+                             f"the client must report its success rate (e.g. η = β / T) in FitRes.metrics")
+        eta = np.array([float(r.metrics[self.metric]) for r in results], dtype=np.float64)
         return _normalise(eta)
 
 

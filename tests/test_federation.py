@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from slicebridge.agents.training import KpiMeter
 from slicebridge.federation import (
     FederatedServer,
     FitRes,
@@ -64,6 +66,39 @@ def test_trimmed_mean_drops_extremes_per_coordinate():
     s.initialize([np.zeros(2)])
     out = s.aggregate(results, [])
     np.testing.assert_allclose(out[0], [2.0, 2.0], atol=1e-12)  # both columns keep [1, 2, 3]
+
+
+def test_success_weights_by_eta_not_by_samples():
+    """MFRL: W = Σ η_i W_i / Σ η_i with η_i = β_i / T, whatever the sample counts."""
+    beta, steps = np.array([90, 30, 60]), 100
+    results = [_res(k, a, b, n=n, success=beta[k] / steps) for k, (a, b, n) in enumerate([(1.0, 2.0, 1000), (5.0, -1.0, 1), (2.0, 0.0, 1)])]
+    out, _ = _agg("success", results)
+    eta = beta / steps
+    assert out[0][0, 0] == pytest.approx((eta @ [1.0, 5.0, 2.0]) / eta.sum())
+    assert out[1][0] == pytest.approx((eta @ [2.0, -1.0, 0.0]) / eta.sum())
+    by_samples, _ = _agg("fedavg", results)
+    assert by_samples[0][0, 0] == pytest.approx((1000 * 1.0 + 5.0 + 2.0) / 1002)
+
+
+def test_success_strategy_needs_the_reported_rate():
+    with pytest.raises(ValueError, match="reported no 'success_rate'"):
+        _agg("success", [_res(0, 1.0, 1.0), FitRes(1, [np.ones((2, 2)), np.ones(3)], 5, {})])
+
+
+def test_slicing_meter_reports_cumulative_eta():
+    sat = iter([np.array([[[1.0, 1.0], [0.5, 1.0]]]), np.array([[[1.0, 1.0], [1.0, 1.0]]]), np.array([[[0.2, 1.0], [1.0, 1.0]]])])
+    core = SimpleNamespace(n_cells=2, reward=SimpleNamespace(satisfaction=lambda kpis: next(sat)))
+    meter = KpiMeter(core, threshold=0.95)
+    kpis = np.zeros((2, 2, 11))
+    meter(None, np.zeros((1, 2)), [{"kpis": kpis}])
+    meter(None, np.zeros((1, 2)), [{"kpis": kpis}])
+    meter.clear()  # a new round window: η keeps counting
+    meter(None, np.zeros((1, 2)), [{"kpis": kpis}])
+    assert meter.cumulative_success().tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert meter.window()["success"].tolist() == [0.0, 1.0]
+    restored = KpiMeter(core, threshold=0.95)
+    restored.load_state_dict(meter.state_dict())
+    assert restored.cumulative_success().tolist() == pytest.approx([2 / 3, 2 / 3])
 
 
 def test_success_weights_fall_back_to_uniform_when_all_zero():
