@@ -13,6 +13,7 @@ Arrays are read-only float64.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -52,6 +53,30 @@ MAX_SPECTRAL_EFFICIENCY: float = float(CQI_EFFICIENCY[-1])  # bit/s/Hz of CQI 15
 PRB_BANDWIDTH_HZ: float = float(_LTE["prb_bandwidth_hz"])
 RBG_THRESHOLDS_PRB: tuple[int, ...] = tuple(int(v) for v in _LTE["rbg_thresholds_prb"])
 RBG_SIZES_PRB: tuple[int, ...] = tuple(int(v) for v in _LTE["rbg_sizes_prb"])
+
+# -- traffic models -------------------------------------------------------------------------------
+TRAFFIC_MODELS: tuple[str, ...] = tuple(_SPEC["traffic"]["models"])
+TRUNCATION_BISECTION_STEPS = 60
+
+
+def truncated_exponential_scale(truncation: float) -> float:
+    """θ/m of the truncated-exponential inter-arrival model (``traffic.about`` in ``contract.json``):
+    the exponential's mean θ, in units of the wanted mean m, such that Exp(θ) conditioned on
+    ``≤ truncation·m`` has mean m. ``truncation`` must exceed 2 (a bound of 2m or less cannot keep mean m).
+
+    The C++ twin is ``TruncatedExponentialScale`` (ns3_scenarios/model/slice-contract.cc), same steps."""
+    c = float(truncation)
+    if not c > 2.0:
+        raise ValueError(f"truncated_exponential truncation must exceed 2 (got {c:g})")
+    lo, hi = 0.0, c  # x = c·m/θ: the residual x/c − 1 + x/(e^x − 1) is < 0 below the root, > 0 above
+    for _ in range(TRUNCATION_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        if mid / c - 1.0 + mid * math.exp(-mid) / -math.expm1(-mid) < 0.0:  # x/(e^x − 1) without overflow
+            lo = mid
+        else:
+            hi = mid
+    return c / (0.5 * (lo + hi))
+
 
 # -- load profiles --------------------------------------------------------------------------------
 LOAD_PROFILE_KINDS: tuple[str, ...] = tuple(_SPEC["load_profile"]["kinds"])

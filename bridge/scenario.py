@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from slicebridge.bridge.contract import TRAFFIC_MODELS
 from slicebridge.bridge.kpi import KPI_NAMES
 
 LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
@@ -151,8 +152,28 @@ class FullBufferTraffic(_Model):
     packet_size_bytes: Int = Field(1200, ge=12, le=1500)
 
 
+class UniformTraffic(_Model):
+    """Renewal source: inter-arrival times uniform on ``m·[1 − jitter, 1 + jitter]``, m the mean interval."""
+
+    model: Literal["uniform"]
+    rate_mbps: Float = Field(gt=0, le=MAX_RATE_MBPS, description="mean per UE")
+    jitter: Float = Field(1.0, ge=0, le=1, description="half-width of the interval range / mean interval")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
+
+
+class TruncatedExponentialTraffic(_Model):
+    """Renewal source: exponential inter-arrival times redrawn above ``truncation·m``, the exponential's
+    mean set so that the mean interval stays m (contract.truncated_exponential_scale)."""
+
+    model: Literal["truncated_exponential"]
+    rate_mbps: Float = Field(gt=0, le=MAX_RATE_MBPS, description="mean per UE")
+    truncation: Float = Field(3.0, gt=2, le=1000, description="longest inter-arrival / mean inter-arrival")
+    packet_size_bytes: Int = Field(1200, ge=12, le=1500)
+
+
 Traffic = Annotated[
-    Union[CbrTraffic, PoissonTraffic, OnOffTraffic, PeriodicTraffic, FullBufferTraffic],
+    Union[CbrTraffic, PoissonTraffic, OnOffTraffic, PeriodicTraffic, FullBufferTraffic, UniformTraffic,
+          TruncatedExponentialTraffic],
     Field(discriminator="model"),
 ]
 
@@ -459,13 +480,13 @@ def _format_errors(exc: ValidationError, source: str) -> str:
     lines = []
     errors = exc.errors()
     for err in errors[:MAX_ERROR_LINES]:
-        loc = tuple(p for p in err["loc"] if p not in ("cbr", "poisson", "onoff", "periodic", "full_buffer"))
+        loc = tuple(p for p in err["loc"] if p not in TRAFFIC_MODELS)
         path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "<top>"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown field; allowed: {_allowed_keys(loc)}"
         elif err["type"] == "union_tag_invalid":
-            msg = "unknown traffic model; allowed: ['cbr', 'poisson', 'onoff', 'periodic', 'full_buffer']"
+            msg = f"unknown traffic model; allowed: {list(TRAFFIC_MODELS)}"
         elif err["type"] == "missing":
             msg = "required field is missing"
         lines.append(f"{source}: {path}: {msg}")

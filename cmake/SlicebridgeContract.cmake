@@ -88,6 +88,7 @@ _sb_literals(_sb_mcs number lte mcs_efficiency_bps_hz)
 _sb_literals(_sb_rbg_thr count lte rbg_thresholds_prb)
 _sb_literals(_sb_rbg_size count lte rbg_sizes_prb)
 _sb_literals(_sb_kinds string load_profile kinds)
+_sb_literals(_sb_traffic string traffic models)
 _sb_json(_sb_prb_hz GET lte prb_bandwidth_hz)
 _sb_json(_sb_format GET format)
 math(EXPR _sb_rbg_expected "${_sb_rbg_thr_N} + 1")
@@ -133,6 +134,8 @@ inline constexpr std::array<uint32_t, ${_sb_rbg_thr_N}> kRbgThresholdsPrb{${_sb_
 inline constexpr std::array<uint32_t, ${_sb_rbg_size_N}> kRbgSizesPrb{${_sb_rbg_size}};
 
 inline constexpr std::array<std::string_view, ${_sb_kinds_N}> kLoadProfileKinds{${_sb_kinds}};
+/// Per-UE traffic models (contract.json \"traffic\"; renewal models: see its \"about\").
+inline constexpr std::array<std::string_view, ${_sb_traffic_N}> kTrafficModels{${_sb_traffic}};
 } // namespace contract
 
 } // namespace ns3

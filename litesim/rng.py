@@ -29,6 +29,7 @@ class Stream(enum.IntEnum):
     ONOFF_FIRST_DURATION = 102  # remaining duration of an on/off source's first state, Exp(1)
     POISSON_SMALL_MEAN = 110  # uniforms of Poisson arrivals drawn by inversion (small means)
     POISSON_LARGE_MEAN = 111  # standard normals of Poisson arrivals by the normal approximation
+    RENEWAL_COUNT = 112  # standard normals of renewal-source counts (uniform, truncated exponential)
     MOBILITY_HEADING = 300  # direction of each random-walk step
     ONOFF_TOGGLES = 1000  # first of ONOFF_MAX_TOGGLES streams: duration after the i-th toggle of a period
 

@@ -93,7 +93,7 @@ from slicebridge.litesim.kernels import (
     water_level,
 )
 from slicebridge.litesim.rng import CounterRng, Stream, instance_keys
-from slicebridge.litesim.traffic import TrafficModel, TrafficState
+from slicebridge.litesim.traffic import RENEWAL_MODELS, TrafficModel, TrafficState, renewal_scv
 
 _F32 = np.float32
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
@@ -115,10 +115,14 @@ def arrival_scv(traffic, n_sources: int) -> float:
     of them with independent phases superpose to ``1 − 1/n`` (0 for a single source, → Poisson).
     ``onoff`` (constant rate while on, exponential on/off): the interrupted-Poisson value
     ``1 + 2 λ ω_on / (ω_on + ω_off)²`` (λ = packets/ms while on, ω = 1/mean duration), capped at 50.
+    ``uniform``/``truncated_exponential``: ``1 − (1 − c²)/n`` with c² one source's value
+    (:func:`renewal_scv`), the same interpolation from one source to the Poisson limit.
     """
     n = max(1, int(n_sources))
     if traffic.model == "poisson":
         return 1.0
+    if traffic.model in RENEWAL_MODELS:
+        return 1.0 - (1.0 - renewal_scv(traffic)) / n
     if traffic.model == "onoff":
         lam = traffic.rate_mbps * 1e3 / (8.0 * traffic.packet_size_bytes)  # packets per ms while on
         w_on, w_off = 1.0 / traffic.on_ms, 1.0 / traffic.off_ms

@@ -7,7 +7,11 @@ The models mirror ns-3's ``SliceTrafficSource`` (ns3_scenarios/model):
 - ``poisson``: exponential inter-arrival times (Poisson counts per period);
 - ``onoff``: exponential on and off durations (the source starts on with probability
   ``on/(on+off)``), constant rate while on;
-- ``periodic``: one packet every ``period_ms``, random initial phase.
+- ``periodic``: one packet every ``period_ms``, random initial phase;
+- ``uniform`` / ``truncated_exponential`` (renewal sources, ``traffic.about`` in contract.json): the
+  count of a period is the renewal central limit, mean ``T/m`` and variance ``c²·T/m`` (c² the squared
+  coefficient of variation of one inter-arrival time, :func:`renewal_scv`), rounded down with the
+  remainder carried to the next period (so the long-run rate is exact even where a draw is negative).
 
 The slice's load-profile scale multiplies the rate (``periodic``: the packet frequency) of the
 period. Deterministic sources keep a fractional packet phase so that their long-run rate is exact.
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from slicebridge.bridge.contract import truncated_exponential_scale
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.litesim.rng import (
     ONOFF_MAX_TOGGLES,
@@ -81,6 +86,13 @@ class TrafficModel:
                 uniform = partial(self.rng.uniform, keys, periods, Stream.POISSON_SMALL_MEAN, cols)  # drawn only for small means
                 packets[..., a:b] = poisson_from_uniform(np.broadcast_to(mean, normal.shape), uniform, normal)
                 continue
+            if model in RENEWAL_MODELS:
+                z = self.rng.normal(keys, periods, Stream.RENEWAL_COUNT, slice(a, b))
+                acc = st.phase[..., a:b] + mean + np.sqrt(np.float32(renewal_scv(sl.traffic)) * mean) * z
+                whole = np.maximum(np.floor(acc), 0.0)
+                st.phase[..., a:b] = acc - whole  # negative after a negative draw: repaid by later periods
+                packets[..., a:b] = whole
+                continue
             if model == "onoff":
                 on_ms = self._on_time(st, a, b, keys, periods, sl.traffic.on_ms, sl.traffic.off_ms, period_ms)
                 expected = (self.pkts_per_ms[s] * scale[:, s]).astype(np.float32)[:, None, None] * on_ms
@@ -120,3 +132,21 @@ def _packets_per_ms(traffic) -> float:
     if traffic.model == "periodic":
         return 1.0 / traffic.period_ms
     return traffic.rate_mbps * 1e6 / (8.0 * traffic.packet_size_bytes) / 1000.0
+
+
+RENEWAL_MODELS = ("uniform", "truncated_exponential")
+
+
+def renewal_scv(traffic) -> float:
+    """Squared coefficient of variation (variance / mean²) of one inter-arrival time of a renewal source.
+
+    ``uniform`` on m·[1 − j, 1 + j]: j²/3. ``truncated_exponential``, Exp(θ) below T = c·m (m = 1):
+    E[X²] = (2θ² − e^(−T/θ)(T² + 2θT + 2θ²)) / (1 − e^(−T/θ)), minus the mean 1."""
+    if traffic.model == "uniform":
+        return traffic.jitter**2 / 3.0
+    if traffic.model == "truncated_exponential":
+        theta, bound = truncated_exponential_scale(traffic.truncation), traffic.truncation
+        tail = np.exp(-bound / theta)
+        second = (2 * theta**2 - tail * (bound**2 + 2 * theta * bound + 2 * theta**2)) / (1 - tail)
+        return float(second - 1.0)
+    raise ValueError(f"renewal_scv: traffic model {traffic.model!r} is not a renewal model {RENEWAL_MODELS}")

@@ -101,6 +101,7 @@ def test_cpp_header_holds_the_python_constants(spec_check):
         "rbg_thresholds_prb": list(contract.RBG_THRESHOLDS_PRB),
         "rbg_sizes_prb": list(contract.RBG_SIZES_PRB),
         "load_profile_kinds": list(contract.LOAD_PROFILE_KINDS),
+        "traffic_models": list(contract.TRAFFIC_MODELS),
     }
 
 
@@ -159,3 +160,10 @@ def test_load_profile_and_runtime_parity(spec_check):
     sinusoid = contract.load_scale(scenario.slices[1].load_profile, steps)
     # sin() of the C library and of NumPy may differ in the last bit
     np.testing.assert_allclose(cpp[1], sinusoid, rtol=1e-15, atol=1e-15)
+
+
+def test_truncated_exponential_scale_parity(spec_check):
+    truncations = [2.0001, 2.5, 3.0, 7.25, 100.0, 1000.0]
+    answer = spec_check({"truncations": truncations})
+    # same 60 bisection steps in both languages: bit for bit
+    assert answer["truncated_exponential_scale"] == [contract.truncated_exponential_scale(c) for c in truncations]

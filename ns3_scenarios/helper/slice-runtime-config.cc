@@ -183,6 +183,22 @@ FromJson(const json& root)
         s.onMs = GetOr<double>(tr, "on_ms", where + "traffic.", 0.0);
         s.offMs = GetOr<double>(tr, "off_ms", where + "traffic.", 0.0);
         s.periodMs = GetOr<double>(tr, "period_ms", where + "traffic.", 0.0);
+        s.jitter = GetOr<double>(tr, "jitter", where + "traffic.", 1.0);
+        s.truncation = GetOr<double>(tr, "truncation", where + "traffic.", 3.0);
+        if (!IsSliceTrafficModel(s.trafficModel))
+        {
+            std::string allowed;
+            for (auto m : contract::kTrafficModels)
+            {
+                allowed += (allowed.empty() ? "" : ", ") + std::string(m);
+            }
+            throw std::runtime_error("field " + where + "traffic.model: '" + s.trafficModel + "' unknown; allowed: " +
+                                     allowed);
+        }
+        if (s.trafficModel == "truncated_exponential" && !(s.truncation > 2.0))
+        {
+            throw std::runtime_error("field " + where + "traffic.truncation: must exceed 2");
+        }
         s.minShare = Get<double>(js, "min_share", where);
         if (js.contains("load_profile"))
         {

@@ -28,12 +28,14 @@ class SliceRuntimeConfig
         std::string name;
         std::string kind;
         uint32_t uesPerCell{0};
-        std::string trafficModel; //!< cbr | poisson | onoff | periodic | full_buffer
+        std::string trafficModel; //!< one of contract::kTrafficModels
         double rateMbps{0.0};
         uint32_t packetSizeBytes{1200};
         double onMs{0.0};
         double offMs{0.0};
         double periodMs{0.0};
+        double jitter{1.0};     //!< uniform: interval half-width / mean interval
+        double truncation{3.0}; //!< truncated_exponential: longest interval / mean interval
         LoadProfile loadProfile;
         double minShare{0.0}; //!< floor of the slice's share (invalid actions are projected above it)
         uint8_t qci{9};

@@ -447,6 +447,8 @@ SliceScenarioHelper::InstallTraffic()
             src->SetAttribute("OnMs", DoubleValue(slice.onMs));
             src->SetAttribute("OffMs", DoubleValue(slice.offMs));
         }
+        src->SetAttribute("Jitter", DoubleValue(slice.jitter));
+        src->SetAttribute("Truncation", DoubleValue(slice.truncation));
         m_remoteHost->AddApplication(src);
         src->SetStartTime(Seconds(0));
         src->TraceConnectWithoutContext("Tx", MakeCallback(&SliceKpiCollector::NotifyTx, m_collector, index));

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
 namespace ns3
 {
@@ -87,6 +89,39 @@ IsSliceLoadProfileKind(const std::string& kind)
 {
     const auto& kinds = contract::kLoadProfileKinds;
     return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+bool
+IsSliceTrafficModel(const std::string& model)
+{
+    const auto& models = contract::kTrafficModels;
+    return std::find(models.begin(), models.end(), model) != models.end();
+}
+
+double
+TruncatedExponentialScale(double truncation)
+{
+    const double c = truncation;
+    if (!(c > 2.0))
+    {
+        throw std::invalid_argument("truncated_exponential truncation must exceed 2, got " + std::to_string(c));
+    }
+    // x = c m / theta; the residual x/c - 1 + x/(e^x - 1) is < 0 below the root and > 0 above it
+    double lo = 0.0;
+    double hi = c;
+    for (int i = 0; i < 60; ++i)
+    {
+        const double mid = 0.5 * (lo + hi);
+        if (mid / c - 1.0 + mid * std::exp(-mid) / -std::expm1(-mid) < 0.0) // x/(e^x - 1) without overflow
+        {
+            lo = mid;
+        }
+        else
+        {
+            hi = mid;
+        }
+    }
+    return c / (0.5 * (lo + hi));
 }
 
 } // namespace ns3

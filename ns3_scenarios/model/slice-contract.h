@@ -54,6 +54,14 @@ double SliceLoadScale(const SliceLoadProfile& profile, uint32_t step);
 /// True when @p kind is one of contract::kLoadProfileKinds.
 bool IsSliceLoadProfileKind(const std::string& kind);
 
+/// True when @p model is one of contract::kTrafficModels.
+bool IsSliceTrafficModel(const std::string& model);
+
+/// theta/m of the truncated-exponential inter-arrival model: Exp(theta) redrawn above
+/// @p truncation * m has mean m (bridge.contract.truncated_exponential_scale, same bisection).
+/// @p truncation must exceed 2.
+double TruncatedExponentialScale(double truncation);
+
 } // namespace ns3
 
 #endif // SLICE_CONTRACT_H

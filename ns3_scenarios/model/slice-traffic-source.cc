@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-traffic-source.h"
 
+#include "slice-contract.h"
 #include "slice-packet-header.h"
 
 #include "ns3/double.h"
@@ -47,7 +48,11 @@ SliceTrafficSource::GetTypeId()
                                           SliceTrafficSource::PERIODIC,
                                           "periodic",
                                           SliceTrafficSource::FULL_BUFFER,
-                                          "full_buffer"))
+                                          "full_buffer",
+                                          SliceTrafficSource::UNIFORM,
+                                          "uniform",
+                                          SliceTrafficSource::TRUNCATED_EXPONENTIAL,
+                                          "truncated_exponential"))
             .AddAttribute("RateMbps",
                           "Rate in Mbit/s (mean for poisson, while on for onoff)",
                           DoubleValue(1.0),
@@ -73,6 +78,16 @@ SliceTrafficSource::GetTypeId()
                           DoubleValue(20.0),
                           MakeDoubleAccessor(&SliceTrafficSource::m_periodMs),
                           MakeDoubleChecker<double>(0.0))
+            .AddAttribute("Jitter",
+                          "Uniform inter-arrivals: half-width of their range / mean interval",
+                          DoubleValue(1.0),
+                          MakeDoubleAccessor(&SliceTrafficSource::m_jitter),
+                          MakeDoubleChecker<double>(0.0, 1.0))
+            .AddAttribute("Truncation",
+                          "Truncated-exponential inter-arrivals: longest interval / mean interval (> 2)",
+                          DoubleValue(3.0),
+                          MakeDoubleAccessor(&SliceTrafficSource::m_truncation),
+                          MakeDoubleChecker<double>(2.0))
             .AddTraceSource("Tx",
                             "A packet was sent",
                             MakeTraceSourceAccessor(&SliceTrafficSource::m_txTrace),
@@ -132,6 +147,22 @@ SliceTrafficSource::NextInterval()
     if (m_model == POISSON)
     {
         return Seconds(m_exp->GetValue(meanS, 0.0));
+    }
+    if (m_model == UNIFORM)
+    {
+        return Seconds(m_uniform->GetValue(meanS * (1.0 - m_jitter), meanS * (1.0 + m_jitter)));
+    }
+    if (m_model == TRUNCATED_EXPONENTIAL)
+    {
+        // rejection keeps the exponential's shape below the bound; the scale keeps the mean at meanS
+        const double theta = meanS * TruncatedExponentialScale(m_truncation);
+        const double bound = meanS * m_truncation;
+        double gap = m_exp->GetValue(theta, 0.0);
+        while (gap > bound)
+        {
+            gap = m_exp->GetValue(theta, 0.0);
+        }
+        return Seconds(gap);
     }
     return Seconds(meanS);
 }

@@ -18,8 +18,10 @@ class Packet;
  * @brief UDP source of one UE's slice traffic (downlink, runs on the remote host).
  *
  * Traffic models (attribute TrafficModel): CBR, POISSON (exponential inter-arrivals), ONOFF
- * (CBR while on, exponential on/off durations), PERIODIC (one packet every PeriodMs) and
- * FULL_BUFFER (CBR at RateMbps, meant to exceed the cell capacity). Every packet is PacketSize
+ * (CBR while on, exponential on/off durations), PERIODIC (one packet every PeriodMs),
+ * FULL_BUFFER (CBR at RateMbps, meant to exceed the cell capacity), UNIFORM (inter-arrivals
+ * uniform on m [1 - Jitter, 1 + Jitter]) and TRUNCATED_EXPONENTIAL (exponential inter-arrivals
+ * redrawn above Truncation * m, with the mean kept at m), m the mean interval of RateMbps. Every packet is PacketSize
  * bytes of application data and starts with a SlicePacketHeader (sequence number, send time).
  * SetRateScale() multiplies the rate (PERIODIC: divides the period) from the next packet on;
  * a scale of 0 stops the source until the scale is positive again.
@@ -33,7 +35,9 @@ class SliceTrafficSource : public Application
         POISSON,
         ONOFF,
         PERIODIC,
-        FULL_BUFFER
+        FULL_BUFFER,
+        UNIFORM,
+        TRUNCATED_EXPONENTIAL
     };
 
     static TypeId GetTypeId();
@@ -69,6 +73,8 @@ class SliceTrafficSource : public Application
     double m_onMs{100.0};
     double m_offMs{100.0};
     double m_periodMs{20.0};
+    double m_jitter{1.0};
+    double m_truncation{3.0};
 
     double m_scale{1.0};
     bool m_running{false};

@@ -8,9 +8,10 @@
 // Request (every key optional):
 //   {"rbg_prbs": [n, ...], "cqis": [k, ...],
 //    "projections": [{"row": [...], "min_share": [...]}, ...],
-//    "runtime": <runtime JSON of bridge.runtime>, "load_steps": [step, ...]}
+//    "runtime": <runtime JSON of bridge.runtime>, "load_steps": [step, ...], "truncations": [c, ...]}
 // Answer: {"contract": {the constants of the generated header}, "rbg_size": [...],
 //          "schedulable_rbgs": [...], "cqi_efficiency": [...], "projections": [[...], ...],
+//          "truncated_exponential_scale": [...],
 //          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]]}}
 // Bad input: a message on stderr and exit code 2.
 
@@ -38,7 +39,8 @@ ContractConstants()
             {"prb_bandwidth_hz", contract::kPrbBandwidthHz},
             {"rbg_thresholds_prb", contract::kRbgThresholdsPrb},
             {"rbg_sizes_prb", contract::kRbgSizesPrb},
-            {"load_profile_kinds", contract::kLoadProfileKinds}};
+            {"load_profile_kinds", contract::kLoadProfileKinds},
+            {"traffic_models", contract::kTrafficModels}};
 }
 
 json
@@ -67,6 +69,12 @@ Answer(const json& request)
                                                     p.at("min_share").get<std::vector<double>>()));
     }
     answer["projections"] = projected;
+    json truncScale = json::array();
+    for (double c : request.value("truncations", std::vector<double>{}))
+    {
+        truncScale.push_back(TruncatedExponentialScale(c));
+    }
+    answer["truncated_exponential_scale"] = truncScale;
     if (request.contains("runtime"))
     {
         const SliceRuntimeConfig cfg = SliceRuntimeConfig::Parse(request.at("runtime").dump(), "request.runtime");
