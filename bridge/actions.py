@@ -6,9 +6,16 @@ share vector sums to 1 and respects each slice's minimum.
 
 Discrete mode: move index 0 keeps the shares; index ``1 + i·(S−1) + k`` moves ``delta`` of the PRBs
 from slice i to the k-th other slice j (as far as slice i's minimum allows).
+
+Absolute mode (DT-DRL): index ``a`` picks row ``a`` of :func:`absolute_splits`, every split of
+``units`` equal grid units of the bandwidth with each slice at its minimum units or more, in
+lexicographic order; the shares are ``units_s / units``. With one unit minimum per slice there are
+C(units − 1, S − 1) splits: 171 for 20 units (1 MHz of 20 MHz), 4851 for 100 (200 kHz), 3 slices.
 """
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 from slicebridge.bridge.scenario import Scenario
@@ -44,6 +51,18 @@ def project_to_simplex(values: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     rho = np.where(positive.any(axis=-1), y.shape[-1] - np.argmax(positive[..., ::-1], axis=-1), 1)
     theta = np.take_along_axis(excess, (rho - 1)[..., None], -1) / rho[..., None]
     return min_share + np.maximum(y - theta, 0.0)
+
+
+def percent_change(shares: np.ndarray, change: np.ndarray, min_share: np.ndarray) -> np.ndarray:
+    """DT-MAFL's per-slice action: scale each share by ``1 + change`` (``change [..., S]``, a fraction:
+    0.2 = +20 %, clipped to [−1, 1]) and project the result onto ``{x ≥ min_share, Σ x = 1}``.
+
+    The projection is Euclidean (:func:`project_to_simplex`): what the slices ask for in total beyond
+    the band is taken from (or given to) every slice above its minimum alike."""
+    change = np.clip(np.asarray(change, dtype=np.float64), -1.0, 1.0)
+    if not np.all(np.isfinite(change)):
+        raise InvalidActionError("percent-change action: contains NaN or infinite values")
+    return project_to_simplex(np.asarray(shares, dtype=np.float64) * (1.0 + change), min_share)
 
 
 def validate_raw(raw: np.ndarray, shape: tuple[int, ...], policy: str, where: str = "action") -> np.ndarray:
@@ -85,6 +104,29 @@ def apply_moves(shares: np.ndarray, moves: np.ndarray, delta: float, min_share: 
     return out
 
 
+def absolute_splits(units: int, min_units: tuple[int, ...]) -> np.ndarray:
+    """Every split of ``units`` grid units over ``S = len(min_units)`` slices with slice s getting at
+    least ``min_units[s]``, ``[N, S]`` int64 rows summing to ``units``, lexicographic (slice 0 first).
+
+    Stars and bars: the ``free = units − Σ min_units`` spare units and S − 1 bars fill
+    ``free + S − 1`` slots; each choice of bar slots is one split, so N = C(free + S − 1, S − 1)."""
+    n_slices, free = len(min_units), units - sum(min_units)
+    if free < 0:
+        raise ValueError(f"absolute_splits: {units} units cannot cover the minimum units {min_units}")
+    slots = free + n_slices - 1
+    bars = np.array(list(combinations(range(slots), n_slices - 1)), dtype=np.int64).reshape(-1, n_slices - 1)
+    edges = np.concatenate([np.full((len(bars), 1), -1), bars, np.full((len(bars), 1), slots)], axis=1)
+    return np.diff(edges, axis=1) - 1 + np.asarray(min_units, dtype=np.int64)
+
+
+def nearest_split(splits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Absolute mode: index of the split in ``splits [N, S]`` (unit counts) whose shares lie closest
+    (Euclidean) to ``target [..., S]``; returns ``[...]`` int64."""
+    shares = splits / splits.sum(axis=1, keepdims=True)
+    dist = np.sum((np.asarray(target)[..., None, :] - shares) ** 2, axis=-1)
+    return np.argmin(dist, axis=-1)
+
+
 def raw_from_shares(shares: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     """Inverse of ``shares_from_raw``: the raw action that yields ``shares``."""
     free = max(1.0 - float(np.sum(min_share)), 1e-12)
@@ -114,18 +156,32 @@ class ActionMapper:
         self.invalid = scenario.action.invalid
         self.n_cells, self.n_slices = scenario.n_cells, scenario.n_slices
         self.min_share = np.array([s.min_share for s in scenario.slices])
-        self.n_moves = len(discrete_moves(self.n_slices))
+        # absolute mode: the split table [N, S] in grid units; n_moves = number of actions per cell
+        self.splits = absolute_splits(scenario.action.units, scenario.absolute_min_units()) if self.mode == "absolute" else None
+        self.n_moves = len(self.splits) if self.splits is not None else len(discrete_moves(self.n_slices))
 
     def __call__(self, actions: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """``actions``: raw ``[B, C, S]`` (continuous) or move indices ``[B, C]`` (discrete);
-        ``current``: shares ``[B, C, S]`` now in force. Returns the next shares ``[B, C, S]``."""
+        """``actions``: raw ``[B, C, S]`` (continuous) or action indices ``[B, C]`` (discrete moves,
+        absolute splits); ``current``: shares ``[B, C, S]`` now in force. Returns the next shares ``[B, C, S]``."""
         batch = current.shape[0]
         if self.mode == "continuous":
             raw = validate_raw(actions, (batch, self.n_cells, self.n_slices), self.invalid)
             return shares_from_raw(raw, self.min_share)
-        moves = np.asarray(actions)
-        if moves.shape != (batch, self.n_cells):
-            raise InvalidActionError(f"discrete action: expected shape {(batch, self.n_cells)}, got {moves.shape}")
-        if not np.all(np.isfinite(moves)) or np.any(moves != np.round(moves)):
-            raise InvalidActionError("discrete action: move indices must be whole numbers")
-        return apply_moves(current, moves.astype(np.int64), self.delta, self.min_share)
+        index = np.asarray(actions)
+        if index.shape != (batch, self.n_cells):
+            raise InvalidActionError(f"{self.mode} action: expected shape {(batch, self.n_cells)}, got {index.shape}")
+        if not np.all(np.isfinite(index)) or np.any(index != np.round(index)):
+            raise InvalidActionError(f"{self.mode} action: indices must be whole numbers")
+        if self.splits is None:
+            return apply_moves(current, index.astype(np.int64), self.delta, self.min_share)
+        index = index.astype(np.int64)
+        if np.any(index < 0) or np.any(index >= self.n_moves):
+            raise InvalidActionError(f"absolute action: split indices must lie in [0, {self.n_moves - 1}], got {index}")
+        return self.splits[index] / float(self.splits[0].sum())
+
+    def toward(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The action ``[...]`` (discrete/absolute modes) that brings ``current`` shares ``[..., S]``
+        closest to ``target``: the move of :func:`moves_toward` or the nearest absolute split."""
+        if self.splits is not None:
+            return nearest_split(self.splits, target)
+        return moves_toward(current, target)

@@ -12,7 +12,10 @@ UEs, ``d`` mean delay (ms), ``thr*`` the per-UE SLA throughput, ``d*`` the delay
 - ``sigmoid_utility`` (DT-MAFL): mean over slices of ``Λ·Ω_s + μ·Ū_s``, ``Ω_s = min(used/needed, 1)``
   with needed share ``off / (SE · bandwidth)``; ``Ū_s`` the per-UE utility
   ``1/(1+e^(−φ(r−r_min)))`` for rate slices (r = thr/n Mbit/s) or ``1/(1+e^(−φ(τ_max−τ)))`` for delay
-  slices (kinds urllc and volte; τ = mean delay ms). Σ_u U_u of the paper is normalised by the UEs.
+  slices (kinds urllc and volte; τ = mean delay ms). Σ_u U_u of the paper is normalised by the UEs
+  here (a cell reward); :meth:`RewardFunction.slice_utility` is the paper's per-slice (per-agent)
+  reward ``Λ·Ω_s + μ·Σ_u U_u`` with the sum over the slice's n active users, each at the slice's mean
+  per-UE rate or delay (the KPI tensor holds slice aggregates, not per-user values).
 - ``se_ssr`` (DT-DRL): ``α·SE/SE_norm + β·SSR``, SE = delivered bits/s/Hz of the cell, SSR = mean
   over slices with traffic of the sla_ratio KPI.
 """
@@ -78,7 +81,8 @@ class RewardFunction:
         cost = kpis[..., K.PRB_USED].sum(axis=-1)
         return self.params.alpha * utility - self.params.beta * cost
 
-    def _sigmoid_utility(self, kpis: np.ndarray) -> np.ndarray:
+    def _sigmoid_terms(self, kpis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DT-MAFL's per-slice parts, each ``[..., C, S]``: Ω_s, the per-UE utility Ū_s, active UEs n."""
         p = self.params
         se = np.maximum(kpis[..., K.SPECTRAL_EFF], 1e-3)
         needed = kpis[..., K.OFFERED] * 1e6 / (se * self.bandwidth_hz)
@@ -86,8 +90,18 @@ class RewardFunction:
         n = kpis[..., K.ACTIVE_UES]
         rate = np.where(n > 0, kpis[..., K.THROUGHPUT] / np.maximum(n, 1), 0.0)
         margin = np.where(self.is_delay_slice, self.delay_sla - kpis[..., K.DELAY_MEAN], rate - self.thr_sla)
-        user_utility = np.where(n > 0, 1.0 / (1.0 + np.exp(-p.phi * margin)), 1.0)
-        return (p.lam * omega + p.mu * user_utility).mean(axis=-1)
+        # the exponent is clipped where exp would overflow; the sigmoid is 0 or 1 to double precision there
+        user_utility = np.where(n > 0, 1.0 / (1.0 + np.exp(np.clip(-p.phi * margin, -700.0, 700.0))), 1.0)
+        return omega, user_utility, n
+
+    def _sigmoid_utility(self, kpis: np.ndarray) -> np.ndarray:
+        omega, user_utility, _ = self._sigmoid_terms(kpis)
+        return (self.params.lam * omega + self.params.mu * user_utility).mean(axis=-1)
+
+    def slice_utility(self, kpis: np.ndarray) -> np.ndarray:
+        """The paper's per-slice reward ``Λ·Ω_s + μ·Σ_u U_u``, ``[..., C, S]`` (sum over the n active UEs)."""
+        omega, user_utility, n = self._sigmoid_terms(np.asarray(kpis, dtype=np.float64))
+        return self.params.lam * omega + self.params.mu * n * user_utility
 
     def _se_ssr(self, kpis: np.ndarray) -> np.ndarray:
         p = self.params
