@@ -266,3 +266,26 @@ def test_script_that_never_connects_times_out_naming_the_command(tmp_path):
     script.write_text("import time\ntime.sleep(60)\n")
     with pytest.raises(Ns3Error, match=r"silent.py --openGymPort=\d+ --simSeed=0` .*sent no SimInitMsg within 0.5 s"):
         Ns3GymEnv([sys.executable, str(script)], start_timeout_s=0.5)
+
+
+def test_a_run_with_other_spaces_is_refused(spaces_program):
+    port = free_port()
+    args = [f"--openGymPort={port}", "--steps=2"]
+    first = subprocess.Popen([spaces_program, *args, "--space=box"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        env = Ns3GymEnv(port=port, start_timeout_s=30)
+        try:
+            env.reset()
+            second = subprocess.Popen([spaces_program, *args, "--space=dict"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with pytest.raises(Ns3Error, match=rf"attached at tcp://127.0.0.1:{port} \(pid {second.pid}\) announced other spaces"):
+                env.reset()
+        finally:
+            env.close()
+        assert second.wait(timeout=30) == 0  # answered with stopSimReq when the env refused the run
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()

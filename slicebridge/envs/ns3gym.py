@@ -63,6 +63,7 @@ class _Episode:
         self.seed = seed
         self.init: SimInit | None = None
         self.watch_pid: int | None = None  # attach mode: the announced pid, when this host sees it
+        self.acked = False  # the SimInitMsg was answered (later requests are states)
         self.started = False  # the first state (the reset observation) was received
         self.over = False  # a game-over state arrived and was answered with stopSimReq
 
@@ -70,8 +71,11 @@ class _Episode:
         """Ask the script to stop (when it waits for our answer), let it exit, reap it, free the socket."""
         try:
             if self.server.awaiting_reply and (self.process is None or self.process.poll() is None):
-                try:
-                    self.server.send_stop()
+                try:  # the stop request goes in the reply the script waits for
+                    if self.acked:
+                        self.server.send_stop()  # EnvActMsg
+                    else:
+                        self.server.ack_init(stop=True)  # SimInitAck
                 except (zmq.ZMQError, WireError):
                     pass
             if self.process is not None:
@@ -140,12 +144,14 @@ class Ns3GymEnv(gym.Env):
         self._seed_base, self._runs_since_seed = int(sim_seed), 0
         self._res = _Resources()
         self._finalizer = weakref.finalize(self, _Resources.end_episode, self._res)
+        self._announced: tuple[spaces.Space | None, spaces.Space | None] | None = None  # the first run's spaces
         # The spaces are the script's: the first run's handshake happens here, and that run is the
         # episode the first reset() returns (unless the reset asks for another seed).
         init = self._start()
         if init.observation_space is None or init.action_space is None:
             missing = " and ".join(n for n, s in (("observation", init.observation_space), ("action", init.action_space)) if s is None)
             raise self._failure(f"announced no {missing} space in its SimInitMsg")
+        self._announced = (init.observation_space, init.action_space)
         self.observation_space: spaces.Space = init.observation_space
         self.action_space: spaces.Space = init.action_space
         self._wire_action_space = init.action_space if double_actions else _float_boxes_as_float32(init.action_space)
@@ -234,12 +240,13 @@ class Ns3GymEnv(gym.Env):
         episode = self._res.episode = _Episode(server, process, seed)
         init = self._receive("SimInitMsg", self.start_timeout_s, init=True)
         spaces_now = (init.observation_space, init.action_space)
-        if hasattr(self, "observation_space") and spaces_now != (self.observation_space, self.action_space):
+        if self._announced is not None and spaces_now != self._announced:
             raise self._failure(f"announced other spaces than its first run: observation {spaces_now[0]}, action "
-                                f"{spaces_now[1]} (expected {self.observation_space}, {self.action_space})")
+                                f"{spaces_now[1]} (expected {self._announced[0]}, {self._announced[1]})")
         if process is None and init.pid > 0 and pid_alive(init.pid):
             episode.watch_pid = init.pid
         server.ack_init()
+        episode.acked = True
         return init
 
     def _receive(self, what: str, timeout_s: float, init: bool = False) -> Any:
