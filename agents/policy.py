@@ -35,7 +35,7 @@ class MultiCellPolicy:
         self.meta = dict(meta)
         self.deterministic = deterministic
         self.n_cells = len(self.cell_model)
-        self.discrete = meta.get("action_mode") == "discrete"
+        self.discrete = meta.get("action_mode") in ("discrete", "absolute")  # an index per cell
         self.name = meta.get("name") or f"{meta.get('algorithm', 'agent')}-{meta.get('mode', '')}".rstrip("-")
         self._groups = [[c for c, m in enumerate(self.cell_model) if m == k] for k in range(len(self.models))]
 

@@ -32,6 +32,7 @@ DEFAULT_QCI = {"embb": 9, "urllc": 7, "mmtc": 8, "volte": 1, "video": 6, "other"
 # Upper bounds of open-ended quantities: far beyond any meaningful cell, yet small enough that
 # neither simulator overflows (litesim keeps float32 state; ns-3 schedules one event per packet).
 MAX_RATE_MBPS = 10_000.0  # per UE
+MAX_ABSOLUTE_ACTIONS = 200_000  # absolute action mode: splits enumerated per cell (the paper's finest: 4851)
 MAX_DURATION_MS = 3_600_000.0  # one hour: traffic periods, on/off times, delay budgets
 MAX_DISTANCE_M = 100_000.0
 MAX_LOAD_SCALE = 100.0
@@ -252,11 +253,14 @@ class Control(_Model):
 
 class Action(_Model):
     """How agents act. ``continuous``: a share vector per cell. ``discrete``: keep, or move
-    ``delta`` of the PRBs from slice i to slice j. ``invalid``: what to do with an out-of-range
-    continuous action (``project`` onto the feasible simplex or ``reject`` with an error)."""
+    ``delta`` of the PRBs from slice i to slice j. ``absolute``: the index of one split of the
+    bandwidth into ``units`` equal grid units, every slice at least one unit (and at least its
+    ``min_share``); C(units − 1, S − 1) actions without minimum shares. ``invalid``: what to do with
+    an out-of-range continuous action (``project`` onto the feasible simplex or ``reject`` with an error)."""
 
-    mode: Literal["continuous", "discrete"] = "continuous"
+    mode: Literal["continuous", "discrete", "absolute"] = "continuous"
     delta: Float = Field(0.1, gt=0, le=0.5)
+    units: Int = Field(20, ge=2, le=1000, description="absolute: grid units of the bandwidth (20 = 1 MHz of 20 MHz)")
     work_conserving: bool = True
     invalid: Literal["project", "reject"] = "project"
 
@@ -315,6 +319,21 @@ class Scenario(_Model):
     reward: Reward = Reward()
     litesim: LitesimParams = LitesimParams()
 
+    def absolute_min_units(self) -> tuple[int, ...]:
+        """Absolute action mode: the fewest grid units of each slice, max(1, ⌈min_share · units⌉)."""
+        units = self.action.units
+        return tuple(max(1, math.ceil(s.min_share * units - 1e-9)) for s in self.slices)
+
+    def _check_absolute_grid(self) -> None:
+        free = self.action.units - sum(self.absolute_min_units())
+        if free < 0:
+            raise ValueError(f"action.units {self.action.units} cannot give every slice its minimum "
+                             f"{self.absolute_min_units()} units; raise action.units")
+        count = math.comb(free + len(self.slices) - 1, len(self.slices) - 1)
+        if count > MAX_ABSOLUTE_ACTIONS:
+            raise ValueError(f"action.units {self.action.units} gives {count} absolute splits of {len(self.slices)} "
+                             f"slices (at most {MAX_ABSOLUTE_ACTIONS}); lower action.units")
+
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         names = [s.name for s in self.slices]
@@ -324,6 +343,8 @@ class Scenario(_Model):
             raise ValueError("the slices' min_share values sum to more than 1")
         if sum(s.ues_per_cell for s in self.slices) == 0:
             raise ValueError("at least one slice needs ues_per_cell > 0")
+        if self.action.mode == "absolute":
+            self._check_absolute_grid()
         init = [s.initial_share for s in self.slices]
         if any(v is not None for v in init) and abs(sum(v or 0.0 for v in init) - 1.0) > 1e-6:
             raise ValueError("initial_share values must sum to 1 when given")

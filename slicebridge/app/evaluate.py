@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from slicebridge.agents.baselines import BASELINES
-from slicebridge.bridge.actions import moves_toward, raw_from_shares
+from slicebridge.bridge.actions import ActionMapper, raw_from_shares
 from slicebridge.bridge.kpi import KPI_NAMES
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.envs import SlicingCore, make_core
@@ -43,6 +43,7 @@ class BaselinePolicy:
         self.baseline = baseline
         self.mode = scenario.action.mode
         self.min_share = np.array([s.min_share for s in scenario.slices])
+        self.mapper = ActionMapper(scenario)
 
     def reset(self) -> None:
         if hasattr(self.baseline, "reset"):
@@ -52,7 +53,7 @@ class BaselinePolicy:
         target = np.asarray(self.baseline.act(kpis), dtype=np.float64)
         if self.mode == "continuous":
             return raw_from_shares(target, self.min_share)
-        return moves_toward(shares, target)
+        return self.mapper.toward(shares, target)
 
 
 class RandomPolicy:
