@@ -1,6 +1,7 @@
 """Lockstep training: K SB3 models advance together on one batched multi-cell simulation.
 
-Each model (worker) owns a group of cells and sees them through a :class:`CellGroupVecEnv` — an SB3
+Each model (worker) owns a group of cells (or of per-slice units, ``envs.slice_units``: the core's
+``n_cells`` is then the unit count) and sees them through a :class:`CellGroupVecEnv` — an SB3
 ``VecEnv`` with ``num_envs = B · len(cells)`` (env index ``b · len(cells) + j`` is cell ``cells[j]``
 of instance ``b``). Every worker runs its own unmodified ``model.learn()`` in its own thread, so
 SB3's logging, callbacks, schedules and buffers all work. The proxies meet in a
@@ -161,10 +162,9 @@ class LockstepHub:
 
     def _step_core(self) -> None:
         core = self.core
-        shape = (core.num_envs, core.n_cells) if self.discrete else (core.num_envs, core.n_cells, core.n_slices)
-        actions = np.zeros(shape, dtype=np.int64 if self.discrete else np.float64)
+        tail = tuple(core.cell_action_space.shape)  # () for Discrete, (S,) per cell, (1,) per slice unit
+        actions = np.zeros((core.num_envs, core.n_cells) + tail, dtype=np.int64 if self.discrete else np.float64)
         for cells, (_, act) in zip(self.groups, self._pending):
-            tail = () if self.discrete else (core.n_slices,)
             actions[:, cells] = np.asarray(act).reshape((core.num_envs, len(cells)) + tail)
         obs, rewards, terminated, truncated, infos = core.step(actions)
         self.steps += 1

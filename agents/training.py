@@ -12,6 +12,14 @@ Modes (C cells, B batched scenario instances, see ``agents.lockstep``):
   clients selected for the next round. FedProx's proximal term acts through gradient hooks. After
   the last round every client gets the global model, which is the policy that is saved.
 
+Agent grouping (``grouping``): ``cell`` (default) gives each model a cell, as above. ``slice`` and
+``cell_slice`` give the models per-slice agents over :class:`slicebridge.envs.slice_units.SliceUnitCore`
+(one unit per cell and slice, observation [demand, predicted demand, share], a percent-change action,
+the paper's per-slice reward): ``slice`` one model per slice across the cells, ``cell_slice`` one per
+(cell, slice). Modes and federation strategies apply to the groups alike: a client is a group, and its
+sample count ``|D_m|`` (the FedAvg weight ``|D_m|/|D|``) is its transitions in the round
+(steps × instances × units in the group).
+
 Every mode reports per-round windows (reward, resource utilisation, service satisfaction, SLA success
 rate, bytes up/down) and checkpoints at round ends: an interrupted run (even by kill -9) started
 again with the same configuration resumes from the last complete round and ends in the same state
@@ -67,6 +75,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 
 from slicebridge.envs import SlicingCore, make_core
+from slicebridge.envs.slice_units import GROUPINGS, SliceUnitCore, unit_groups
 
 log = logging.getLogger("slicebridge.training")
 MODES = ("centralised", "independent", "federated")
@@ -102,6 +111,10 @@ class TrainConfig:
     stop_after_rounds: int | None = None  # stop (as if interrupted) after this many rounds — tests
     verbose: int = 0
     backend_factory: Callable[..., Any] | None = None  # (scenario, num_envs, seed) -> backend; default by simulator
+    grouping: str = "cell"  # cell | slice | cell_slice (see the module docstring)
+    predictor: Callable[[np.ndarray], np.ndarray] | None = None  # per-slice units: demand twin (None: persistence)
+    unit_window: int = 8  # per-slice units: demand steps the predictor sees
+    max_change: float = 0.5  # per-slice units, continuous: the largest percent change per step (0.5 = ±50 %)
 
 
 @dataclass
@@ -228,7 +241,11 @@ class _Trainer:
         self.scenario = scenario
         if cfg.mode not in MODES:
             raise ValueError(f"unknown training mode {cfg.mode!r}; allowed: {list(MODES)}")
-        check_mode(cfg.algorithm, scenario.action.mode)
+        if cfg.grouping not in GROUPINGS:
+            raise ValueError(f"unknown agent grouping {cfg.grouping!r}; allowed: {list(GROUPINGS)}")
+        self.per_slice = cfg.grouping != "cell"
+        # per-slice units act by percent changes: discrete levels for DQN, a value in [-1, 1] otherwise
+        check_mode(cfg.algorithm, ("discrete" if cfg.algorithm == "dqn" else "continuous") if self.per_slice else scenario.action.mode)
         self.seed = scenario.seed if cfg.seed is None else int(cfg.seed)
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else None
         self.ckpt_dir = self.run_dir / "checkpoints" if self.run_dir is not None else None
@@ -241,7 +258,12 @@ class _Trainer:
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:
-        return [list(range(n_cells))] if self.cfg.mode == "centralised" else [[c] for c in range(n_cells)]
+        """Units (cells, or per-slice units) of each model."""
+        if self.cfg.mode == "centralised":
+            return [list(range(n_cells))]
+        if self.per_slice:
+            return unit_groups(self.cfg.grouping, self.scenario.n_cells, self.scenario.n_slices)
+        return [[c] for c in range(n_cells)]
 
     def _tb(self) -> str | None:
         return str(self.run_dir / "tb") if (self.cfg.tensorboard and self.run_dir is not None) else None
@@ -257,6 +279,9 @@ class _Trainer:
             self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed), seed=self.seed)
         else:
             self.core = make_core(self.scenario, cfg.simulator, num_envs=cfg.num_envs, seed=self.seed)
+        if self.per_slice:
+            self.core = SliceUnitCore(self.core, cfg.predictor, window=cfg.unit_window, max_change=cfg.max_change,
+                                      discrete=cfg.algorithm == "dqn")
         if state is not None:
             # no simulator state in a checkpoint (an ns-3 process cannot be saved): a fresh backend
             # re-simulates the running episode from its seed and the shares applied so far
@@ -320,7 +345,8 @@ class _Trainer:
 
     def _config_fingerprint(self) -> dict[str, Any]:
         d = asdict(self.cfg)
-        for k in ("run_dir", "progress", "resume", "stop_after_rounds", "timeout_s", "verbose", "tensorboard", "scenario", "backend_factory"):
+        for k in ("run_dir", "progress", "resume", "stop_after_rounds", "timeout_s", "verbose", "tensorboard", "scenario", "backend_factory",
+                  "predictor"):
             d.pop(k, None)
         d["scenario"] = self.scenario.model_dump(mode="json")
         d["seed"] = self.seed
@@ -397,7 +423,7 @@ class _Trainer:
         elif self.cfg.mode == "centralised":
             # raw transitions (obs, action, reward, next obs) shipped to the central learner, float32
             core = self.core
-            act = 1 if self.hub.discrete else core.n_slices
+            act = int(np.prod(core.cell_action_space.shape, dtype=np.int64))  # 1 for a Discrete index
             record["bytes_up"] = int(self.meter.samples * core.n_cells * (2 * core.obs_dim + act + 1) * 4)
         for k, model in enumerate(self.models):
             for key in ("reward", "utilisation", "satisfaction", "success_rate", "bytes_up", "bytes_down"):
@@ -448,7 +474,8 @@ class _Trainer:
             target = total_core_steps * self.core.num_envs * per_cell[k]  # SB3 timesteps of this model
             remaining = max(target - model.num_timesteps, 0)
             callback = _RoundCallback(self.hub, k, max(1, cfg.local_steps), resumed=resumed)
-            name = "centralised" if cfg.mode == "centralised" else f"{cfg.mode}_cell{k}"
+            unit = "cell" if cfg.grouping == "cell" else cfg.grouping
+            name = "centralised" if cfg.mode == "centralised" else f"{cfg.mode}_{unit}{k}"
 
             def body(model=model, remaining=remaining, callback=callback, name=name) -> None:
                 model.learn(remaining, callback=callback, reset_num_timesteps=not resumed, tb_log_name=name)
@@ -471,7 +498,8 @@ class _Trainer:
             "scenario": self.scenario.model_dump(mode="json"),
             "scenario_name": self.scenario.name,
             "simulator": cfg.simulator,
-            "action_mode": self.scenario.action.mode,
+            "action_mode": ("discrete" if cfg.algorithm == "dqn" else "continuous") if self.per_slice else self.scenario.action.mode,
+            "grouping": cfg.grouping,
             "n_slices": self.scenario.n_slices,
             "obs_dim": self.core.obs_dim,
             "seed": self.seed,
