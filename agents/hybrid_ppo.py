@@ -212,10 +212,10 @@ class HybridPPO:
                 loss.backward()
                 _clip_per_agent(pol.parameters(), k, cfg.max_grad_norm)
                 self.optimizer.step()
-                stats["policy_loss"] += float(pg.mean())
-                stats["value_loss"] += float(v_loss.mean())
-                stats["entropy"] += float(ent.mean())
-                stats["clip_fraction"] += float(((ratio - 1).abs() > cfg.clip_range).float().mean())
+                stats["policy_loss"] += float(pg.mean().detach())
+                stats["value_loss"] += float(v_loss.mean().detach())
+                stats["entropy"] += float(ent.mean().detach())
+                stats["clip_fraction"] += float(((ratio.detach() - 1).abs() > cfg.clip_range).float().mean())
                 count += 1
         return {key: v / max(count, 1) for key, v in stats.items()}
 
