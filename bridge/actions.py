@@ -55,14 +55,20 @@ def project_to_simplex(values: np.ndarray, min_share: np.ndarray) -> np.ndarray:
 
 def percent_change(shares: np.ndarray, change: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     """DT-MAFL's per-slice action: scale each share by ``1 + change`` (``change [..., S]``, a fraction:
-    0.2 = +20 %, clipped to [−1, 1]) and project the result onto ``{x ≥ min_share, Σ x = 1}``.
+    0.2 = +20 %, clipped to [−1, 1]), renormalise to sum 1 and project onto ``{x ≥ min_share, Σ x = 1}``.
 
-    The projection is Euclidean (:func:`project_to_simplex`): what the slices ask for in total beyond
-    the band is taken from (or given to) every slice above its minimum alike."""
+    Changes are relative to each other: if every slice asks for +50 % nothing moves (a Euclidean
+    projection of the scaled shares instead would hand the excess to the largest share, so slices that
+    all ask for more would end with one of them taking the cell)."""
     change = np.clip(np.asarray(change, dtype=np.float64), -1.0, 1.0)
     if not np.all(np.isfinite(change)):
         raise InvalidActionError("percent-change action: contains NaN or infinite values")
-    return project_to_simplex(np.asarray(shares, dtype=np.float64) * (1.0 + change), min_share)
+    scaled = np.asarray(shares, dtype=np.float64) * (1.0 + change)
+    total = scaled.sum(axis=-1, keepdims=True)
+    n = scaled.shape[-1]
+    # every slice asking for -100 % leaves nothing to scale: fall back to an equal split
+    normalised = np.where(total > 1e-12, scaled / np.where(total > 1e-12, total, 1.0), 1.0 / n)
+    return project_to_simplex(normalised, min_share)
 
 
 def validate_raw(raw: np.ndarray, shape: tuple[int, ...], policy: str, where: str = "action") -> np.ndarray:

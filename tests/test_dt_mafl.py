@@ -43,11 +43,16 @@ def test_percent_change_keeps_shares_on_the_simplex_above_the_minimums(n, data):
     assert np.all(out >= mins - 1e-12)
 
 
-def test_percent_change_scales_a_share_when_the_others_give_way():
+def test_percent_change_is_relative_between_slices():
     mins = np.full(3, 0.05)
-    out = percent_change(np.array([0.2, 0.4, 0.4]), np.array([0.5, 0.0, 0.0]), mins)
-    # +50 % of 0.2 asks for 0.1 more; the projection takes it from all three alike (0.1/3 each)
-    assert out == pytest.approx([0.3 - 0.1 / 3, 0.4 - 0.1 / 3, 0.4 - 0.1 / 3])
+    shares = np.array([0.2, 0.4, 0.4])
+    out = percent_change(shares, np.array([0.5, 0.0, 0.0]), mins)
+    assert out == pytest.approx(np.array([0.3, 0.4, 0.4]) / 1.1)
+    assert percent_change(shares, np.full(3, 0.5), mins) == pytest.approx(shares)  # all ask alike: no change
+    assert percent_change(shares, np.full(3, -1.0), mins) == pytest.approx(np.full(3, 1 / 3))
+    # a share scaled below its minimum is lifted back to it
+    low = percent_change(np.array([0.06, 0.47, 0.47]), np.array([-0.9, 0.0, 0.0]), mins)
+    assert low[0] == pytest.approx(0.05) and low.sum() == pytest.approx(1.0)
 
 
 def test_slice_utility_sums_the_sigmoid_over_users():
