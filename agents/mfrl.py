@@ -10,7 +10,9 @@
   an initialisation (meta weights, or a fresh network) and, every ``fed_every`` iterations, send
   their weights with ``success_rate`` = η_i = β_i / T (UE i's cumulative channel-assignment success
   rate) to a :mod:`slicebridge.federation.strategies` strategy (``success`` for MFRL, ``fedavg``
-  for the sample-count ablation) and continue from the average; or never average (MRL, MARL).
+  for the sample-count ablation) and continue from the average; or never average (MRL, MARL). No
+  round is held at the last iteration: the UEs are tested with the local models they act with,
+  ``iterations mod fed_every`` (or ``fed_every``) local iterations after the last average.
 - :func:`evaluate`: deterministic policies (most likely subchannel, mean power) on ``layouts``
   random layouts at once; system EE = mean over steps of ``Σ_i EE_i`` over the UEs that succeed.
 
@@ -164,7 +166,7 @@ def adapt(cfg: MfrlConfig, init: Params | None, strategy: str | None, iterations
         batch, obs = ppo.collect(obs, runner.step)
         ppo.update(batch)
         curve.append(_window(runner.history, ppo_cfg.rollout_steps))
-        if server is not None and (it + 1) % fed_every == 0:
+        if server is not None and (it + 1) % fed_every == 0 and it + 1 < iterations:
             eta = runner.eta
             samples = runner.steps * runner.b  # every UE has taken as many steps
             results = [FitRes(k, pol.agent_params(k), samples, {"success_rate": float(eta[k])}) for k in range(cfg.n_ues)]

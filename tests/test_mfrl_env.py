@@ -85,8 +85,10 @@ def test_core_observation_counts_successes_and_stops_at_episode_end():
         obs, reward, term, trunc, info = core.step(sub, np.full((2, 4), 12.0))
         assert trunc.tolist() == [t == 2] * 2
     n = cfg.n_subchannels
-    # previous choice one-hot, others' occupancy: UE 0 of instance 0 shares subchannel 0 with UE 1
-    assert obs[0, 0, n:2 * n].tolist() == [1.0] + [0.0] * (n - 1)
+    # previous choice as a signed one-hot (-1: failed there), others' occupancy: UE 0 of instance 0
+    # shares subchannel 0 with UE 1
+    assert obs[0, 0, n:2 * n].tolist() == [-1.0] + [0.0] * (n - 1)
+    assert obs[1, 0, n:2 * n].tolist() == ([0.0, 1.0] + [0.0] * (n - 2) if core.prev_success[1, 0] else [0.0, -1.0] + [0.0] * (n - 2))
     others = obs[0, 0, 2 * n:3 * n]
     assert others[0] == 1.0 and others[8] == 1.0 and others[9] == 1.0 and others[1:8].sum() == 0
     assert core.successes[0, :2].tolist() == [0, 0]

@@ -31,10 +31,16 @@ def test_federated_adaptation_ends_with_one_model_and_reports_eta():
     ppo = HybridPPOConfig(**TINY)
     meta = meta_train(cfg, (2, 3), 2, ppo, 2, seed=0)
     res = adapt(cfg, meta.final, "success", 4, ppo, 2, fed_every=2, seed=1)
-    assert res.rounds == 2 and len(res.curve) == 4
-    first = res.policy.agent_params(0)
+    assert res.rounds == 1 and len(res.curve) == 4  # none at the last iteration: local models act
+    assert not np.array_equal(res.policy.agent_params(0)[0], res.policy.agent_params(1)[0])
+    one = adapt(cfg, meta.final, "success", 3, ppo, 2, fed_every=3, seed=1)
+    assert one.rounds == 0
+    # with a zero step size only the average moves weights: independent inits end up as one model
+    frozen = HybridPPOConfig(**{**TINY, "learning_rate": 0.0})
+    avg = adapt(cfg, None, "success", 3, frozen, 2, fed_every=2, seed=1, common_init=False)
+    assert avg.rounds == 1
     for k in range(1, 3):
-        assert all(np.array_equal(a, b) for a, b in zip(first, res.policy.agent_params(k)))
+        assert all(np.allclose(a, b) for a, b in zip(avg.policy.agent_params(0), avg.policy.agent_params(k)))
     assert ((res.eta >= 0) & (res.eta <= 1)).all()
     local = adapt(cfg, None, None, 2, ppo, 2, fed_every=1, seed=1, common_init=False)
     assert local.rounds == 0

@@ -23,8 +23,8 @@ succeeds, else ``(I_success − I) / I`` (in ``[−1, 0)``). The running count o
 
 **Observation** of UE ``i`` (``obs_dim = 3N + 2`` floats, the same for every number of UEs, so one
 network serves tasks with 2, 4, 8 or 6 UEs): the SNR it would get at full power on each
-subchannel in this step, ``(SNR_max − snr_min) / 20`` clipped to ``[−3, 5]`` (local CSI); a one-hot
-of its previous subchannel; which subchannels another UE used in the previous step (0/1, the BS's
+subchannel in this step, ``(SNR_max − snr_min) / 20`` clipped to ``[−3, 5]`` (local CSI); its
+previous subchannel as a signed one-hot (+1 if it succeeded there, −1 if it failed); which subchannels another UE used in the previous step (0/1, the BS's
 broadcast feedback); its previous power ``/ 24 dBm``; whether it succeeded in the previous step.
 
 Views: :class:`MfrlCore` (batched over ``B`` instances, arrays ``[B, I, ...]``),
@@ -193,7 +193,10 @@ class MfrlCore:
         cfg = self.cfg
         snr_max = cfg.max_power_dbm + self.gain_db() - self._noise
         csi = np.clip((snr_max - cfg.snr_min_db) / SNR_SCALE_DB, *OBS_CLIP)
-        onehot = (self.prev_sub[..., None] == np.arange(self.n_subchannels)).astype(np.float64)
+        # +1 on the subchannel where the UE succeeded last step, -1 where it failed: "stay" and "leave"
+        # are then one linear map away for a policy shared by every UE
+        sign = np.where(self.prev_success, 1.0, -1.0)[..., None]
+        onehot = (self.prev_sub[..., None] == np.arange(self.n_subchannels)) * sign
         return np.concatenate([csi, onehot, self.prev_others.astype(np.float64),
                                (self.prev_power_dbm / cfg.max_power_dbm)[..., None], self.prev_success[..., None].astype(np.float64)],
                               axis=-1).astype(np.float32)
@@ -237,6 +240,7 @@ class MfrlCore:
 def _obs_box(cfg: MfrlConfig, shape: tuple[int, ...]) -> spaces.Box:
     low = np.zeros(shape, np.float32)
     low[..., : cfg.n_subchannels] = OBS_CLIP[0]
+    low[..., cfg.n_subchannels: 2 * cfg.n_subchannels] = -1.0
     high = np.ones(shape, np.float32)
     high[..., : cfg.n_subchannels] = OBS_CLIP[1]
     return spaces.Box(low, high, dtype=np.float32)

@@ -56,7 +56,7 @@ class MfrlRecipeConfig:
     seeds: int = 3
     num_envs: int = 8  # cells per rollout
     meta_iterations: int = 100
-    adapt_iterations: int = 100
+    adapt_iterations: int = 80
     fed_every: int = 10  # iterations between averaging rounds
     n_ues: int = 6  # paper: I = 6 in adaptation
     meta_tasks: tuple[int, ...] = (2, 4, 8)  # paper
@@ -322,7 +322,7 @@ def run_mfrl(cfg: MfrlRecipeConfig, log: Callable[[str], None] = print) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, help="independent seeds, each with its own meta-training (default 3)")
     p.add_argument("--meta-iterations", type=int, help="PPO iterations of meta-training (default 100)")
-    p.add_argument("--adapt-iterations", type=int, help="PPO iterations of each adaptation (default 100)")
+    p.add_argument("--adapt-iterations", type=int, help="PPO iterations of each adaptation (default 80)")
     p.add_argument("--fed-every", type=int, help="iterations between federated averaging rounds (default 10)")
     p.add_argument("--eval-layouts", type=int, help="random test layouts per scenario (default 100, as the paper)")
     p.add_argument("--learning-rate", type=float, help="Adam step size (default 3e-4; paper 5e-7 / 1e-6)")
