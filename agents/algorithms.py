@@ -1,7 +1,8 @@
 """Stable-Baselines3 algorithms for per-cell agents, built from one configuration.
 
 ``ppo``, ``sac``, ``td3`` and ``ddpg`` act in continuous mode (raw per-slice outputs in [0, 1], turned
-into shares by ``bridge.actions``); ``dqn`` (and ``ppo``) act in discrete mode (share-move indices) and absolute mode (split indices).
+into shares by ``bridge.actions``); ``dqn``, ``ddqn`` and ``dueling_ddqn`` (agents.dqn_family), and
+``ppo``, act in discrete mode (share-move indices) and absolute mode (split indices).
 Hyper-parameters are SB3's defaults unless overridden by ``algo_kwargs``; ``net_arch`` sets the
 hidden layers of every network of the algorithm. Two defaults differ from SB3's:
 
@@ -25,14 +26,19 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from slicebridge.agents.dqn_family import DoubleDQN, DuelingDoubleDQN
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "td3": TD3, "ddpg": DDPG, "dqn": DQN}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": PPO, "sac": SAC, "td3": TD3, "ddpg": DDPG, "dqn": DQN, "ddqn": DoubleDQN, "dueling_ddqn": DuelingDoubleDQN,
+}
 MODES: dict[str, tuple[str, ...]] = {
     "ppo": ("continuous", "discrete", "absolute"),
     "sac": ("continuous",),
     "td3": ("continuous",),
     "ddpg": ("continuous",),
     "dqn": ("discrete", "absolute"),
+    "ddqn": ("discrete", "absolute"),
+    "dueling_ddqn": ("discrete", "absolute"),
 }
 
 

@@ -80,3 +80,14 @@ def private_tmpdir(tmp_path_factory: pytest.TempPathFactory):
             os.environ["TMPDIR"] = saved_env
     leftovers = sorted(p.name for p in folder.iterdir() if not p.name.startswith(SHARED_CACHES))
     assert not leftovers, f"the test session left {len(leftovers)} temporary files/folders in {folder}: {leftovers[:10]}"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (small models run fastest so, and the suite shares two cores)."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
