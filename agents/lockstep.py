@@ -31,6 +31,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 from slicebridge.envs import SlicingCore, autoreset
+from slicebridge.envs.vec_contract import InstanceView, PerEnvViews, upcoming_seeds
 
 
 class LockstepAborted(RuntimeError):
@@ -201,19 +202,24 @@ class LockstepHub:
         self.episode_length = np.array(state["episode_length"], copy=True)
 
 
-class CellGroupVecEnv(VecEnv):
-    """SB3 VecEnv view of worker ``k``'s cells over the hub: ``num_envs = B · len(cells)``."""
+class CellGroupVecEnv(PerEnvViews, VecEnv):
+    """SB3 VecEnv view of worker ``k``'s cells over the hub: ``num_envs = B · len(cells)``.
+
+    The per-env methods behave as ``DummyVecEnv``'s over one
+    :class:`~slicebridge.envs.vec_contract.InstanceView` per index (``instance`` b, ``unit``
+    ``cells[j]``). The trainer seeds the shared core, so ``seed(s)`` (SB3 calls it with each model's
+    seed) leaves the simulator alone and returns the seeds the next reset gives each index's instance.
+    """
 
     def __init__(self, hub: LockstepHub, k: int):
         self.hub, self.k = hub, k
         self.cells = hub.groups[k]
         core = hub.core
         self.n_instances = core.num_envs
-        super().__init__(
-            core.num_envs * len(self.cells),
-            copy.deepcopy(core.cell_observation_space),
-            copy.deepcopy(core.cell_action_space),  # own copy: SB3 seeds and samples it per model
-        )
+        obs_space = copy.deepcopy(core.cell_observation_space)
+        action_space = copy.deepcopy(core.cell_action_space)  # own copy: SB3 seeds and samples it per model
+        self.views = [InstanceView(core, b, obs_space, action_space, unit=c) for b in range(core.num_envs) for c in self.cells]
+        super().__init__(core.num_envs * len(self.cells), obs_space, action_space)
         self._actions: np.ndarray | None = None
 
     def _mine(self, arr: np.ndarray) -> np.ndarray:
@@ -252,17 +258,8 @@ class CellGroupVecEnv(VecEnv):
     def close(self) -> None:
         pass  # the trainer owns the core
 
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self.hub.core.scenario, attr_name, None) for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        raise AttributeError("lockstep proxies share one simulator; attributes cannot be set per env")
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        raise AttributeError(f"lockstep proxies have no per-env method {method_name!r}")
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
+    def seed(self, seed: int | None = None) -> list[int]:
+        return [int(s) for s in np.repeat(upcoming_seeds(self.hub.core), len(self.cells))]
 
 
 def run_workers(hub: LockstepHub, bodies: Sequence[Callable[[], None]]) -> None:

@@ -26,7 +26,7 @@ So every episode costs exactly one backend reset (on ns-3: one process launch pe
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -41,6 +41,7 @@ from slicebridge.bridge.backend import Backend, make_backend, next_seeds
 from slicebridge.bridge.observation import ObservationBuilder
 from slicebridge.bridge.reward import RewardFunction
 from slicebridge.bridge.scenario import Scenario
+from slicebridge.envs.vec_contract import InstanceView, PerEnvViews
 
 
 class SlicingCore:
@@ -97,6 +98,13 @@ class SlicingCore:
         self.t = 0
         self._journal = []
         return self.observe(self.kpis)
+
+    def upcoming_seeds(self, seed: int | None = None) -> np.ndarray:
+        """Seeds ``[B]`` the instances get at the next ``reset(seed)``: ``seed + b`` when seeded, else the
+        next step of the running sequence (what ``reset`` does below)."""
+        if seed is not None:
+            return next_seeds(int(seed), self.num_envs, 0)
+        return next_seeds(self._base_seed, self.num_envs, self._unseeded + (self.episode_seed is not None))
 
     @property
     def episode_over(self) -> bool:
@@ -241,13 +249,22 @@ class SlicingParallelEnv(ParallelEnv):
         self.core.close()
 
 
-class SlicingVecEnv(VecEnv):
-    """SB3 VecEnv over a batched backend: ``num_envs = B`` network-wide instances in one process."""
+class SlicingVecEnv(PerEnvViews, VecEnv):
+    """SB3 VecEnv over a batched backend: ``num_envs = B`` network-wide instances in one process.
+
+    The per-env methods (``get_attr``, ``set_attr``, ``env_method``, ``env_is_wrapped``,
+    ``get_images``) behave as ``DummyVecEnv``'s over one :class:`~slicebridge.envs.vec_contract.InstanceView`
+    per instance. ``seed(s)`` seeds the next reset (instance ``b`` at ``s + b``, as ``DummyVecEnv``)
+    and returns those seeds; ``seed()`` keeps the core's seed sequence and returns the seeds the next
+    reset will use.
+    """
 
     def __init__(self, core: SlicingCore):
         self.core = core
         obs_space = spaces.Box(0.0, core.scenario.observation.clip, (core.n_cells, core.obs_dim), np.float32)
-        super().__init__(core.num_envs, obs_space, _network_action_space(core))
+        action_space = _network_action_space(core)
+        self.views = [InstanceView(core, b, obs_space, action_space) for b in range(core.num_envs)]
+        super().__init__(core.num_envs, obs_space, action_space)
         self._actions: np.ndarray | None = None
         self._seed: int | None = None
 
@@ -270,21 +287,10 @@ class SlicingVecEnv(VecEnv):
             obs = autoreset(self.core, obs, infos)
         return obs, rewards.mean(axis=1).astype(np.float32), dones, infos
 
-    def seed(self, seed: int | None = None) -> Sequence[None]:
-        self._seed = seed
-        return [None] * self.num_envs
+    def seed(self, seed: int | None = None) -> list[int]:
+        if seed is not None:
+            self._seed = int(seed)
+        return [int(s) for s in self.core.upcoming_seeds(self._seed)]
 
     def close(self) -> None:
         self.core.close()
-
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self.core.scenario, attr_name, None) for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        raise AttributeError("SlicingVecEnv instances share one backend; attributes cannot be set per env")
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        raise AttributeError(f"SlicingVecEnv has no per-env method {method_name!r}")
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
