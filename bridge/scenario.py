@@ -25,6 +25,8 @@ from slicebridge.bridge.contract import TRAFFIC_MODELS
 from slicebridge.bridge.kpi import KPI_NAMES
 
 LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
+# radio.technology values some simulator models; the schema knows "nr" too, refused until an NR backend exists
+SIMULATED_TECHNOLOGIES = ("lte",)
 SLICE_KINDS = ("embb", "urllc", "mmtc", "volte", "video", "other")
 REWARD_NAMES = ("min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr")
 # Default QCI per slice kind for the ns-3 bearers (a slice is identified by its bearer in the MAC).
@@ -111,6 +113,10 @@ class Radio(_Model):
 
     @model_validator(mode="after")
     def _lte_bandwidth(self) -> "Radio":
+        if self.technology not in SIMULATED_TECHNOLOGIES:
+            raise ValueError(f"technology {self.technology!r} has no simulator yet: litesim and the ns-3 program "
+                             f"(slicebridge-lte) model {', '.join(SIMULATED_TECHNOLOGIES)} only; set "
+                             "radio.technology: lte (and an LTE bandwidth_prb) until an NR backend is added")
         if self.technology == "lte" and self.bandwidth_prb not in LTE_BANDWIDTHS_PRB:
             raise ValueError(f"bandwidth_prb must be one of {list(LTE_BANDWIDTHS_PRB)} for LTE")
         return self
