@@ -55,7 +55,7 @@ from slicebridge.agents.params import (
     set_params,
     trainable_tensors,
 )
-from slicebridge.agents.policy import POLICY_DIR, MultiCellPolicy, save_policy
+from slicebridge.agents.policy import POLICY_DIR, MultiCellPolicy, load_policy, save_policy
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.reward import service_satisfaction
 from slicebridge.bridge.scenario import Scenario
@@ -115,6 +115,7 @@ class TrainConfig:
     predictor: Callable[[np.ndarray], np.ndarray] | None = None  # per-slice units: demand twin (None: persistence)
     unit_window: int = 8  # per-slice units: demand steps the predictor sees
     max_change: float = 0.5  # per-slice units, continuous: the largest percent change per step (0.5 = ±50 %)
+    init_policy: Path | str | None = None  # start every model from this saved policy (meta-initialisation, agents.meta_init)
 
 
 @dataclass
@@ -312,6 +313,8 @@ class _Trainer:
                     model.load_replay_buffer(path / f"replay_{k}.pkl")
                 model.action_space.np_random.bit_generator.state = state["action_space_rng"][k]
                 self.models.append(model)
+        if state is None and cfg.init_policy is not None:
+            self._initialise_from(cfg.init_policy)
         if cfg.mode == "federated":
             strategy_kwargs = dict(cfg.strategy_kwargs)
             if cfg.strategy == "fedprox":
@@ -355,6 +358,18 @@ class _Trainer:
     def _check_same_config(self, state: dict[str, Any]) -> None:
         if state["config"] != self._config_fingerprint():
             raise ValueError(f"{self.ckpt_dir}: the checkpoint was made with another configuration; use a new run directory or resume=False")
+
+    def _initialise_from(self, path: Path | str) -> None:
+        """Copy the networks of a saved policy into every fresh model (its first model when it has fewer)."""
+        src = load_policy(path)
+        if src.meta.get("algorithm") != self.cfg.algorithm:
+            raise ValueError(f"init_policy {path}: trained with {src.meta.get('algorithm')!r}, this run uses {self.cfg.algorithm!r}")
+        for k, model in enumerate(self.models):
+            try:
+                model.policy.load_state_dict(src.models[min(k, len(src.models) - 1)].policy.state_dict())
+            except RuntimeError as exc:
+                raise ValueError(f"init_policy {path}: its networks do not fit this run's (same net_arch and "
+                                 f"observation size needed): {exc}") from None
 
     # -- federation --------------------------------------------------------------------------------
     def _send_global(self, clients: list[int]) -> None:

@@ -54,7 +54,7 @@ def test_federated_adaptation_ends_with_one_model_and_reports_eta():
 def test_recipe_tiny_budget_gives_the_full_table(tmp_path):
     assert "mfrl" in RECIPES
     cfg = MfrlRecipeConfig(out_dir=tmp_path, seeds=2, num_envs=2, meta_iterations=2, adapt_iterations=6, fed_every=2,
-                           eval_layouts=3, eval_steps=3, ue_counts=(2, 6), progress=False, ppo=dict(TINY))
+                           eval_layouts=3, eval_steps=3, ue_counts=(2, 6), progress=False, ppo=dict(TINY), part="mfrl")
     table = run_mfrl(cfg)
     for word in (*METHODS, "indoor", "urban_macro", "rural_macro", "Ablation", "claims"):
         assert word in table
@@ -62,7 +62,7 @@ def test_recipe_tiny_budget_gives_the_full_table(tmp_path):
     for png in ("mfrl_convergence.png", "mfrl_meta.png", "mfrl_test_ee.png"):
         assert (tmp_path / png).stat().st_size > 1000
     assert (tmp_path / "mfrl.md").read_text() == table
-    again = run_mfrl(MfrlRecipeConfig(out_dir=tmp_path, reuse=True))
+    again = run_mfrl(MfrlRecipeConfig(out_dir=tmp_path, reuse=True, part="mfrl"))
     assert again == table  # rebuilt from mfrl.json without training
 
 
@@ -72,3 +72,12 @@ def test_recipe_cli_options(capsys):
     assert "--adapt-iterations" in capsys.readouterr().out
     with pytest.raises(ValueError, match="unknown methods"):
         run_mfrl(MfrlRecipeConfig(methods=("MFRL", "magic")))
+
+
+def test_recipe_slicing_part_tiny_budget(tmp_path):
+    cfg = MfrlRecipeConfig(out_dir=tmp_path, seeds=2, part="slicing", slicing_meta_loads=(0.5, 1.5), slicing_cycles=1,
+                           slicing_visit_steps=50, slicing_adapt_steps=100, slicing_num_envs=2, slicing_local_steps=25, progress=False)
+    table = run_mfrl(cfg)
+    assert "meta-initialised" in table and "from scratch" in table and "nan" not in table
+    assert (tmp_path / "mfrl_slicing.md").read_text() == table
+    assert run_mfrl(MfrlRecipeConfig(out_dir=tmp_path, reuse=True, part="slicing")) == table
