@@ -78,6 +78,13 @@ def truncated_exponential_scale(truncation: float) -> float:
     return c / (0.5 * (lo + hi))
 
 
+# -- rewards (formulas in bridge/reward.py; C++ twin: ns3_scenarios/model/slice-reward.cc) ------
+_REWARD = _SPEC["reward"]
+REWARD_NAMES: tuple[str, ...] = tuple(_REWARD["names"])
+DELAY_SLICE_KINDS: tuple[str, ...] = tuple(_REWARD["delay_slice_kinds"])  # judged on delay by sigmoid_utility
+SIGMOID_EXPONENT_CLIP: float = float(_REWARD["sigmoid_exponent_clip"])  # exp() overflows above ~709
+SPECTRAL_EFFICIENCY_FLOOR_BPS_HZ: float = float(_REWARD["spectral_efficiency_floor_bps_hz"])
+
 # -- load profiles --------------------------------------------------------------------------------
 LOAD_PROFILE_KINDS: tuple[str, ...] = tuple(_SPEC["load_profile"]["kinds"])
 

@@ -26,10 +26,8 @@ from typing import Callable
 
 import numpy as np
 from slicebridge.bridge import kpi as K
-from slicebridge.bridge.contract import PRB_BANDWIDTH_HZ
+from slicebridge.bridge.contract import DELAY_SLICE_KINDS, PRB_BANDWIDTH_HZ, SIGMOID_EXPONENT_CLIP, SPECTRAL_EFFICIENCY_FLOOR_BPS_HZ
 from slicebridge.bridge.scenario import Scenario
-
-DELAY_SLICE_KINDS = ("urllc", "volte")
 
 
 def ratio_or_one(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -84,14 +82,14 @@ class RewardFunction:
     def _sigmoid_terms(self, kpis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """DT-MAFL's per-slice parts, each ``[..., C, S]``: Ω_s, the per-UE utility Ū_s, active UEs n."""
         p = self.params
-        se = np.maximum(kpis[..., K.SPECTRAL_EFF], 1e-3)
+        se = np.maximum(kpis[..., K.SPECTRAL_EFF], SPECTRAL_EFFICIENCY_FLOOR_BPS_HZ)
         needed = kpis[..., K.OFFERED] * 1e6 / (se * self.bandwidth_hz)
         omega = np.minimum(ratio_or_one(kpis[..., K.PRB_USED], needed), 1.0)
         n = kpis[..., K.ACTIVE_UES]
         rate = np.where(n > 0, kpis[..., K.THROUGHPUT] / np.maximum(n, 1), 0.0)
         margin = np.where(self.is_delay_slice, self.delay_sla - kpis[..., K.DELAY_MEAN], rate - self.thr_sla)
         # the exponent is clipped where exp would overflow; the sigmoid is 0 or 1 to double precision there
-        user_utility = np.where(n > 0, 1.0 / (1.0 + np.exp(np.clip(-p.phi * margin, -700.0, 700.0))), 1.0)
+        user_utility = np.where(n > 0, 1.0 / (1.0 + np.exp(np.clip(-p.phi * margin, -SIGMOID_EXPONENT_CLIP, SIGMOID_EXPONENT_CLIP))), 1.0)
         return omega, user_utility, n
 
     def _sigmoid_utility(self, kpis: np.ndarray) -> np.ndarray:

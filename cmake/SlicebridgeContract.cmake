@@ -89,6 +89,10 @@ _sb_literals(_sb_rbg_thr count lte rbg_thresholds_prb)
 _sb_literals(_sb_rbg_size count lte rbg_sizes_prb)
 _sb_literals(_sb_kinds string load_profile kinds)
 _sb_literals(_sb_traffic string traffic models)
+_sb_literals(_sb_rewards string reward names)
+_sb_literals(_sb_delay_kinds string reward delay_slice_kinds)
+_sb_json(_sb_exp_clip GET reward sigmoid_exponent_clip)
+_sb_json(_sb_se_floor GET reward spectral_efficiency_floor_bps_hz)
 _sb_json(_sb_prb_hz GET lte prb_bandwidth_hz)
 _sb_json(_sb_format GET format)
 math(EXPR _sb_rbg_expected "${_sb_rbg_thr_N} + 1")
@@ -136,6 +140,12 @@ inline constexpr std::array<uint32_t, ${_sb_rbg_size_N}> kRbgSizesPrb{${_sb_rbg_
 inline constexpr std::array<std::string_view, ${_sb_kinds_N}> kLoadProfileKinds{${_sb_kinds}};
 /// Per-UE traffic models (contract.json \"traffic\"; renewal models: see its \"about\").
 inline constexpr std::array<std::string_view, ${_sb_traffic_N}> kTrafficModels{${_sb_traffic}};
+
+/// Rewards (contract.json \"reward\"): names, slice kinds judged on delay, numeric guards.
+inline constexpr std::array<std::string_view, ${_sb_rewards_N}> kRewardNames{${_sb_rewards}};
+inline constexpr std::array<std::string_view, ${_sb_delay_kinds_N}> kDelaySliceKinds{${_sb_delay_kinds}};
+inline constexpr double kSigmoidExponentClip = ${_sb_exp_clip};
+inline constexpr double kSpectralEfficiencyFloorBpsHz = ${_sb_se_floor};
 } // namespace contract
 
 } // namespace ns3

@@ -3,7 +3,7 @@
 // slicebridge-lte: packet-level LTE RAN-slicing scenario of slicebridge.
 //
 //   slicebridge-lte --config=runtime.json --output=kpis.jsonl [--shares=0.8,0.2] [--simSeed=N]
-//                   [--steps=N] [--scheduler=slice|pf] [--openGymPort=PORT]
+//                   [--steps=N] [--scheduler=slice|pf] [--openGymPort=PORT [--openGymCompat=1]]
 //
 // --config: runtime JSON of bridge.runtime.write_runtime_json. --output: one JSON line per decision
 // period {"step", "time_s", "kpi": [cells][slices][11]} (order of bridge.kpi.KPI_NAMES).
@@ -12,7 +12,9 @@
 // slice (SliceFfMacScheduler around PF; radio.scheduler picks PF or our round robin inside each
 // slice) or pf (stock PF, no slicing; backlog, PRB share and spectral efficiency are then reported
 // as 0). radio.fading adds Rayleigh block fading on the DL (SliceFadingModel). --openGymPort=PORT / --openGymEndpoint=ipc://PATH: hand every decision
-// to the Python gym bridge (ns3gym wire, see gym/slice-gym-interface.h).
+// to the Python gym bridge (ns3gym wire, see gym/slice-gym-interface.h); --openGymCompat=1: flat
+// observation and action Boxes for ns3-gym's reference client (docs/NS3GYM.md). Every state carries
+// the scenario's reward, computed in C++ (model/slice-reward.cc).
 
 #include "fixed-shares-slice-controller.h"
 #include "slice-gym-interface.h"

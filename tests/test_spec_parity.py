@@ -102,6 +102,10 @@ def test_cpp_header_holds_the_python_constants(spec_check):
         "rbg_sizes_prb": list(contract.RBG_SIZES_PRB),
         "load_profile_kinds": list(contract.LOAD_PROFILE_KINDS),
         "traffic_models": list(contract.TRAFFIC_MODELS),
+        "reward_names": list(contract.REWARD_NAMES),
+        "delay_slice_kinds": list(contract.DELAY_SLICE_KINDS),
+        "sigmoid_exponent_clip": contract.SIGMOID_EXPONENT_CLIP,
+        "spectral_efficiency_floor_bps_hz": contract.SPECTRAL_EFFICIENCY_FLOOR_BPS_HZ,
     }
 
 

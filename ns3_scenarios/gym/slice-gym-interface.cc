@@ -42,14 +42,20 @@ Die(int code, const std::string& message)
 }
 
 ns3opengym::SpaceDescription
-BoxSpaceDescription(float low, float high, uint32_t cells, uint32_t slices, const std::string& name)
+BoxSpaceDescription(float low,
+                    float high,
+                    const std::vector<uint32_t>& shape,
+                    ns3opengym::Dtype dtype,
+                    const std::string& name)
 {
     ns3opengym::BoxSpace box;
     box.set_low(low);
     box.set_high(high);
-    box.set_dtype(ns3opengym::DOUBLE);
-    box.add_shape(cells);
-    box.add_shape(slices);
+    box.set_dtype(dtype);
+    for (uint32_t n : shape)
+    {
+        box.add_shape(n);
+    }
     ns3opengym::SpaceDescription desc;
     desc.set_type(ns3opengym::Box);
     desc.mutable_space()->PackFrom(box);
@@ -103,6 +109,9 @@ SliceGymOptions::AddArguments(CommandLine& cmd)
     cmd.AddValue("openGymTimeout",
                  "Python gym bridge: longest wait for one answer from Python, seconds",
                  timeoutS);
+    cmd.AddValue("openGymCompat",
+                 "Python gym bridge: flat observation and action Boxes for ns3-gym's reference client",
+                 compat);
 }
 
 bool
@@ -143,6 +152,8 @@ struct SliceGymInterface::Impl
     std::vector<double> minShares;
     SliceGymInvalidAction invalid;
     double timeoutS;
+    SliceRewardSpec reward;
+    bool compat = false;
 
     zmq::context_t context{1};
     zmq::socket_t req;
@@ -155,13 +166,20 @@ struct SliceGymInterface::Impl
     uint32_t projectedRows = 0;
     double maxProjection = 0.0;
     bool actionAbsent = false;
+    KpiTensor lastKpis; // of the last state sent (the game-over state of a rejected action repeats it)
+    int64_t lastStep = -1;
 
     void Connect();
     std::string Request(const std::string& payload, const char* what);
     void SendInit();
+    /// The state message of @p kpis (observation in the mode's layout, reward, info).
+    ns3opengym::EnvStateMsg StateMessage(const KpiTensor& kpis, int64_t step, bool last) const;
     /// Sends a state; returns false when Python asked to stop.
     bool Exchange(const KpiTensor& kpis, int64_t step, bool last);
     void ApplyAction(const ns3opengym::EnvActMsg& act);
+    /// An unusable action: exit with EXIT_INVALID_ACTION; in compat mode first end the episode
+    /// with a game-over state naming the error (and read its stop reply).
+    [[noreturn]] void RejectAction(const std::string& message);
     void Stop();
 };
 
@@ -249,16 +267,28 @@ SliceGymInterface::Impl::SendInit()
     ns3opengym::SimInitMsg init;
     init.set_simprocessid(static_cast<uint64_t>(::getpid()));
     init.set_wafshellprocessid(static_cast<uint64_t>(::getppid()));
-    const auto& names = GetSliceKpiNames();
-    ns3opengym::DictSpace dict;
-    for (std::size_t k = 0; k < KPI_COUNT; ++k)
+    const float inf = std::numeric_limits<float>::infinity();
+    if (compat)
     {
-        const float high = contract::kKpiIsRatio[k] ? 1.0F : std::numeric_limits<float>::infinity();
-        *dict.add_element() = BoxSpaceDescription(0.0F, high, cells, slices, names[k]);
+        // flat: the reference client packs an action as one list of floats ([len(action)])
+        const uint32_t n = cells * slices;
+        *init.mutable_obsspace() =
+            BoxSpaceDescription(0.0F, inf, {n * static_cast<uint32_t>(KPI_COUNT)}, ns3opengym::DOUBLE, "kpis");
+        *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, {n}, ns3opengym::FLOAT, "shares");
     }
-    init.mutable_obsspace()->set_type(ns3opengym::Dict);
-    init.mutable_obsspace()->mutable_space()->PackFrom(dict);
-    *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, cells, slices, "");
+    else
+    {
+        const auto& names = GetSliceKpiNames();
+        ns3opengym::DictSpace dict;
+        for (std::size_t k = 0; k < KPI_COUNT; ++k)
+        {
+            const float high = contract::kKpiIsRatio[k] ? 1.0F : inf;
+            *dict.add_element() = BoxSpaceDescription(0.0F, high, {cells, slices}, ns3opengym::DOUBLE, names[k]);
+        }
+        init.mutable_obsspace()->set_type(ns3opengym::Dict);
+        init.mutable_obsspace()->mutable_space()->PackFrom(dict);
+        *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, {cells, slices}, ns3opengym::DOUBLE, "");
+    }
 
     ns3opengym::SimInitAck ack;
     const std::string raw = Request(init.SerializeAsString(), "SimInitAck");
@@ -273,41 +303,81 @@ SliceGymInterface::Impl::SendInit()
     }
 }
 
-bool
-SliceGymInterface::Impl::Exchange(const KpiTensor& kpis, int64_t step, bool last)
+ns3opengym::EnvStateMsg
+SliceGymInterface::Impl::StateMessage(const KpiTensor& kpis, int64_t step, bool last) const
 {
     if (kpis.size() != cells)
     {
         Die(EXIT_PROTOCOL, "KPI tensor has " + std::to_string(kpis.size()) + " cells, expected " +
                                std::to_string(cells));
     }
-    const auto& names = GetSliceKpiNames();
-    ns3opengym::DictDataContainer dict;
-    for (std::size_t k = 0; k < KPI_COUNT; ++k)
+    auto value = [&](uint32_t c, uint32_t s, std::size_t k) {
+        return s < kpis[c].size() ? kpis[c][s][k] : 0.0;
+    };
+    ns3opengym::EnvStateMsg state;
+    if (compat)
     {
-        ns3opengym::BoxDataContainer box;
+        ns3opengym::BoxDataContainer box; // [cells][slices][kpis] row-major, as bridge.kpi's tensor
         box.set_dtype(ns3opengym::DOUBLE);
-        box.add_shape(cells);
-        box.add_shape(slices);
-        auto* values = box.mutable_doubledata();
-        values->Reserve(static_cast<int>(cells * slices));
+        box.add_shape(cells * slices * static_cast<uint32_t>(KPI_COUNT));
         for (uint32_t c = 0; c < cells; ++c)
         {
             for (uint32_t s = 0; s < slices; ++s)
             {
-                values->Add(s < kpis[c].size() ? kpis[c][s][k] : 0.0);
+                for (std::size_t k = 0; k < KPI_COUNT; ++k)
+                {
+                    box.add_doubledata(value(c, s, k));
+                }
             }
         }
-        ns3opengym::DataContainer* element = dict.add_element();
-        element->set_type(ns3opengym::Box);
-        element->set_name(names[k]);
-        element->mutable_data()->PackFrom(box);
+        state.mutable_obsdata()->set_type(ns3opengym::Box);
+        state.mutable_obsdata()->mutable_data()->PackFrom(box);
     }
-
-    ns3opengym::EnvStateMsg state;
-    state.mutable_obsdata()->set_type(ns3opengym::Dict);
-    state.mutable_obsdata()->mutable_data()->PackFrom(dict);
-    state.set_reward(0.0F); // rewards are computed in Python from the KPIs
+    else
+    {
+        const auto& names = GetSliceKpiNames();
+        ns3opengym::DictDataContainer dict;
+        for (std::size_t k = 0; k < KPI_COUNT; ++k)
+        {
+            ns3opengym::BoxDataContainer box;
+            box.set_dtype(ns3opengym::DOUBLE);
+            box.add_shape(cells);
+            box.add_shape(slices);
+            auto* values = box.mutable_doubledata();
+            values->Reserve(static_cast<int>(cells * slices));
+            for (uint32_t c = 0; c < cells; ++c)
+            {
+                for (uint32_t s = 0; s < slices; ++s)
+                {
+                    values->Add(value(c, s, k));
+                }
+            }
+            ns3opengym::DataContainer* element = dict.add_element();
+            element->set_type(ns3opengym::Box);
+            element->set_name(names[k]);
+            element->mutable_data()->PackFrom(box);
+        }
+        state.mutable_obsdata()->set_type(ns3opengym::Dict);
+        state.mutable_obsdata()->mutable_data()->PackFrom(dict);
+    }
+    std::vector<double> cellRewards; // none without a scenario (slicebridge-gym-echo): reward 0
+    try
+    {
+        if (!reward.slaDelayMs.empty())
+        {
+            cellRewards = SliceCellRewards(reward, kpis);
+        }
+    }
+    catch (const std::exception& e)
+    {
+        Die(EXIT_PROTOCOL, std::string("cannot compute the reward: ") + e.what());
+    }
+    double total = 0.0;
+    for (double r : cellRewards)
+    {
+        total += r;
+    }
+    state.set_reward(cellRewards.empty() ? 0.0F : static_cast<float>(total / static_cast<double>(cells)));
     state.set_isgameover(last);
     state.set_reason(ns3opengym::EnvStateMsg::SimulationEnd);
     nlohmann::json info = {{"sim_time_s", Simulator::Now().GetSeconds()},
@@ -316,8 +386,19 @@ SliceGymInterface::Impl::Exchange(const KpiTensor& kpis, int64_t step, bool last
                            {"pid", static_cast<int64_t>(::getpid())},
                            {"projected_rows", projectedRows},
                            {"max_projection_l1", maxProjection},
-                           {"action_absent", actionAbsent}};
+                           {"action_absent", actionAbsent},
+                           {"reward_name", reward.name},
+                           {"cell_rewards", cellRewards}};
     state.set_info(info.dump());
+    return state;
+}
+
+bool
+SliceGymInterface::Impl::Exchange(const KpiTensor& kpis, int64_t step, bool last)
+{
+    const ns3opengym::EnvStateMsg state = StateMessage(kpis, step, last);
+    lastKpis = kpis;
+    lastStep = step;
 
     ns3opengym::EnvActMsg act;
     const std::string raw = Request(state.SerializeAsString(), "EnvActMsg");
@@ -352,7 +433,7 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
     ns3opengym::BoxDataContainer box;
     if (data.type() != ns3opengym::Box || !data.data().UnpackTo(&box))
     {
-        Die(EXIT_INVALID_ACTION, "the action must be a Box DataContainer of shares [cells, slices]");
+        RejectAction("the action must be a Box DataContainer of shares [cells, slices] (flat: [cells * slices])");
     }
     const std::vector<double> values = BoxValues(box);
     const std::size_t n = static_cast<std::size_t>(cells) * slices;
@@ -363,8 +444,8 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
     {
         std::ostringstream msg;
         msg << "action rejected: shape " << ShapeText(box) << " with " << values.size()
-            << " values; expected [" << cells << ", " << slices << "]";
-        Die(EXIT_INVALID_ACTION, msg.str());
+            << " values; expected [" << cells << ", " << slices << "] or flat [" << n << "]";
+        RejectAction(msg.str());
     }
     ShareMatrix next(cells, std::vector<double>(slices));
     for (uint32_t c = 0; c < cells; ++c)
@@ -378,7 +459,7 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
             where << "cell " << c << " slice " << s << " share " << row[s];
             if (!std::isfinite(row[s]))
             {
-                Die(EXIT_INVALID_ACTION, "action rejected: " + where.str() + " is not finite");
+                RejectAction("action rejected: " + where.str() + " is not finite");
             }
             if (row[s] < -kShareTolerance || row[s] > 1.0 + kShareTolerance)
             {
@@ -398,7 +479,7 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
         {
             if (invalid == SliceGymInvalidAction::Reject)
             {
-                Die(EXIT_INVALID_ACTION, "action rejected (scenario action.invalid = reject): " + problem);
+                RejectAction("action rejected (scenario action.invalid = reject): " + problem);
             }
             const std::vector<double> projected = ProjectOntoShareSimplex(row, minShares);
             double l1 = 0.0;
@@ -416,6 +497,21 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
 }
 
 void
+SliceGymInterface::Impl::RejectAction(const std::string& message)
+{
+    if (compat)
+    {
+        ns3opengym::EnvStateMsg state = StateMessage(lastKpis, lastStep, true);
+        state.set_reason(ns3opengym::EnvStateMsg::GameOver);
+        nlohmann::json info = nlohmann::json::parse(state.info());
+        info["error"] = message;
+        state.set_info(info.dump());
+        (void)Request(state.SerializeAsString(), "the reply to the game-over state of a rejected action");
+    }
+    Die(EXIT_INVALID_ACTION, message);
+}
+
+void
 SliceGymInterface::Impl::Stop()
 {
     stopped = true;
@@ -427,7 +523,9 @@ SliceGymInterface::SliceGymInterface(std::string address,
                                      uint32_t slices,
                                      std::vector<double> minShares,
                                      SliceGymInvalidAction invalid,
-                                     double timeoutS)
+                                     double timeoutS,
+                                     SliceRewardSpec reward,
+                                     bool compat)
     : m_impl(std::make_unique<Impl>())
 {
     m_impl->address = std::move(address);
@@ -437,6 +535,8 @@ SliceGymInterface::SliceGymInterface(std::string address,
     m_impl->minShares.resize(slices, 0.0);
     m_impl->invalid = invalid;
     m_impl->timeoutS = timeoutS;
+    m_impl->reward = std::move(reward);
+    m_impl->compat = compat;
     m_impl->Connect();
 }
 
@@ -486,7 +586,9 @@ CreateSliceGymController(const SliceGymOptions& options, const SliceRuntimeConfi
                                      config.slices.size(),
                                      minShares,
                                      ParseSliceGymInvalidAction(config.actionInvalid),
-                                     options.timeoutS);
+                                     options.timeoutS,
+                                     config.reward,
+                                     options.compat);
 }
 
 } // namespace ns3

@@ -4,6 +4,7 @@
 
 #include "slice-contract.h" // ProjectOntoShareSimplex
 #include "slice-controller.h"
+#include "slice-reward.h"
 
 #include "ns3/ptr.h"
 
@@ -24,8 +25,9 @@ struct SliceGymOptions
     uint32_t port = 0;      ///< --openGymPort: connect to tcp://127.0.0.1:PORT
     std::string endpoint;   ///< --openGymEndpoint: any ZeroMQ endpoint (ipc://PATH, tcp://127.0.0.1:PORT)
     double timeoutS = 600;  ///< --openGymTimeout: longest wait for one Python answer, seconds
+    bool compat = false;    ///< --openGymCompat: flat spaces for ns3-gym's reference client (see SliceGymInterface)
 
-    /// Register --openGymPort, --openGymEndpoint and --openGymTimeout on @p cmd.
+    /// Register --openGymPort, --openGymEndpoint, --openGymTimeout and --openGymCompat on @p cmd.
     void AddArguments(CommandLine& cmd);
     /// True when a port or an endpoint was given.
     bool Enabled() const;
@@ -54,6 +56,18 @@ SliceGymInvalidAction ParseSliceGymInvalidAction(const std::string& text);
  * simulated time, step, and action diagnostics) and returns the next action; the last period's state
  * carries isGameOver with reason SimulationEnd and only the stop reply is read.
  *
+ * Every state's reward is the scenario's reward of its KPIs, the mean over cells of
+ * SliceCellRewards (the C++ twin of bridge/reward.py); info["cell_rewards"] lists the per-cell
+ * values in double precision. slicebridge's own environments ignore it and compute it in Python.
+ *
+ * Compatibility mode (compat, --openGymCompat) is for ns3-gym's reference client, which packs an
+ * action as a flat list of floats: the observation is one Box of the KPI tensor flattened row-major
+ * [cells * slices * KPI_COUNT] (float64, bounds [0, inf)), the action a flat Box [cells * slices]
+ * of shares in [0, 1] (float32). An action that cannot be used there (wrong size, not finite, or
+ * outside the rules with action.invalid = reject) is answered with a game-over state (reason
+ * GameOver, info {"error": ...}) whose stop reply is read before the exit with code 4, so such a
+ * client sees the episode end instead of waiting forever.
+ *
  * Every receive polls in short slices: when the Python peer disconnects, the parent process
  * disappears (re-parenting), or no answer arrives within the timeout, the program prints a message
  * to stderr and exits with code 3. A stop request (stopSimReq) stops the simulation cleanly. Invalid
@@ -73,13 +87,17 @@ class SliceGymInterface : public SliceController
      * @param minShares per-slice minimum share (size slices)
      * @param invalid projection or rejection of invalid actions
      * @param timeoutS longest wait for one answer
+     * @param reward the scenario's reward (reported in every state)
+     * @param compat flat spaces for ns3-gym's reference client
      */
     SliceGymInterface(std::string address,
                       uint32_t cells,
                       uint32_t slices,
                       std::vector<double> minShares,
                       SliceGymInvalidAction invalid,
-                      double timeoutS);
+                      double timeoutS,
+                      SliceRewardSpec reward = {},
+                      bool compat = false);
     ~SliceGymInterface() override;
 
     ShareMatrix Start(const KpiTensor& warmupKpis, const ShareMatrix& initial) override;
@@ -94,8 +112,8 @@ class SliceGymInterface : public SliceController
 };
 
 /**
- * The gym controller for a slicebridge-lte run: cells, slices, every slice's min_share and
- * action.invalid from the parsed runtime JSON @p config.
+ * The gym controller for a slicebridge-lte run: cells, slices, every slice's min_share,
+ * action.invalid and the reward from the parsed runtime JSON @p config.
  */
 Ptr<SliceGymInterface> CreateSliceGymController(const SliceGymOptions& options,
                                                 const SliceRuntimeConfig& config);

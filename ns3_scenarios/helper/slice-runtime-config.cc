@@ -126,6 +126,42 @@ ParseLoadProfile(const json& lp, const std::string& where)
 namespace
 {
 
+/// scenario.reward (all parameters required when the block is there) with the SLAs and slice kinds.
+SliceRewardSpec
+RewardFromJson(const json& sc, const SliceRuntimeConfig& cfg)
+{
+    SliceRewardSpec spec;
+    if (sc.contains("reward"))
+    {
+        const json& r = sc.at("reward");
+        const std::string where = "scenario.reward.";
+        spec.name = Get<std::string>(r, "name", where);
+        spec.alpha = Get<double>(r, "alpha", where);
+        spec.beta = Get<double>(r, "beta", where);
+        spec.lam = Get<double>(r, "lam", where);
+        spec.mu = Get<double>(r, "mu", where);
+        spec.phi = Get<double>(r, "phi", where);
+        spec.seNormBpsHz = Get<double>(r, "se_norm_bps_hz", where);
+    }
+    if (!IsSliceRewardName(spec.name))
+    {
+        std::string allowed;
+        for (const auto& n : contract::kRewardNames)
+        {
+            allowed += (allowed.empty() ? "" : ", ") + std::string(n);
+        }
+        throw std::runtime_error("field scenario.reward.name: '" + spec.name + "' unknown; allowed: " + allowed);
+    }
+    spec.slaThroughputMbps = cfg.slaThroughputMbps;
+    spec.slaDelayMs = cfg.slaDelayMs;
+    for (const auto& slice : cfg.slices)
+    {
+        spec.delaySlice.push_back(IsDelaySliceKind(slice.kind));
+    }
+    spec.bandwidthHz = cfg.bandwidthPrb * contract::kPrbBandwidthHz;
+    return spec;
+}
+
 SliceRuntimeConfig
 FromJson(const json& root)
 {
@@ -278,6 +314,11 @@ FromJson(const json& root)
     };
     checkShape(cfg.slaDelayMs, "sla_delay_ms");
     checkShape(cfg.initialShares, "initial_shares");
+    cfg.slaThroughputMbps = root.contains("sla_throughput_mbps")
+                                ? Get<std::vector<std::vector<double>>>(root, "sla_throughput_mbps", "")
+                                : std::vector<std::vector<double>>(nC, std::vector<double>(nS, 0.0));
+    checkShape(cfg.slaThroughputMbps, "sla_throughput_mbps");
+    cfg.reward = RewardFromJson(sc, cfg);
     if (nC == 0 || nS == 0)
     {
         throw std::runtime_error("no cells or no slices");

@@ -3,6 +3,7 @@
 #define SLICE_RUNTIME_CONFIG_H
 
 #include "slice-contract.h"
+#include "slice-reward.h"
 
 #include <cstdint>
 #include <string>
@@ -93,6 +94,10 @@ class SliceRuntimeConfig
     std::vector<Cell> cells;
     std::vector<Ue> ues;
     std::vector<std::vector<double>> slaDelayMs;      //!< [cells][slices]
+    std::vector<std::vector<double>> slaThroughputMbps; //!< [cells][slices] per UE (optional: zeros)
+    /// scenario.reward with the SLAs, slice kinds and bandwidth it needs (no scenario.reward:
+    /// min_satisfaction)
+    SliceRewardSpec reward;
     std::vector<std::vector<double>> initialShares;   //!< [cells][slices]
 };
 

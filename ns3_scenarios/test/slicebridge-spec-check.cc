@@ -8,14 +8,17 @@
 // Request (every key optional):
 //   {"rbg_prbs": [n, ...], "cqis": [k, ...],
 //    "projections": [{"row": [...], "min_share": [...]}, ...],
-//    "runtime": <runtime JSON of bridge.runtime>, "load_steps": [step, ...], "truncations": [c, ...]}
+//    "runtime": <runtime JSON of bridge.runtime>, "load_steps": [step, ...], "truncations": [c, ...],
+//    "reward_kpis": [KPI tensor [cells][slices][kpis], ...] (needs "runtime": its scenario's reward)}
 // Answer: {"contract": {the constants of the generated header}, "rbg_size": [...],
 //          "schedulable_rbgs": [...], "cqi_efficiency": [...], "projections": [[...], ...],
 //          "truncated_exponential_scale": [...],
-//          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]]}}
+//          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]],
+//                      "reward_name": "...", "cell_rewards": [[cell], ...] (one row per reward_kpis tensor)}}
 // Bad input: a message on stderr and exit code 2.
 
 #include "slice-contract.h"
+#include "slice-reward.h"
 #include "slice-runtime-config.h"
 
 #include <iostream>
@@ -40,7 +43,11 @@ ContractConstants()
             {"rbg_thresholds_prb", contract::kRbgThresholdsPrb},
             {"rbg_sizes_prb", contract::kRbgSizesPrb},
             {"load_profile_kinds", contract::kLoadProfileKinds},
-            {"traffic_models", contract::kTrafficModels}};
+            {"traffic_models", contract::kTrafficModels},
+            {"reward_names", contract::kRewardNames},
+            {"delay_slice_kinds", contract::kDelaySliceKinds},
+            {"sigmoid_exponent_clip", contract::kSigmoidExponentClip},
+            {"spectral_efficiency_floor_bps_hz", contract::kSpectralEfficiencyFloorBpsHz}};
 }
 
 json
@@ -91,7 +98,16 @@ Answer(const json& request)
             }
             scale.push_back(row);
         }
-        answer["runtime"] = {{"min_share", minShare}, {"action_invalid", cfg.actionInvalid}, {"load_scale", scale}};
+        json rewards = json::array();
+        for (const json& tensor : request.value("reward_kpis", json::array()))
+        {
+            rewards.push_back(SliceCellRewards(cfg.reward, tensor.get<SliceRewardKpis>()));
+        }
+        answer["runtime"] = {{"min_share", minShare},
+                             {"action_invalid", cfg.actionInvalid},
+                             {"load_scale", scale},
+                             {"reward_name", cfg.reward.name},
+                             {"cell_rewards", rewards}};
     }
     return answer;
 }
