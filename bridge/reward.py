@@ -1,5 +1,8 @@
 """KPI tensor → per-cell rewards (one code path for both simulators).
 
+The C++ twin is ``ns3_scenarios/model/slice-reward.cc`` (the ns-3 program reports its value to
+ns3-gym clients); names, delay-slice kinds and numeric guards come from ``bridge/contract.json``.
+
 All rewards are computed per cell from KPI tensors ``[..., C, S, 11]`` and return ``[..., C]``.
 Notation per cell c and slice s: ``thr`` delivered Mbit/s, ``off`` offered Mbit/s, ``n`` active
 UEs, ``d`` mean delay (ms), ``thr*`` the per-UE SLA throughput, ``d*`` the delay budget.
