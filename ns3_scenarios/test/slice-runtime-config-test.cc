@@ -92,6 +92,11 @@ class ValidRuntimeTestCase : public TestCase
         NS_TEST_ASSERT_MSG_EQ(cfg.LoadScale(0, 0), 1.0, "piecewise profile, step 0");
         NS_TEST_ASSERT_MSG_EQ(cfg.LoadScale(0, 2), 0.5, "piecewise profile, step 2 (held 2 steps)");
         NS_TEST_ASSERT_MSG_EQ(cfg.LoadScale(1, 9), 0.8, "constant profile");
+        NS_TEST_ASSERT_MSG_EQ(cfg.reward.name, "min_satisfaction", "no scenario.reward: min_satisfaction");
+        NS_TEST_ASSERT_MSG_EQ(cfg.reward.delaySlice[0], false, "an embb slice is judged on throughput");
+        NS_TEST_ASSERT_MSG_EQ(cfg.reward.delaySlice[1], true, "a urllc slice is judged on delay");
+        NS_TEST_ASSERT_MSG_EQ(cfg.reward.bandwidthHz, 25 * contract::kPrbBandwidthHz, "reward bandwidth");
+        NS_TEST_ASSERT_MSG_EQ(cfg.slaThroughputMbps[0][1], 0.0, "no sla_throughput_mbps: zeros");
     }
 };
 
@@ -196,6 +201,19 @@ class RuntimeErrorsTestCase : public TestCase
         r = ValidRuntime();
         r["initial_shares"] = {{0.5, 0.3, 0.2}};
         ExpectError(r, "initial_shares must be [1 cells][2 slices]");
+
+        r = ValidRuntime();
+        r["scenario"]["reward"] = {{"name", "joy"}, {"alpha", 1.0}, {"beta", 0.5}, {"lam", 1.0},
+                                   {"mu", 1.0}, {"phi", 1.0}, {"se_norm_bps_hz", 5.0}};
+        ExpectError(r, "scenario.reward.name: 'joy' unknown; allowed: min_satisfaction, utility_cost");
+
+        r = ValidRuntime();
+        r["scenario"]["reward"] = {{"name", "se_ssr"}};
+        ExpectError(r, "missing field scenario.reward.alpha");
+
+        r = ValidRuntime();
+        r["sla_throughput_mbps"] = {{1.0}};
+        ExpectError(r, "sla_throughput_mbps must be [1 cells][2 slices]");
 
         r = ValidRuntime();
         r["cells"] = json::array();
