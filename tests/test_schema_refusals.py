@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from slicebridge.bridge.scenario import SIMULATED_TECHNOLOGIES, Scenario, ScenarioError, scenarios_dir
+from slicebridge.ns3.runtime import runtime_dict
 
 
 def nr_scenario(tmp_path):
@@ -42,3 +44,15 @@ def test_scenarios_validate_on_an_nr_scenario_fails_clearly(tmp_path):
     assert run.returncode != 0
     assert "no simulator yet" in run.stderr and str(path) in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_ns3_program_refuses_nr_too(ns3_binary, tmp_path):
+    """A runtime JSON that claims NR (written past the schema) is refused by slicebridge-lte with what to do."""
+    runtime = runtime_dict(Scenario.from_yaml(scenarios_dir() / "tiny.yaml"), seed=1)
+    runtime["scenario"]["radio"]["technology"] = "nr"
+    config = tmp_path / "nr.json"
+    config.write_text(json.dumps(runtime))
+    run = subprocess.run([str(ns3_binary), f"--config={config}", f"--output={tmp_path / 'kpis.jsonl'}"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "'nr' is not supported by slicebridge-lte" in run.stderr and "radio.technology: lte" in run.stderr
