@@ -90,6 +90,8 @@ def test_schema_errors_name_file_field_and_allowed_values(tmp_path, mutate, fiel
         (lambda d: d["control"].update(episode_steps=10**30), "control.episode_steps", "less than or equal to 1000000"),
         (lambda d: d.update(litesim={"buffer_bytes": 2**70}), "litesim.buffer_bytes", "less than or equal to 1000000000"),
         (lambda d: d["reward"].update(phi=1e-400), "reward.phi", "greater than 0"),
+        (lambda d: d["slices"][0].update(traffic={"model": "truncated_exponential", "rate_mbps": 1.0, "truncation": 2.000001}),
+         "slices[0].traffic.truncation", "greater than or equal to 2.05"),
     ],
 )
 def test_numbers_must_be_finite_and_in_range(tmp_path, mutate, field, hint):

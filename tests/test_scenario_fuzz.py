@@ -87,7 +87,8 @@ def mutated_trees(draw: st.DrawFn) -> Any:
         elif op == "scale" and isinstance(parent[path[-1]], (int, float)) and not isinstance(parent[path[-1]], bool):
             # numbers near or beyond a field's range: the same magnitude with another sign or exponent
             factor = draw(st.sampled_from([-1, 0, 1e-9, 0.5, 2, 10, 1e3, 1e9, 1e30]))
-            parent[path[-1]] = parent[path[-1]] * factor
+            if abs(parent[path[-1]]) < 1e300:  # an earlier replacement may have put 10**400 there
+                parent[path[-1]] = parent[path[-1]] * factor
         elif op == "delete":
             del parent[path[-1]]
         elif op == "add" and isinstance(parent, dict):
