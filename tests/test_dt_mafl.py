@@ -155,3 +155,25 @@ def test_arima_rolling_matches_window_predictions():
     assert np.all(np.isfinite(rolling))
     # the windowed form forecasts from less history; an AR(1) needs only the last value, so they agree
     np.testing.assert_allclose(arima.predict(x[:3]), rolling[:3], rtol=1e-6, atol=1e-6)
+
+
+def test_dt_mafl_recipe_tiny_budget(tmp_path):
+    from slicebridge.app.recipes import RECIPES, run_recipe
+
+    assert "dt_mafl" in RECIPES
+    short = load_scenario("dt_mafl_6slice").with_updates(control={"episode_steps": 20})
+    table = run_recipe("dt_mafl", scenario=short, window=4, tau=5, out_dir=tmp_path / "run", plots_dir=tmp_path / "doc", episodes=2, n_seeds=1, users=(60, 100),
+                       twin_paths=2, twin_epochs=10, arima_order=(1, 0, 0), ns3=False, eval_episodes=1, net_arch=(8,), num_envs=1,
+                       progress=False, ddpg={"learning_starts": 10, "buffer_size": 200}, dqn={"learning_starts": 10})
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    for name in ("gat", "lstm", "arima", "persistence"):
+        assert any(r.startswith(f"| {name} |") for r in rows)
+    sweep = [r for r in rows if r.split("|")[1].strip() in ("dt_mafl", "fl_no_twin", "madqn", "netshare", "equal")]
+    assert len(sweep) == 3 * 5  # reward, utilisation, satisfaction × 5 methods
+    for r in sweep:
+        cells = [c.strip() for c in r.split("|")[2:-1]]
+        assert len(cells) == 2
+        assert all(np.isfinite(float(c.split(" ± ")[0])) for c in cells)
+    for f in ("dt_mafl.md", "dt_mafl_sweep.png", "dt_mafl_training.png", "dt_mafl_forecasts.png"):
+        assert (tmp_path / "doc" / f).is_file()
+    assert (tmp_path / "run" / "dt_mafl.json").is_file()
