@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
-from slicebridge.app.recipes import dt_mafl, fdrl, mfrl, tl_madrl
+from slicebridge.app.recipes import dt_drl, dt_mafl, fdrl, mfrl, tl_madrl
 from slicebridge.app.recipes.fdrl import FdrlConfig, run_fdrl
 from slicebridge.app.recipes.tl_madrl import TlMadrlConfig, run_tl_madrl
 
-RECIPES: dict[str, ModuleType] = {m.NAME: m for m in (dt_mafl, fdrl, mfrl, tl_madrl)}
+RECIPES: dict[str, ModuleType] = {m.NAME: m for m in (dt_drl, dt_mafl, fdrl, mfrl, tl_madrl)}
 COMMON_OPTIONS = ("out", "num_envs", "seed", "methods", "no_progress", "reuse")
 
 __all__ = ["RECIPES", "FdrlConfig", "TlMadrlConfig", "main", "run_fdrl", "run_recipe", "run_tl_madrl"]
