@@ -67,7 +67,7 @@ from slicebridge.federation.checkpoint import (
     save_checkpoint,
 )
 from slicebridge.federation.fedprox import ProximalTerm
-from slicebridge.federation.params import params_nbytes
+from slicebridge.federation.params import DEFAULT_NORM_FACTOR, params_nbytes
 from slicebridge.federation.server import FederatedServer
 from slicebridge.federation.strategies import make_strategy
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -96,7 +96,8 @@ class TrainConfig:
     local_steps: int = 64  # core steps per round (per-client local training between averages)
     fraction_fit: float = 1.0  # share of clients selected per round
     proximal_mu: float = 0.1  # FedProx μ (strategy fedprox)
-    max_update_norm: float | None = None  # reject updates with a larger L2 norm
+    max_update_norm: float | None = None  # fixed bound: reject updates with a larger L2 norm
+    update_norm_factor: float | None = DEFAULT_NORM_FACTOR  # else: reject above this × the round's median norm (None: off)
     codec: str = "none"  # update compression: none | fp16 | int8
     seed: int | None = None  # default: the scenario's seed
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -319,7 +320,8 @@ class _Trainer:
             strategy_kwargs = dict(cfg.strategy_kwargs)
             if cfg.strategy == "fedprox":
                 strategy_kwargs.setdefault("proximal_mu", cfg.proximal_mu)
-            strategy = make_strategy(cfg.strategy, fraction_fit=cfg.fraction_fit, max_update_norm=cfg.max_update_norm, **strategy_kwargs)
+            strategy = make_strategy(cfg.strategy, fraction_fit=cfg.fraction_fit, max_update_norm=cfg.max_update_norm,
+                                     norm_factor=cfg.update_norm_factor, **strategy_kwargs)
             self.server = FederatedServer(strategy, list(range(len(groups))), seed=self.seed, codec=cfg.codec)
             mu = float(strategy.client_config(1).get("proximal_mu", 0.0))
             self.prox = [ProximalTerm(trainable_tensors(m), mu) if mu > 0 else None for m in self.models]

@@ -14,7 +14,9 @@ The server rebuilds ``w_global + decode(encode(delta))``: that is what it aggreg
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -90,18 +92,41 @@ def compress_params(local: Params, global_params: Params, codec: str = "none") -
     return [r.astype(np.asarray(g).dtype) for r, g in zip(rebuilt, global_params)], encoded.nbytes
 
 
+#: Default adaptive bound: an update may be at most this many times the round's median update norm.
+DEFAULT_NORM_FACTOR = 10.0
+
+
 @dataclass(frozen=True)
 class UpdateValidator:
     """Rejects broken or poisoned updates before aggregation.
 
-    Checks: same number of tensors and shapes as the global model, every value finite, and the L2
-    norm of ``w_local − w_global`` (all tensors together) at most ``max_update_norm`` (None: no
-    bound). ``check`` returns None when the update is acceptable, else the reason.
+    Checks, in order: same number of tensors and shapes as the global model, every value finite,
+    and the L2 norm of ``w_local − w_global`` (all tensors together) within a bound:
+
+    - ``max_update_norm`` when the user sets one (a fixed bound, same every round);
+    - otherwise ``norm_factor × m`` with ``m`` the *lower* median of the norms of this round's
+      well-formed updates, so the bound adapts to how far honest clients move this round. The lower
+      median is an honest norm while fewer than half of the updates are poisoned (with two clients:
+      the smaller norm), so one update of norm 1e30 cannot raise the bound to admit itself. A single
+      update is its own median: norm poisoning cannot be told apart then (shape and finiteness
+      still are). ``norm_factor=None`` and no ``max_update_norm``: no norm bound at all.
+
+    ``check`` tests one update against the fixed bound only; ``check_round`` tests a round's updates
+    together (that is what the strategies call). Each returns None for an acceptable update, else
+    the reason.
     """
 
     max_update_norm: float | None = None
+    norm_factor: float | None = DEFAULT_NORM_FACTOR
 
-    def check(self, params: Params, global_params: Params) -> str | None:
+    def __post_init__(self) -> None:
+        for name in ("max_update_norm", "norm_factor"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"UpdateValidator: {name} must be a positive finite number or None, got {value!r}")
+
+    @staticmethod
+    def _malformed(params: Params, global_params: Params) -> str | None:
         if len(params) != len(global_params):
             return f"{len(params)} tensors, the global model has {len(global_params)}"
         for i, (p, g) in enumerate(zip(params, global_params)):
@@ -110,8 +135,38 @@ class UpdateValidator:
         for i, p in enumerate(params):
             if not np.all(np.isfinite(p)):
                 return f"tensor {i} holds NaN or infinite values"
-        if self.max_update_norm is not None:
-            norm = flat_norm([np.asarray(p, dtype=np.float64) - g for p, g in zip(params, global_params)])
-            if not norm <= self.max_update_norm:
-                return f"update norm {norm:.4g} exceeds the bound {self.max_update_norm:.4g}"
         return None
+
+    @staticmethod
+    def _norm(params: Params, global_params: Params) -> float:
+        with np.errstate(over="ignore"):  # an overflow is an infinite norm, which the bound rejects
+            return flat_norm([np.asarray(p, dtype=np.float64) - g for p, g in zip(params, global_params)])
+
+    @staticmethod
+    def _over(norm: float, bound: float, kind: str) -> str | None:
+        return None if norm <= bound else f"update norm {norm:.4g} exceeds the {kind} bound {bound:.4g}"
+
+    def check(self, params: Params, global_params: Params) -> str | None:
+        reason = self._malformed(params, global_params)
+        if reason is None and self.max_update_norm is not None:
+            reason = self._over(self._norm(params, global_params), self.max_update_norm, "fixed")
+        return reason
+
+    def round_bound(self, norms: Sequence[float]) -> float | None:
+        """The adaptive bound for a round whose well-formed updates have these norms (None: no bound)."""
+        if self.max_update_norm is not None:
+            return self.max_update_norm
+        if self.norm_factor is None or not norms:
+            return None
+        ordered = sorted(norms)
+        return self.norm_factor * ordered[(len(ordered) - 1) // 2]
+
+    def check_round(self, updates: Sequence[Params], global_params: Params) -> list[str | None]:
+        reasons: list[str | None] = [self._malformed(p, global_params) for p in updates]
+        norms = {i: self._norm(p, global_params) for i, p in enumerate(updates) if reasons[i] is None}
+        bound = self.round_bound(list(norms.values()))
+        if bound is not None:
+            kind = "fixed" if self.max_update_norm is not None else f"adaptive ({self.norm_factor:g} × median norm)"
+            for i, norm in norms.items():
+                reasons[i] = self._over(norm, bound, kind)
+        return reasons

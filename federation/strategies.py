@@ -7,8 +7,10 @@ A strategy holds the global model (``list[np.ndarray]``) and, each round,
   without replacement from ``rng``;
 - ``client_config(server_round)`` is what those clients are told (e.g. FedProx's ``proximal_mu``);
 - ``aggregate(results, failures)`` validates each :class:`FitRes` (shape, finiteness, update-norm
-  bound; a rejected update is logged and appended to ``failures``), weights the accepted ones and
-  combines them into the new global model, which it returns and keeps.
+  bound: fixed when ``max_update_norm`` is set, else ``norm_factor`` × the round's median update
+  norm, see :class:`~slicebridge.federation.params.UpdateValidator`; a rejected update is logged
+  and appended to ``failures``), weights the accepted ones and combines them into the new global
+  model, which it returns and keeps. Every strategy validates so by default.
 
 Strategies (``make_strategy(name)``):
 
@@ -21,7 +23,7 @@ success            reported success rate η_i / Σ η        weighted mean
 uniform            1 / K                                  mean
 median             —                                      coordinate-wise median
 trimmed_mean       —                                      coordinate-wise mean after dropping the
-                                                          ⌊β·K⌋ lowest and highest values
+                                                          ⌈β·K⌉ lowest and highest values
 =================  =====================================  =========================================
 
 ``success`` is MFRL's rule ``W = Σ η_i W_i / Σ η_i`` with η_i whatever the client reports as its
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from slicebridge.federation.params import Params, UpdateValidator, copy_params
+from slicebridge.federation.params import DEFAULT_NORM_FACTOR, Params, UpdateValidator, copy_params
 
 log = logging.getLogger("slicebridge.federation")
 
@@ -66,12 +68,13 @@ class Strategy:
         fraction_fit: float = 1.0,
         min_fit_clients: int = 1,
         max_update_norm: float | None = None,
+        norm_factor: float | None = DEFAULT_NORM_FACTOR,
     ):
         if not 0.0 < fraction_fit <= 1.0:
             raise ValueError(f"fraction_fit must lie in (0, 1], got {fraction_fit}")
         self.fraction_fit = float(fraction_fit)
         self.min_fit_clients = max(1, int(min_fit_clients))
-        self.validator = UpdateValidator(max_update_norm)
+        self.validator = UpdateValidator(max_update_norm, norm_factor)
         self.global_params: Params | None = None
 
     # -- server state ----------------------------------------------------------------------------
@@ -108,8 +111,8 @@ class Strategy:
             raise RuntimeError("aggregate() before initialize()")
         failures = failures if failures is not None else []
         accepted = []
-        for res in results:
-            reason = self.validator.check(res.params, self.global_params)
+        reasons = self.validator.check_round([r.params for r in results], self.global_params)
+        for res, reason in zip(results, reasons):
             if reason is None:
                 accepted.append(res)
             else:
@@ -203,7 +206,10 @@ class FedMedian(Strategy):
 
 
 class FedTrimmedMean(Strategy):
-    """Coordinate-wise trimmed mean: drop the ⌊β·K⌋ smallest and largest values, average the rest."""
+    """Coordinate-wise trimmed mean: drop the ⌈β·K⌉ smallest and largest values (at most (K−1)/2 each
+    side, so at least one value is left), average the rest. Rounding up means a few clients are still
+    trimmed (β = 0.1, K = 3: one each side, the median); with K ≤ 2 nothing can be trimmed, which is
+    logged as a warning each round."""
 
     name = "trimmed_mean"
 
@@ -215,7 +221,9 @@ class FedTrimmedMean(Strategy):
 
     def combine(self, stacked: list[np.ndarray], results: Sequence[FitRes]) -> list[np.ndarray]:
         k = len(results)
-        cut = min(int(math.floor(self.trim_fraction * k)), (k - 1) // 2)
+        cut = min(int(math.ceil(self.trim_fraction * k - 1e-9)), (k - 1) // 2)
+        if self.trim_fraction > 0 and cut == 0:
+            log.warning("trimmed_mean cannot trim with %d accepted update(s): this round is their plain mean", k)
         out = []
         for s in stacked:
             ordered = np.sort(s, axis=0)

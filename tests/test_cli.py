@@ -71,3 +71,23 @@ def test_baselines_command_prints_every_baseline(capsys):
         assert f"baseline {name} in litesim" in out
     for slice_name in ("embb", "urllc", "mmtc"):
         assert slice_name in out
+
+
+def test_train_federation_flags_reach_the_config(monkeypatch, tmp_path, capsys):
+    import slicebridge.app.cli as cli
+
+    seen = {}
+
+    def fake_train(cfg):
+        seen["cfg"] = cfg
+        return type("Result", (), {"resumed_round": None, "run_dir": tmp_path})()
+
+    monkeypatch.setattr(cli, "train", fake_train)
+    assert main(["train", "tiny", "--strategy", "trimmed_mean", "--trim-fraction", "0.3", "--update-norm-factor", "0",
+                 "--max-update-norm", "5", "--out", str(tmp_path)]) == 0
+    cfg = seen["cfg"]
+    assert (cfg.max_update_norm, cfg.update_norm_factor, cfg.strategy_kwargs) == (5.0, None, {"trim_fraction": 0.3})
+    main(["train", "tiny", "--out", str(tmp_path)])
+    assert seen["cfg"].update_norm_factor == 10.0 and seen["cfg"].max_update_norm is None
+    assert main(["train", "tiny", "--max-update-norm", "-1", "--out", str(tmp_path)]) == 2
+    assert "--max-update-norm must be > 0" in capsys.readouterr().err

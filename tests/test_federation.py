@@ -62,7 +62,7 @@ def test_aggregation_math_is_exact(name, kw, expect_a, expect_b):
 def test_trimmed_mean_drops_extremes_per_coordinate():
     vals = [[0.0, 9.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [100.0, -50.0]]
     results = [FitRes(i, [np.array(v)], 1) for i, v in enumerate(vals)]
-    s = make_strategy("trimmed_mean", trim_fraction=0.2)
+    s = make_strategy("trimmed_mean", trim_fraction=0.2, norm_factor=None)  # the trimming alone, no norm bound
     s.initialize([np.zeros(2)])
     out = s.aggregate(results, [])
     np.testing.assert_allclose(out[0], [2.0, 2.0], atol=1e-12)  # both columns keep [1, 2, 3]
@@ -278,3 +278,51 @@ def test_communication_accounting(tmp_path):
         assert rec.bytes_down == {c: 3 * 4 for c in rec.selected}
         assert rec.bytes_up == {c: 3 * 1 + 4 for c in rec.selected}
         assert rec.total_bytes == 3 * 12 + 3 * 7
+
+
+def _poisoned_round():
+    """Three honest clients near 1.0 and three poisoned ones: norm ~1e30, a NaN, a wrong shape."""
+    honest = [_res(k, 1.0 + 0.1 * k, -1.0 + 0.1 * k, n=10, success=0.5) for k in range(3)]
+    huge = _res(10, 1e30, 1e30, n=1000, success=1.0)
+    nan = _res(11, 1.0, 1.0, n=1000, success=1.0)
+    nan.params[0][1, 1] = np.nan
+    shape = FitRes(12, [np.ones((4, 1)), np.ones(3)], 1000, {"success_rate": 1.0})
+    return honest, [huge, nan, shape]
+
+
+@pytest.mark.parametrize("name", ["fedavg", "fedprox", "success", "uniform", "median", "trimmed_mean"])
+def test_poisoned_updates_are_rejected_by_every_strategy_by_default(name):
+    honest, poisoned = _poisoned_round()
+    out, failures = _agg(name, honest + poisoned)  # no bound set: the adaptive default
+    assert sorted(c for c, _ in failures) == [10, 11, 12]
+    assert "adaptive" in dict(failures)[10]
+    assert all(np.all(np.isfinite(t)) for t in out)
+    np.testing.assert_allclose(out[0], 1.1, atol=1e-12)  # every rule gives the honest centre here
+    np.testing.assert_allclose(out[1], -0.9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["fedavg", "median", "trimmed_mean"])
+def test_one_honest_client_beside_one_poisoned_still_wins(name):
+    out, failures = _agg(name, [_res(0, 2.0, 2.0), _res(1, 1e30, 1e30)])
+    assert [c for c, _ in failures] == [1]
+    np.testing.assert_allclose(out[0], 2.0)
+
+
+def test_the_adaptive_bound_follows_the_round_and_a_fixed_bound_overrides_it():
+    honest = [_res(k, 100.0 * (1 + k), 0.0) for k in range(3)]  # large but alike: all accepted
+    assert _agg("fedavg", honest)[1] == []
+    out, failures = _agg("fedavg", honest, max_update_norm=500.0)  # ‖(200,…)‖ = 400 passes, 600 does not
+    assert [c for c, _ in failures] == [2]
+    _, none_rejected = _agg("fedavg", honest + [_res(9, 1e30, 0.0)], norm_factor=None)
+    assert none_rejected == []  # the user switched the bound off
+    with pytest.raises(ValueError, match="norm_factor"):
+        make_strategy("fedavg", norm_factor=0.0)
+
+
+def test_trimmed_mean_trims_three_clients_and_says_when_it_cannot(caplog):
+    out, _ = _agg("trimmed_mean", [_res(0, 0.0, 0.0), _res(1, 1.0, 1.0), _res(2, 5.0, 5.0)])
+    np.testing.assert_allclose(out[0], 1.0)  # β = 0.1, K = 3: one value trimmed each side
+    with caplog.at_level(logging.WARNING, logger="slicebridge.federation"):
+        out, _ = _agg("trimmed_mean", [_res(0, 1.0, 1.0), _res(1, 3.0, 3.0)])
+    np.testing.assert_allclose(out[0], 2.0)
+    assert any("cannot trim" in r.message for r in caplog.records)

@@ -14,6 +14,7 @@ from slicebridge.app.evaluate import evaluate
 from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
+from slicebridge.federation.params import DEFAULT_NORM_FACTOR
 from slicebridge.bridge.actions import InvalidActionError
 from slicebridge.bridge.scenario import (
     Scenario,
@@ -89,12 +90,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         scenario=scenario, simulator=args.simulator, algorithm=args.algo, mode=args.mode,
         strategy=args.strategy, total_steps=args.budget, num_envs=args.num_envs, seed=args.seed, run_dir=Path(args.out),
+        **_federation_options(args),
     )
     result = train(config)
     if result.resumed_round is not None:
         print(f"resumed from the checkpoint of round {result.resumed_round}")
     print(f"run directory: {result.run_dir}")
     return 0
+
+
+def _federation_options(args: argparse.Namespace) -> dict:
+    """TrainConfig fields from the federation flags of ``train`` (update bound, strategy options)."""
+    if args.update_norm_factor is not None and args.update_norm_factor < 0:
+        raise CliError(f"train: --update-norm-factor must be >= 0 (0 switches the adaptive bound off), got {args.update_norm_factor}")
+    if args.max_update_norm is not None and not args.max_update_norm > 0:
+        raise CliError(f"train: --max-update-norm must be > 0, got {args.max_update_norm}")
+    options: dict = {"max_update_norm": args.max_update_norm, "fraction_fit": args.fraction_fit, "proximal_mu": args.proximal_mu,
+                     "update_norm_factor": args.update_norm_factor or None}
+    if args.strategy == "trimmed_mean":
+        options["strategy_kwargs"] = {"trim_fraction": args.trim_fraction}
+    return options
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -194,6 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--num-envs", type=int, default=TrainConfig.num_envs,
                     help="scenario instances simulated side by side (ns-3: one process each)")
     tr.add_argument("--out", default="runs/train", help="run directory")
+    fed = tr.add_argument_group("federation", "how client updates are checked and combined (mode federated)")
+    fed.add_argument("--max-update-norm", type=float, default=None,
+                     help="fixed bound: reject a client update w_local - w_global whose L2 norm exceeds this (default: adaptive)")
+    fed.add_argument("--update-norm-factor", type=float, default=DEFAULT_NORM_FACTOR,
+                     help="adaptive bound when no fixed one is set: reject an update above this many times the round's "
+                          "median update norm (default %(default)s; 0 switches it off)")
+    fed.add_argument("--fraction-fit", type=float, default=TrainConfig.fraction_fit, help="share of clients trained per round")
+    fed.add_argument("--proximal-mu", type=float, default=TrainConfig.proximal_mu, help="FedProx mu (strategy fedprox)")
+    fed.add_argument("--trim-fraction", type=float, default=0.1,
+                     help="trimmed_mean: share of values dropped at each end, rounded up (default %(default)s)")
     tr.set_defaults(func=cmd_train)
 
     cp = sub.add_parser("compare", help="train in litesim, evaluate policy and baselines in both simulators, write a report")
