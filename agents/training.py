@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -60,8 +61,7 @@ from slicebridge.bridge import kpi as K
 from slicebridge.bridge.reward import service_satisfaction
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.federation.checkpoint import (
-    latest_checkpoint,
-    load_state,
+    load_latest,
     restore_rng_states,
     rng_states,
     save_checkpoint,
@@ -117,6 +117,47 @@ class TrainConfig:
     unit_window: int = 8  # per-slice units: demand steps the predictor sees
     max_change: float = 0.5  # per-slice units, continuous: the largest percent change per step (0.5 = ±50 %)
     init_policy: Path | str | None = None  # start every model from this saved policy (meta-initialisation, agents.meta_init)
+
+
+class ConfigChangedError(ValueError):
+    """The run directory holds a checkpoint made with another configuration.
+
+    ``changes``: ``(field, value in the checkpoint, value now)`` for every differing TrainConfig field.
+    """
+
+    def __init__(self, checkpoint: Path, changes: list[tuple[str, Any, Any]]):
+        self.checkpoint = Path(checkpoint)
+        self.changes = changes
+        listed = "; ".join(f"{k}: {_short(old)} in the checkpoint, {_short(new)} now" for k, old, new in changes)
+        super().__init__(
+            f"{self.checkpoint.parent.parent} holds a checkpoint ({self.checkpoint.name}) of a run with another "
+            f"configuration ({listed}). Either run again with the checkpoint's settings to continue it, start afresh "
+            f"in this directory with resume=False (the old checkpoints are moved to checkpoints.previous), "
+            f"or give the run a new directory."
+        )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def config_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Fields whose value differs between a checkpoint's configuration and this run's.
+
+    A field the checkpoint does not hold (added to TrainConfig since) counts as its default.
+    """
+    return _diff(saved, now, json.loads(json.dumps(asdict(TrainConfig()), default=str)), "")
+
+
+def _diff(saved: Any, now: Any, defaults: dict[str, Any], prefix: str) -> list[tuple[str, Any, Any]]:
+    if not (isinstance(saved, dict) and isinstance(now, dict)):
+        return [] if saved == now else [(prefix.rstrip("."), saved, now)]
+    out = []
+    for key in sorted(set(saved) | set(now), key=str):
+        default = defaults.get(key) if not prefix else None
+        out += _diff(saved.get(key, default), now.get(key, default), defaults, f"{prefix}{key}.")
+    return out
 
 
 @dataclass
@@ -273,10 +314,12 @@ class _Trainer:
     def setup(self) -> bool:
         """Build core, hub, models, server; restore a checkpoint if asked. Returns True if resumed."""
         cfg = self.cfg
-        path = latest_checkpoint(self.ckpt_dir) if (cfg.resume and self.ckpt_dir is not None) else None
-        state = load_state(path) if path is not None else None
+        if not cfg.resume:
+            self._set_aside_checkpoints()
+        found = load_latest(self.ckpt_dir) if (cfg.resume and self.ckpt_dir is not None) else None
+        path, state = found if found is not None else (None, None)
         if state is not None:
-            self._check_same_config(state)
+            self._check_same_config(state, path)
         if cfg.backend_factory is not None:
             self.core = SlicingCore(self.scenario, cfg.backend_factory(self.scenario, cfg.num_envs, self.seed), seed=self.seed)
         else:
@@ -357,9 +400,19 @@ class _Trainer:
         d["seed"] = self.seed
         return json.loads(json.dumps(d, default=str))
 
-    def _check_same_config(self, state: dict[str, Any]) -> None:
-        if state["config"] != self._config_fingerprint():
-            raise ValueError(f"{self.ckpt_dir}: the checkpoint was made with another configuration; use a new run directory or resume=False")
+    def _check_same_config(self, state: dict[str, Any], path: Path) -> None:
+        changes = config_changes(state["config"], self._config_fingerprint())
+        if changes:
+            raise ConfigChangedError(path, changes)
+
+    def _set_aside_checkpoints(self) -> None:
+        """Starting afresh (resume=False): old rounds would mix with the new ones, so move them aside."""
+        if self.ckpt_dir is None or not self.ckpt_dir.exists():
+            return
+        aside = self.ckpt_dir.with_name(self.ckpt_dir.name + ".previous")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(self.ckpt_dir, aside)
+        log.warning("starting afresh (no resume): the earlier checkpoints of %s are moved to %s", self.run_dir, aside)
 
     def _initialise_from(self, path: Path | str) -> None:
         """Copy the networks of a saved policy into every fresh model (its first model when it has fewer)."""

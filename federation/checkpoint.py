@@ -8,11 +8,14 @@ Layout::
 
 A round directory is built under a temporary name and renamed into place, then ``LATEST`` is
 replaced atomically, so an interruption at any moment leaves the previous complete checkpoint.
-Only the ``keep`` newest rounds are kept.
+Only the ``keep`` newest rounds are kept. :func:`load_latest` reads the newest checkpoint that
+loads: one whose state does not unpickle (a truncated or corrupted file) is skipped, with a warning,
+for the previous kept round.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import random
@@ -25,6 +28,8 @@ import torch
 
 STATE_FILE = "state.pkl"
 LATEST = "LATEST"
+
+log = logging.getLogger("slicebridge.federation")
 
 
 def rng_states() -> dict[str, Any]:
@@ -86,3 +91,24 @@ def latest_checkpoint(root: str | Path) -> Path | None:
 def load_state(path: str | Path) -> dict[str, Any]:
     with open(Path(path) / STATE_FILE, "rb") as fh:
         return pickle.load(fh)
+
+
+def load_latest(root: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """``(round directory, state)`` of the newest checkpoint under ``root`` that loads, or None.
+
+    Tried in order: the round named in ``LATEST``, then every kept round directory, newest first.
+    A checkpoint whose state does not load is skipped with a warning that names it and the error.
+    """
+    root = Path(root)
+    candidates = [p for p in [latest_checkpoint(root)] if p is not None]
+    for p in sorted(root.glob("round_*"), reverse=True):
+        if p.is_dir() and not p.name.endswith(".tmp") and (p / STATE_FILE).is_file() and p not in candidates:
+            candidates.append(p)
+    for path in candidates:
+        try:
+            return path, load_state(path)
+        except Exception as exc:  # noqa: BLE001 - a damaged pickle raises almost any type (EOFError, UnpicklingError, ValueError, ...)
+            log.warning("checkpoint %s does not load (%s: %s); trying the previous one", path, type(exc).__name__, exc)
+    if candidates:
+        log.warning("no checkpoint under %s loads; starting from scratch", root)
+    return None

@@ -22,11 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
-from slicebridge.federation.checkpoint import (
-    latest_checkpoint,
-    load_state,
-    save_checkpoint,
-)
+from slicebridge.federation.checkpoint import load_latest, save_checkpoint
 from slicebridge.federation.params import (
     CODECS,
     Params,
@@ -173,11 +169,12 @@ def run_federated(
     """Run ``rounds`` rounds (in total, counting resumed ones); checkpoint after each.
 
     With ``resume`` and a checkpoint in ``checkpoint_dir``, the server and every client are restored
-    and the run continues from the next round. ``stop_after`` stops (as if interrupted) once that
+    and the run continues from the next round (a checkpoint that does not load is skipped for the
+    previous one, see :func:`load_latest`). ``stop_after`` stops (as if interrupted) once that
     many rounds are complete — for tests.
     """
-    if resume and checkpoint_dir is not None and (path := latest_checkpoint(checkpoint_dir)) is not None:
-        state = load_state(path)
+    if resume and checkpoint_dir is not None and (found := load_latest(checkpoint_dir)) is not None:
+        state = found[1]
         server.load_state_dict(state["server"])
         for cid, cstate in state["clients"].items():
             clients[int(cid)].load_state_dict(cstate)

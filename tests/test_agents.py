@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -272,3 +273,18 @@ def test_off_policy_continuous_agents_train_federated_with_fedprox(tmp_path, alg
         np.testing.assert_array_equal(a, b)
     act = res.policy.act(np.zeros((2, res.models[0].observation_space.shape[0]), dtype=np.float32))
     assert act.shape == (2, 2) and np.all((act >= 0) & (act <= 1))
+
+
+def test_a_changed_configuration_is_explained_and_no_resume_starts_afresh(tmp_path, caplog):
+    from slicebridge.agents.training import ConfigChangedError
+
+    train(_cfg(tmp_path, stop_after_rounds=2))
+    with pytest.raises(ConfigChangedError) as exc:
+        train(_cfg(tmp_path, total_steps=512))
+    assert exc.value.changes == [("total_steps", 256, 512)]
+    assert "resume=False" in str(exc.value) and "new directory" in str(exc.value)
+    with caplog.at_level(logging.WARNING, logger="slicebridge.training"):
+        fresh = train(_cfg(tmp_path, total_steps=512, resume=False, stop_after_rounds=1))
+    assert fresh.resumed_round is None and len(fresh.history) == 1
+    assert (tmp_path / "checkpoints.previous" / "LATEST").read_text() == "round_00002"
+    assert any("moved to" in r.message for r in caplog.records)

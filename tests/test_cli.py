@@ -91,3 +91,27 @@ def test_train_federation_flags_reach_the_config(monkeypatch, tmp_path, capsys):
     assert seen["cfg"].update_norm_factor == 10.0 and seen["cfg"].max_update_norm is None
     assert main(["train", "tiny", "--max-update-norm", "-1", "--out", str(tmp_path)]) == 2
     assert "--max-update-norm must be > 0" in capsys.readouterr().err
+
+
+def test_resume_flags_are_shown_and_a_changed_configuration_is_explained(monkeypatch, tmp_path, capsys):
+    import slicebridge.app.cli as cli
+    from slicebridge.agents.training import ConfigChangedError
+
+    for command in ("train", "compare"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--resume, --no-resume" in capsys.readouterr().out
+    seen = {}
+
+    def changed(cfg):
+        seen["resume"] = cfg.resume
+        raise ConfigChangedError(tmp_path / "checkpoints" / "round_00002", [("total_steps", 2000, 4000)])
+
+    monkeypatch.setattr(cli, "train", changed)
+    assert main(["train", "tiny", "--budget", "4000", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--budget (total_steps): 2000 in the checkpoint, 4000 now" in err
+    assert "--no-resume" in err and "another --out" in err and "Traceback" not in err
+    assert seen["resume"] is True
+    main(["train", "tiny", "--no-resume", "--out", str(tmp_path)])
+    assert seen["resume"] is False

@@ -326,3 +326,15 @@ def test_trimmed_mean_trims_three_clients_and_says_when_it_cannot(caplog):
         out, _ = _agg("trimmed_mean", [_res(0, 1.0, 1.0), _res(1, 3.0, 3.0)])
     np.testing.assert_allclose(out[0], 2.0)
     assert any("cannot trim" in r.message for r in caplog.records)
+
+
+def test_a_truncated_latest_checkpoint_is_skipped_for_the_previous_good_one(tmp_path, caplog):
+    full = _toy_run(tmp_path / "full", "fedavg")
+    _toy_run(tmp_path / "cut", "fedavg", stop_after=3)  # keeps rounds 2 and 3
+    latest = tmp_path / "cut" / "round_00003" / "state.pkl"
+    latest.write_bytes(latest.read_bytes()[:100])  # a crash while the disk was writing it
+    with caplog.at_level(logging.WARNING, logger="slicebridge.federation"):
+        resumed = _toy_run(tmp_path / "cut", "fedavg")
+    assert any("round_00003" in r.message and "does not load" in r.message for r in caplog.records)
+    assert [r.to_dict() for r in resumed.history] == [r.to_dict() for r in full.history]  # redone from round 2
+    np.testing.assert_array_equal(resumed.global_params[0], full.global_params[0])

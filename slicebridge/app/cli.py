@@ -8,7 +8,7 @@ from pathlib import Path
 
 from slicebridge.agents.baselines import BASELINES
 from slicebridge.agents.policy import load_policy
-from slicebridge.agents.training import TrainConfig, train
+from slicebridge.agents.training import ConfigChangedError, TrainConfig, train
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
 from slicebridge.app.recipes import RECIPES
@@ -90,13 +90,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         scenario=scenario, simulator=args.simulator, algorithm=args.algo, mode=args.mode,
         strategy=args.strategy, total_steps=args.budget, num_envs=args.num_envs, seed=args.seed, run_dir=Path(args.out),
-        **_federation_options(args),
+        resume=args.resume, **_federation_options(args),
     )
-    result = train(config)
+    try:
+        result = train(config)
+    except ConfigChangedError as exc:
+        raise CliError(_explain_config_change("train", exc)) from None
     if result.resumed_round is not None:
         print(f"resumed from the checkpoint of round {result.resumed_round}")
     print(f"run directory: {result.run_dir}")
     return 0
+
+
+#: the command-line flag that sets each TrainConfig field (for explaining a changed configuration)
+_FLAG_OF = {"total_steps": "--budget", "num_envs": "--num-envs", "algorithm": "--algo", "mode": "--mode", "strategy": "--strategy",
+            "seed": "--seed", "simulator": "--simulator", "max_update_norm": "--max-update-norm", "update_norm_factor": "--update-norm-factor",
+            "fraction_fit": "--fraction-fit", "proximal_mu": "--proximal-mu", "strategy_kwargs": "--trim-fraction"}
+
+
+def _explain_config_change(command: str, exc: ConfigChangedError) -> str:
+    """The changed settings, by flag where there is one, and the three ways on."""
+    lines = [f"{command}: {exc.checkpoint.parent.parent} holds a checkpoint ({exc.checkpoint.name}) of a run with other settings:"]
+    for key, old, new in exc.changes:
+        head = key.split(".")[0]
+        name = f"{_FLAG_OF[head]} ({key})" if head in _FLAG_OF else ("the scenario file" if head == "scenario" else key) + f" ({key})"
+        lines.append(f"  {name}: {old!r} in the checkpoint, {new!r} now")
+    lines += ["Choose one:",
+              "  - continue that run: repeat the command with the checkpoint's settings above;",
+              "  - start afresh in this directory: add --no-resume (the old checkpoints are moved to checkpoints.previous);",
+              "  - keep both: give this run another --out."]
+    return "\n".join(lines)
 
 
 def _federation_options(args: argparse.Namespace) -> dict:
@@ -119,8 +142,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         scenario=scenario, out_dir=Path(args.out), budget_steps=args.budget, algorithm=args.algo,
         strategy=args.strategy, simulators=tuple(args.simulators.split(",")), episodes=args.episodes,
         seed=args.seed, calibrate=not args.no_calibrate, policy_dir=Path(args.policy) if args.policy else None,
+        resume=args.resume,
     )
-    report = run_compare(config)
+    try:
+        report = run_compare(config)
+    except ConfigChangedError as exc:
+        raise CliError(_explain_config_change("compare", exc)) from None
     print(f"report: {report}")
     return 0
 
@@ -173,6 +200,10 @@ def _progress(total: int, unit: str):
 
 
 # ------------------------------------------------------------------------------------------------
+RESUME_HELP = ("continue from the last complete round when the run directory holds a checkpoint of the same settings "
+               "(default); --no-resume starts afresh and moves old checkpoints to checkpoints.previous")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="slicebridge", description="Train RAN-slicing agents in litesim, evaluate them in ns-3, compare.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -209,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--num-envs", type=int, default=TrainConfig.num_envs,
                     help="scenario instances simulated side by side (ns-3: one process each)")
     tr.add_argument("--out", default="runs/train", help="run directory")
+    tr.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help=RESUME_HELP)
     fed = tr.add_argument_group("federation", "how client updates are checked and combined (mode federated)")
     fed.add_argument("--max-update-norm", type=float, default=None,
                      help="fixed bound: reject a client update w_local - w_global whose L2 norm exceeds this (default: adaptive)")
@@ -231,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--episodes", type=int, default=6)
     cp.add_argument("--no-calibrate", action="store_true", help="skip fitting litesim to the ns-3 traces")
     cp.add_argument("--out", default="reports/compare", help="report directory")
+    cp.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help=RESUME_HELP + " (the training in OUT/train)")
     cp.set_defaults(func=cmd_compare)
 
     rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")

@@ -40,6 +40,7 @@ class CompareConfig:
     baselines: tuple[str, ...] = BASELINE_NAMES
     train_num_envs: int = 16
     include_random: bool = True  # a uniformly random policy: the floor every ranking should agree on
+    resume: bool = True  # training continues from out_dir/train/checkpoints when there is one
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
     t0 = time.perf_counter()
     train(TrainConfig(scenario=config.scenario, simulator="litesim", algorithm=config.algorithm, mode="federated",
                       strategy=config.strategy, total_steps=config.budget_steps, seed=seed, run_dir=run_dir,
-                      num_envs=config.train_num_envs))
+                      num_envs=config.train_num_envs, resume=config.resume))
     return run_dir, time.perf_counter() - t0
 
 
