@@ -463,11 +463,72 @@ def _read_yaml(path: Path) -> Any:
         raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}); "
                             f"scenario files must be saved as UTF-8") from None
     try:
-        return yaml.safe_load(text)  # None for an empty file: Scenario.from_dict says so
+        _check_nesting(text)
+        return yaml.load(text, Loader=_StrictLoader)  # None for an empty file: Scenario.from_dict says so
+    except _Refused as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError(f"{path}: not valid YAML: nested too deeply") from None
+
+
+# Limits of the YAML reader, far above what a scenario needs (its deepest field is 4 levels down).
+MAX_YAML_DEPTH = 32
+MAX_INT_DIGITS = 1000  # Python itself refuses over 4300; shorter out-of-range numbers get the field's range error
+
+
+class _Refused(Exception):
+    """A YAML document the scenario reader refuses; the message names the place (line, column)."""
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse mappings/lists nested deeper than MAX_YAML_DEPTH before building anything.
+
+    PyYAML's parser is iterative, but building the nested objects recurses once per level, so a
+    file of 100,000 ``[`` would end in RecursionError; the event stream is walked flat instead.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _Refused(f"{_where(event.start_mark)}: nested too deeply (more than {MAX_YAML_DEPTH} levels of "
+                               f"mappings or lists); a scenario needs at most a few")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping and integers of absurd length."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *anchor' may be overridden by the keys beside it
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:  # an unhashable key: SafeLoader's own error says so
+                break
+            if first is not key_node.start_mark:
+                raise _Refused(f"{_where(key_node.start_mark)}: duplicate key {key!r} (first given at {_where(first)}); "
+                               f"give each field once")
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise _Refused(f"{_where(node.start_mark)}: an integer of {digits} digits; no field takes more than "
+                           f"{MAX_INT_DIGITS}")
+        return super().construct_yaml_int(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
 
 
 def _deep_merge(base: dict, changes: dict) -> None:

@@ -123,7 +123,7 @@ BROKEN_FILES = [
     ("scalar.yaml", lambda p: p.write_text("42\n"), "the top level must be a mapping"),
     ("binary.yaml", lambda p: p.write_bytes(bytes(range(256)) * 4), "not UTF-8 text"),
     ("nul.yaml", lambda p: p.write_bytes(b"name: x\x00\n"), "not valid YAML"),
-    ("deep.yaml", lambda p: p.write_text("[" * 50_000), "not valid YAML"),
+    ("deep.yaml", lambda p: p.write_text("[" * 50_000), "line 1, column 33: nested too deeply"),
     ("dir.yaml", lambda p: p.mkdir(), "is a directory"),
     ("missing.yaml", lambda p: None, "scenario file not found"),
     ("missing", lambda p: None, "nor a shipped scenario of that name; shipped: ['bench_13cell', 'default'"),
