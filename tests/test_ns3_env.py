@@ -138,7 +138,7 @@ def test_fifty_resets_leave_no_process_fd_or_port(tiny):
         warm.reset()
     before = fds()
     ports = set()
-    backend = Ns3Backend(tiny)
+    backend = Ns3Backend(tiny, endpoint="tcp")  # TCP on request: its ports must be released too
     for i in range(50):
         backend.reset()
         ports.update(r.server.port for r in backend._res.runs)

@@ -1,13 +1,13 @@
 """Ns3Backend: ``num_envs`` copies of the ns-3 program ``slicebridge-lte`` behind the backend interface.
 
 Each copy is a separate ns-3 process speaking the ns3opengym wire (ZeroMQ REQ, see
-:mod:`bridge.wire`) to its own REP endpoint in this Python process (127.0.0.1 on a free port, or
-ipc://). All copies run concurrently: :meth:`Ns3Backend.step` sends every copy its shares, then waits
+:mod:`bridge.wire`) to its own endpoint in this Python process (by default ipc:// in a private
+0700 directory; 127.0.0.1 on a free port when asked). All copies run concurrently: :meth:`Ns3Backend.step` sends every copy its shares, then waits
 for all the next states with one ZeroMQ poller — no Python worker processes.
 
 Lifecycle: :meth:`reset` ends the running copies (answering their pending state with
 ``stopSimReq=true``, then terminating what does not exit) and starts fresh runs with
-``--config=<runtime json> --openGymPort=PORT --simSeed=SEED``; :meth:`close` (also run by a
+``--config=<runtime json> --openGymEndpoint=ipc://PATH (or --openGymPort=PORT) --simSeed=SEED``; :meth:`close` (also run by a
 ``weakref`` finalizer when the backend is garbage-collected) ends the processes, reaps them, and
 closes the sockets, the ZeroMQ context and the temporary files. When a copy dies or stops answering,
 the backend ends all copies and raises :class:`Ns3Error` naming the run, its exit code and the tail
@@ -23,6 +23,7 @@ last state of an episode carries ``isGameOver`` (reason ``SimulationEnd`` → tr
 
 from __future__ import annotations
 
+import os
 import shutil
 import weakref
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from slicebridge.bridge.scenario import Scenario
 from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir
 from slicebridge.ns3.runtime import write_runtime_json
 from slicebridge.ns3.wire import GymServer, WireError, WireTimeout, recv_all
-from slicebridge.ns3.wire.server import EnvState, SimInit, parse_state
+from slicebridge.ns3.wire.server import IPC_PATH_MAX, EnvState, SimInit, parse_state
 
 __all__ = ["Ns3Backend", "Ns3Error"]
 
@@ -110,7 +111,9 @@ class Ns3Backend:
     reset since the last seeded one runs with seed ``base + i + k·SEED_STRIDE`` (layout and
     ``--simSeed``, modulo 2^31), the rule every backend follows (``bridge.backend.next_seeds``).
     ``timeout_s`` bounds every wait for a state (a step); ``init_timeout_s`` the start-up handshake.
-    ``endpoint`` is ``"tcp"`` (127.0.0.1, free port) or ``"ipc"``. ``extra_args`` are appended to
+    ``endpoint`` is ``"ipc"`` (default: a socket file in a fresh 0700 directory, so only this user can
+    connect, removed on close) or ``"tcp"`` (127.0.0.1, a free port: any local process can connect).
+    Either way the server answers only the ns-3 process that spoke first (see ``GymServer``). ``extra_args`` are appended to
     the ns-3 command line; ``binary`` overrides :func:`find_program`.
     """
 
@@ -123,7 +126,7 @@ class Ns3Backend:
         binary: str | Path | None = None,
         timeout_s: float = 120.0,
         init_timeout_s: float = 60.0,
-        endpoint: str = "tcp",
+        endpoint: str = "ipc",
         extra_args: Sequence[str] = (),
     ) -> None:
         if num_envs < 1:
@@ -218,10 +221,19 @@ class Ns3Backend:
         if self.closed:
             raise Ns3Error("the Ns3Backend is closed")
 
+    def _address(self, run_dir: str, index: int) -> str:
+        """ipc: a socket file in the run's own 0700 folder (swept with it, even after a SIGKILL of
+        this process, by the next ``make_run_dir``); a private folder of its own when that path would
+        be too long for a socket name."""
+        if self.endpoint == "tcp":
+            return "tcp"
+        path = os.path.join(run_dir, f"gym-{index}.sock")
+        return f"ipc://{path}" if len(path) <= IPC_PATH_MAX else "ipc"
+
     def _launch(self, index: int, seed: int) -> _Run:
         res = self._res
         config = write_runtime_json(self.scenario, seed, Path(res.tmpdir) / f"runtime-{index}.json")
-        server = GymServer(self.endpoint, context=res.context, timeout_s=self.timeout_s)
+        server = GymServer(self._address(res.tmpdir, index), context=res.context, timeout_s=self.timeout_s)
         try:
             gym_arg = f"--openGymPort={server.port}" if server.port is not None else f"--openGymEndpoint={server.endpoint}"
             cmd = [self.program, f"--config={config}", gym_arg, f"--simSeed={seed}", *self.extra_args]

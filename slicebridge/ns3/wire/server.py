@@ -7,13 +7,16 @@ Sequence (ns-3 speaks first): ``SimInitMsg`` → :meth:`GymServer.recv_init`, an
 answered with :meth:`GymServer.send_stop` (``stopSimReq=true``).
 
 Compared with the reference ns3-gym client: binds 127.0.0.1 (or ipc://) only unless told otherwise,
-every receive has a timeout (and an optional liveness check that runs while waiting, so a dead peer
+answers only its peer (a ROUTER socket locked to the first sender: a stray connection's messages are
+dropped with a warning instead of being taken for ns-3's, so it cannot end the run), every receive
+has a timeout (and an optional liveness check that runs while waiting, so a dead peer
 is reported at once, not after the timeout), and :meth:`close` releases socket, context and ipc file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
@@ -28,6 +31,10 @@ from slicebridge.ns3.wire.codec import WireError, data_from_pb, data_to_pb, spac
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 POLL_SLICE_S = 0.05  # how often a waiting receive runs its liveness check
+MAX_MESSAGE_BYTES = 64 << 20  # zmq drops a peer that sends more (a state is a few kB)
+IPC_PATH_MAX = 100  # sockaddr_un holds 107 bytes; a longer TMPDIR falls back to /tmp
+
+log = logging.getLogger("slicebridge.ns3")
 
 
 def close_socket_and_context(owner: Any) -> None:
@@ -109,11 +116,14 @@ def encode_action(action: Any, space: spaces.Space | None = None, stop: bool = F
 
 def resolve_endpoint(endpoint: str | None, allow_remote: bool = False) -> tuple[str, str | None]:
     """(address to bind, ipc file to remove on close). ``None``/"tcp" → 127.0.0.1 on a free port;
-    "ipc" → a fresh ipc:// path in a private temporary directory."""
+    "ipc" → a fresh ipc:// path in a private temporary directory (removed with the file on close)."""
     if endpoint in (None, "", "tcp"):
         return "tcp://127.0.0.1", None
     if endpoint == "ipc":
-        directory = tempfile.mkdtemp(prefix="slicebridge-gym-")
+        directory = tempfile.mkdtemp(prefix="slicebridge-gym-")  # mode 0700: only this user can connect
+        if len(directory) + len("/gym.sock") > IPC_PATH_MAX:
+            os.rmdir(directory)
+            directory = tempfile.mkdtemp(prefix="slicebridge-gym-", dir="/tmp")
         path = os.path.join(directory, "gym.sock")
         return f"ipc://{path}", path
     if endpoint.startswith("ipc://"):
@@ -127,7 +137,11 @@ def resolve_endpoint(endpoint: str | None, allow_remote: bool = False) -> tuple[
 
 
 class GymServer:
-    """REP socket for one ns-3 peer.
+    """Server socket for one ns-3 peer (a REQ socket).
+
+    A ROUTER socket that behaves as REP for one peer: the first sender becomes the peer, and a
+    message from any other connection is dropped (logged once per connection, never answered), so
+    a stray process that finds the endpoint cannot end or steer the run.
 
     ``timeout_s`` bounds every receive (override per call); ``liveness`` is called about every
     50 ms while a receive waits and may raise to abort the wait (e.g. when the peer process died).
@@ -147,15 +161,20 @@ class GymServer:
         self._own_context = context is None
         self._context = context if context is not None else zmq.Context()
         self._ipc_path: str | None = None
+        self._own_ipc_dir = False
         self._socket: zmq.Socket | None = None
         self.action_space: spaces.Space | None = None
         self.observation_space: spaces.Space | None = None
         self.peer_pid: int | None = None
         self.awaiting_reply = False  # a request was received and not answered yet
+        self._peer: bytes | None = None  # ROUTER identity of the peer (the first sender)
+        self.strays = 0  # messages dropped because they came from another connection
         try:
             address, self._ipc_path = resolve_endpoint(endpoint, allow_remote)
-            sock = self._context.socket(zmq.REP)
+            self._own_ipc_dir = endpoint == "ipc"
+            sock = self._context.socket(zmq.ROUTER)
             sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
             sock.setsockopt(zmq.RCVTIMEO, int(POLL_SLICE_S * 1000))
             self._socket = sock
             if address.startswith("tcp://") and address.count(":") < 2:
@@ -228,27 +247,40 @@ class GymServer:
         deadline = time.monotonic() + timeout
         while True:  # blocking receives of at most POLL_SLICE_S each (socket RCVTIMEO)
             try:
-                raw = sock.recv(copy=True)
+                raw = self.take(sock.recv_multipart(copy=True))
             except zmq.Again:
-                if self.liveness is not None:
-                    self.liveness()
-                if time.monotonic() >= deadline:
-                    raise WireTimeout(f"no {what} from the ns-3 peer on {self.endpoint} within {timeout:g} s") from None
-                continue
+                raw = None
+            if raw is not None:
+                return raw
+            if self.liveness is not None:
+                self.liveness()
+            if time.monotonic() >= deadline:
+                raise WireTimeout(f"no {what} from the ns-3 peer on {self.endpoint} within {timeout:g} s") from None
+
+    def take(self, frames: list[bytes]) -> bytes | None:
+        """The payload of one received ROUTER message ``[identity, b"", payload]`` if it comes from the
+        peer (the first sender becomes the peer); None when it was dropped as a stray."""
+        if len(frames) == 3 and frames[1] == b"" and self._peer in (None, frames[0]):
+            self._peer = frames[0]
             self.awaiting_reply = True
-            return raw
+            return frames[2]
+        self.strays += 1
+        if self.strays == 1 or self.strays % 1000 == 0:
+            log.warning("%s: dropped %d message(s) from a connection that is not the ns-3 peer", self.endpoint, self.strays)
+        return None
 
     def send_raw(self, raw: bytes) -> None:
         if not self.awaiting_reply:
             raise WireError("protocol order: a reply can only follow a received request")
-        self.socket.send(raw)
+        self.socket.send_multipart([self._peer, b"", raw])
         self.awaiting_reply = False
 
     # -- lifetime ----------------------------------------------------------------------------------
     def close(self) -> None:
         close_socket_and_context(self)
         if self._ipc_path:
-            for path in (self._ipc_path, os.path.dirname(self._ipc_path)):
+            own_dir = self._own_ipc_dir  # a folder given with ipc://PATH belongs to the caller
+            for path in (self._ipc_path, os.path.dirname(self._ipc_path)) if own_dir else (self._ipc_path,):
                 try:
                     os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
                 except OSError:
@@ -297,9 +329,10 @@ def recv_all(
         remaining = deadline - time.monotonic()
         ready = dict(poller.poll(max(0, int(min(POLL_SLICE_S, remaining) * 1000))))
         for sock in [s for s in pending if ready.get(s, 0) & zmq.POLLIN]:
-            i = pending.pop(sock)
-            out[i] = sock.recv(copy=True)
-            servers[i].awaiting_reply = True
+            raw = servers[pending[sock]].take(sock.recv_multipart(copy=True))
+            if raw is None:
+                continue  # a stray's message: keep waiting for the peer
+            out[pending.pop(sock)] = raw
             poller.unregister(sock)
         if not pending:
             break
