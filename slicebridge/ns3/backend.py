@@ -104,13 +104,32 @@ class _Resources:
                 self.tmpdir = None
 
 
+#: ns-3 start-up (topology, then the warm-up to the reset state) grows with cells² × UEs per cell
+#: (every cell interferes with every other): measured 1.3-4.5 ms per unit on a 2-core x86_64 machine
+#: (2026-11-24: tiny 0.07 s, default 0.28 s, fdrl_10edge 12.8 s, tl_madrl_12cell 12.6 s,
+#: bench_13cell 22.9 s, dt_mafl_6slice 0.77 s); the estimate takes the upper end.
+STARTUP_S_PER_CELL2_UE = 5e-3
+
+
+def startup_estimate_s(scenario: Scenario) -> float:
+    """Estimated seconds from launching ns-3 to its reset state for ``scenario``."""
+    return STARTUP_S_PER_CELL2_UE * scenario.n_cells**2 * max(1, scenario.ues_per_cell)
+
+
+def startup_timeout_s(scenario: Scenario) -> float:
+    """Default start-up bound: 60 s plus ten times the estimate (a loaded machine is slower)."""
+    return 60.0 + 10.0 * startup_estimate_s(scenario)
+
+
 class Ns3Backend:
     """Batched ns-3 simulator: ``num_envs`` concurrent ns-3 processes, one scenario instance each.
 
     Parameters: ``seed`` — base seed (default ``scenario.seed``); copy ``i`` of the ``k``-th unseeded
     reset since the last seeded one runs with seed ``base + i + k·SEED_STRIDE`` (layout and
     ``--simSeed``, modulo 2^31), the rule every backend follows (``bridge.backend.next_seeds``).
-    ``timeout_s`` bounds every wait for a state (a step); ``init_timeout_s`` the start-up handshake.
+    ``timeout_s`` bounds every wait for a state (a step); ``init_timeout_s`` the start-up handshake
+    and the reset state (default :func:`startup_timeout_s` of the scenario: ns-3 builds the topology
+    and simulates the warm-up before it speaks, which takes seconds for a dozen cells).
     ``endpoint`` is ``"ipc"`` (default: a socket file in a fresh 0700 directory, so only this user can
     connect, removed on close) or ``"tcp"`` (127.0.0.1, a free port: any local process can connect).
     Either way the server answers only the ns-3 process that spoke first (see ``GymServer``). ``extra_args`` are appended to
@@ -125,7 +144,7 @@ class Ns3Backend:
         *,
         binary: str | Path | None = None,
         timeout_s: float = 120.0,
-        init_timeout_s: float = 60.0,
+        init_timeout_s: float | None = None,
         endpoint: str = "ipc",
         extra_args: Sequence[str] = (),
     ) -> None:
@@ -137,7 +156,7 @@ class Ns3Backend:
         self.num_envs = int(num_envs)
         self.program = find_program(binary)
         self.timeout_s = float(timeout_s)
-        self.init_timeout_s = float(init_timeout_s)
+        self.init_timeout_s = float(startup_timeout_s(scenario) if init_timeout_s is None else init_timeout_s)
         self.endpoint = endpoint
         self.extra_args = list(extra_args)
         self._base_seed = int(scenario.seed if seed is None else seed)
@@ -164,11 +183,11 @@ class Ns3Backend:
             for i, s in enumerate(self.seeds):
                 self._res.runs.append(self._launch(i, s))
             runs = self._res.runs
-            for run, init in zip(runs, self._gather(runs, self.init_timeout_s, "SimInitMsg", init=True)):
+            for run, init in zip(runs, self._gather(runs, self.init_timeout_s, "SimInitMsg", init=True, starting=True)):
                 self._check_spaces(run, init)
             for run in runs:
                 run.server.ack_init()
-            states = self._gather(runs, self.init_timeout_s, "the reset state (EnvStateMsg)")
+            states = self._gather(runs, self.init_timeout_s, "the reset state (EnvStateMsg)", starting=True)
         except BaseException:
             self._res.end_runs()
             raise
@@ -243,7 +262,7 @@ class Ns3Backend:
             raise
         return _Run(index, seed, server, process)
 
-    def _gather(self, runs: list[_Run], timeout_s: float, what: str, init: bool = False) -> list[Any]:
+    def _gather(self, runs: list[_Run], timeout_s: float, what: str, init: bool = False, starting: bool = False) -> list[Any]:
         def liveness() -> None:
             for run in runs:
                 if not run.server.awaiting_reply and run.process.poll() is not None:
@@ -254,6 +273,10 @@ class Ns3Backend:
         except WireTimeout as exc:
             silent = [r for r in runs if not r.server.awaiting_reply]
             run = silent[0] if silent else runs[0]
+            if starting:  # a silent start-up is most likely still building, not hung
+                raise self._failure(run, f"was still starting after {timeout_s:g} s (no {what} yet; the start-up bound "
+                                         f"for this scenario, estimated {startup_estimate_s(self.scenario):.3g} s; "
+                                         f"pass a larger init_timeout_s if it needs longer)") from exc
             raise self._failure(run, f"sent no {what} within {timeout_s:g} s (hung?)") from exc
         if init:
             try:
