@@ -98,9 +98,10 @@ def _agent(cfg: DtDrlConfig, env: Any, seed: int, eps_start: float) -> BaseAlgor
 
 
 def train_dt_drl(scenario: Scenario, cfg: DtDrlConfig, real: str = "litesim",
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
+                 log: Callable[[str], None] = print, keep: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the loop; returns ``{"curve": [{"real", "reward", "twin_steps", "state_mse", "reward_mse",
-    "wall_s"}, ...], "real": real, "config": ...}`` (one curve point per round, plus the start)."""
+    "wall_s"}, ...], "real": real, "config": ...}`` (one curve point per round, plus the start).
+    ``keep``: if given, receives the trained ``"agent"`` and the real ``"log"`` (for the extensions)."""
     start = time.perf_counter()
     real_log = TransitionLog()
     real_env, eval_env = CellEnv(scenario, real, log=real_log), CellEnv(scenario, real)
@@ -139,6 +140,8 @@ def train_dt_drl(scenario: Scenario, cfg: DtDrlConfig, real: str = "litesim",
             curve.append(point)
             log(f"[dt_drl] {cfg.algorithm} twin={cfg.twin} real={real} seed={cfg.seed}: {point['real']} real, "
                 f"{twin_total} twin steps, greedy reward {point['reward']:.3f} ({point['wall_s']:.0f} s)")
+        if keep is not None:
+            keep.update(agent=agent, log=real_log)
         return {"curve": curve, "real": real, "algorithm": cfg.algorithm, "twin": cfg.twin, "seed": cfg.seed,
                 "pretrain": cfg.pretrain_simulator if cfg.pretrain_steps else None, "pretrain_steps": cfg.pretrain_steps}
     finally:

@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 from slicebridge.agents.dt_drl import DtDrlConfig, train_dt_drl  # noqa: E402
 from slicebridge.agents.twin import CellEnv  # noqa: E402
 from slicebridge.app.recipes.common import SCENARIOS, as_scenario  # noqa: E402
+from slicebridge.app.recipes.dt_drl_extensions import run_extensions  # noqa: E402
 from slicebridge.bridge.scenario import Scenario  # noqa: E402
 
 NAME = "dt_drl"
@@ -69,6 +70,14 @@ class DtDrlRecipeConfig:
     reuse: bool = False
     num_envs: int = 1  # accepted for the common CLI; one real instance per run
     agent: DtDrlConfig = field(default_factory=DtDrlConfig)
+    # --extensions: distillation, offline RL, loss landscape (recipes/dt_drl_extensions.py) instead of the main runs
+    extensions: bool = False
+    ext_real_steps: int = 1000  # teachers' real interactions
+    ext_distill_steps: int = 2000  # paper: 10,000 rounds
+    ext_offline_epochs: int = 20  # paper: 200
+    ext_twin_extra: int = 1000  # twin-generated transitions added to the offline log
+    ext_cql_alpha: float = 1.0
+    ext_landscape_span: float = 1.0
 
 
 def fixed_split_rewards(scenario: Scenario, simulator: str, steps: int, seed: int,
@@ -153,6 +162,8 @@ def run_dt_drl(cfg: DtDrlRecipeConfig, log: Callable[[str], None] = print) -> st
     out.mkdir(parents=True, exist_ok=True)
     base = replace(cfg.agent, real_steps=cfg.real_steps, round_steps=cfg.round_steps, twin_steps=cfg.twin_steps,
                    eval_steps=cfg.eval_steps)
+    if cfg.extensions:
+        return run_extensions(cfg, scenario, base, out, log)
     fixed = fixed_split_rewards(scenario, "litesim", cfg.eval_steps, base.eval_seed)
     best_action = max(fixed, key=fixed.get)
     target = cfg.target_fraction * fixed[best_action]
@@ -264,6 +275,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ns3-real-steps", type=int, help="ns-3 interactions per ns-3 arm (default 100)")
     p.add_argument("--ns3-pretrain-steps", type=int, help="litesim pre-training steps before ns-3 (default 2000)")
     p.add_argument("--no-ns3", dest="ns3", action="store_false", default=None, help="skip the ns-3 arms")
+    p.add_argument("--extensions", action="store_true", default=None,
+                   help="run only the extensions (distillation, offline RL, loss landscape) into dt_drl_extensions.md")
+    p.add_argument("--ext-real-steps", type=int, help="real interactions per extension teacher (default 1000)")
+    p.add_argument("--ext-distill-steps", type=int, help="distillation Adam steps (default 2000; paper 10,000)")
+    p.add_argument("--ext-offline-epochs", type=int, help="offline-RL epochs (default 20; paper 200)")
 
 
 def run(**kwargs: Any) -> str:
