@@ -92,6 +92,7 @@ from slicebridge.litesim.kernels import (
     sum_in_order,
     water_level,
 )
+from slicebridge.litesim.memory import check_fits
 from slicebridge.litesim.rng import CounterRng, Stream, instance_keys
 from slicebridge.litesim.traffic import RENEWAL_MODELS, TrafficModel, TrafficState, renewal_scv
 
@@ -183,6 +184,8 @@ class LiteSim:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        # refuse a batch that will not fit before allocating (it used to end in MemoryError mid-reset)
+        check_fits(scenario, int(num_envs))
         self.scenario = scenario
         self.num_envs = int(num_envs)
         self.base_seed = int(scenario.seed if seed is None else seed)

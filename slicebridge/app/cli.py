@@ -22,6 +22,8 @@ from slicebridge.bridge.scenario import (
     load_scenario,
     scenarios_dir,
 )
+from slicebridge.litesim.memory import FIXED_BYTES, format_bytes, instance_bytes
+from slicebridge.ns3.backend import memory_estimate_bytes, startup_estimate_s
 from slicebridge.ns3.launcher import Ns3Error
 
 EXIT_USAGE = 2
@@ -52,7 +54,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     for f in args.files:
         try:
             s = load_scenario(f)
-            print(f"ok    {f}: {s.n_cells} cells, {s.n_slices} slices, {s.ues_per_cell} UEs per cell")
+            print(f"ok    {f}: {s.n_cells} cells, {s.n_slices} slices, {s.ues_per_cell} UEs per cell; "
+                  f"litesim ~{format_bytes(instance_bytes(s))} per instance (+{format_bytes(FIXED_BYTES)} shared); "
+                  f"ns-3 ~{format_bytes(memory_estimate_bytes(s))} per process, start-up ~{startup_estimate_s(s):.2g} s")
         except ScenarioError as exc:
             bad += 1
             print(f"error {exc}", file=sys.stderr)

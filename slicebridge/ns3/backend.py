@@ -116,6 +116,21 @@ def startup_estimate_s(scenario: Scenario) -> float:
     return STARTUP_S_PER_CELL2_UE * scenario.n_cells**2 * max(1, scenario.ues_per_cell)
 
 
+#: peak resident memory of one ns-3 process (its VmHWM after reset and three steps, 2026-11-24, x86_64):
+#: ~40 MB of libraries plus per UE (cells × UEs per cell) a part that grows with the PRBs; fitted to
+#: tiny 41 MB, default 46 MB, dt_drl_3slice 61 MB, fdrl_10edge 144 MB (within 10 %) and
+#: dt_mafl_6slice 73 MB (over-estimated 2x: one cell of 600 UEs shares more than ten cells of 50 do)
+NS3_BASE_BYTES = 40e6
+NS3_BYTES_PER_UE = 170e3
+NS3_BYTES_PER_UE_PRB = 0.31e3
+
+
+def memory_estimate_bytes(scenario: Scenario) -> float:
+    """Estimated peak resident bytes of one ns-3 process running ``scenario`` (cells × UEs × PRBs)."""
+    ues = scenario.n_cells * scenario.ues_per_cell
+    return NS3_BASE_BYTES + ues * (NS3_BYTES_PER_UE + NS3_BYTES_PER_UE_PRB * scenario.radio.bandwidth_prb)
+
+
 def startup_timeout_s(scenario: Scenario) -> float:
     """Default start-up bound: 60 s plus ten times the estimate (a loaded machine is slower)."""
     return 60.0 + 10.0 * startup_estimate_s(scenario)
