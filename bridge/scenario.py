@@ -9,7 +9,7 @@ raises :class:`ScenarioError` like a schema violation does; no other exception l
 :meth:`Scenario.from_yaml`. Every number must be finite and lie in a range both simulators handle
 (upper bounds included: ``rate_mbps: 1e35`` is finite but overflows litesim's float32 queues into NaN
 KPIs, and would flood ns-3 with packet events); ``true``/``false`` are accepted only by yes/no
-fields, never as a number.
+fields, never as a number, and a quoted number ("3") or a float for an integer field is refused, not coerced.
 """
 
 from __future__ import annotations
@@ -51,15 +51,27 @@ class _Model(BaseModel):
 
 
 def _not_bool(value: Any) -> Any:
-    """YAML's true/false (also yes/no/on/off) would pass as 1/0; only yes/no fields take them."""
+    """A number as written, not coerced: YAML's true/false (also yes/no/on/off) would pass as 1/0 and a
+    quoted "3" as 3 in pydantic's lax mode; only yes/no fields take booleans, only text fields strings."""
     if isinstance(value, bool):
         raise ValueError("true/false is not a number; give a number")
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{value!r} is text, not a number; write the number without quotes")
     return value
 
 
-# Numbers as the schema accepts them: finite (see _Model) and never a YAML boolean.
+def _integer(value: Any) -> Any:
+    """An integer field takes integers only (strict): 3.0 or 2.5 is refused, not rounded."""
+    value = _not_bool(value)
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is not an integer; give a whole number without a decimal point")
+    return value
+
+
+# Numbers as the schema accepts them: finite (see _Model), never a YAML boolean or a quoted string;
+# an integer (YAML 3) is a valid float, a float (3.0) is not a valid integer.
 Float = Annotated[float, BeforeValidator(_not_bool)]
-Int = Annotated[int, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_integer)]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -53,6 +53,29 @@ def test_a_boolean_is_not_a_number(tmp_path):
     assert "topology.sites" in message and "true/false is not a number" in message
 
 
+@pytest.mark.parametrize("old, new, place, what", [
+    ("sites: 1", 'sites: "3"', "topology.sites", "'3' is text, not a number"),
+    ("bandwidth_prb: 25", "bandwidth_prb: '25'", "radio.bandwidth_prb", "'25' is text, not a number"),
+    ("rate_mbps: 4.0", 'rate_mbps: "4.0"', "slices[0].traffic.rate_mbps", "'4.0' is text, not a number"),
+    ("ues_per_cell: 2", "ues_per_cell: 2.0", "slices[0].ues_per_cell", "2.0 is not an integer"),
+])
+def test_a_quoted_number_or_a_float_for_an_integer_is_not_coerced(tmp_path, old, new, place, what):
+    assert old in TINY
+    message = _refusal(tmp_path, TINY.replace(old, new, 1))
+    assert place in message and what in message
+
+
+def test_a_yaml_integer_is_still_a_valid_float(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY.replace("rate_mbps: 4.0", "rate_mbps: 4", 1))
+    assert Scenario.from_yaml(path).slices[0].traffic.rate_mbps == 4.0
+
+
+@pytest.mark.parametrize("path", sorted(scenarios_dir().glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_loads_under_the_strict_numbers(path):
+    assert Scenario.from_yaml(path).n_cells >= 1
+
+
 def test_scenarios_validate_prints_the_place(tmp_path, capsys):
     path = tmp_path / "dup.yaml"
     path.write_text("name: a\nname: b\n")
