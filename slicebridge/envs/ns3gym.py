@@ -107,7 +107,9 @@ class Ns3GymEnv(gym.Env):
         port: TCP port to bind; 0 (command mode only) picks a free one for every episode.
         sim_seed: ``--simSeed`` of the first episode (see the seed rule above).
         sim_args: more ``name=value`` arguments, as ns3-gym's ``simArgs``: ``{"--simTime": 10}``.
-        start_timeout_s: longest wait for the script's ``SimInitMsg`` and for its first state, s.
+        start_timeout_s: longest wait for the script's ``SimInitMsg`` and for its first state, s
+            (default 60 s); a script that builds a large topology needs more. Running past it is
+            reported as "was still starting after N s", and the script is killed.
         step_timeout_s: longest wait for the state that answers one action, s.
         host: address to bind; anything but loopback (127.0.0.1) needs ``allow_remote=True``.
         double_actions: send float64 action Boxes as ``DOUBLE`` (the script must read
@@ -171,7 +173,7 @@ class Ns3GymEnv(gym.Env):
             self._res.end_episode()
             self._start()
             episode = self._res.episode
-        state = self._receive("first EnvStateMsg", self.start_timeout_s)
+        state = self._receive("first EnvStateMsg", self.start_timeout_s, starting=True)
         episode.started = True
         if state.game_over:
             raise self._failure("ended its episode (game over) in its very first state")
@@ -238,7 +240,7 @@ class Ns3GymEnv(gym.Env):
             server.close()
             raise
         episode = self._res.episode = _Episode(server, process, seed)
-        init = self._receive("SimInitMsg", self.start_timeout_s, init=True)
+        init = self._receive("SimInitMsg", self.start_timeout_s, init=True, starting=True)
         spaces_now = (init.observation_space, init.action_space)
         if self._announced is not None and spaces_now != self._announced:
             raise self._failure(f"announced other spaces than its first run: observation {spaces_now[0]}, action "
@@ -249,9 +251,10 @@ class Ns3GymEnv(gym.Env):
         episode.acked = True
         return init
 
-    def _receive(self, what: str, timeout_s: float, init: bool = False) -> Any:
+    def _receive(self, what: str, timeout_s: float, init: bool = False, starting: bool = False) -> Any:
         """The next message of the current run (SimInitMsg when ``init``, else an EnvStateMsg, a
-        game-over one answered with stopSimReq at once); failures end the run and raise Ns3Error."""
+        game-over one answered with stopSimReq at once); failures end the run and raise Ns3Error.
+        ``starting``: the run is still building its topology, so a timeout is not reported as a hang."""
         episode = self._res.episode
         server = episode.server
         server.liveness = lambda: self._check_alive(episode, what)
@@ -262,6 +265,9 @@ class Ns3GymEnv(gym.Env):
                 return episode.init
             state = parse_state(raw)
         except WireTimeout:
+            if starting:  # a large topology takes minutes to build: say so, and how to wait longer
+                raise self._failure(f"was still starting after {timeout_s:g} s (no {what} yet); if the script "
+                                    f"needs longer to build its topology, pass a larger start_timeout_s") from None
             raise self._failure(f"sent no {what} within {timeout_s:g} s (hung?)") from None
         except WireError as exc:
             raise self._failure(f"broke the protocol: {exc}") from None
