@@ -18,6 +18,9 @@ a thread beside the litesim arms (they mostly wait on the ns-3 process). Interac
 real interactions at the end of the first full window of 3 rounds whose mean greedy reward
 reaches the target. Writes ``DIR/dt_drl.md`` (the tables), ``DIR/dt_drl.json`` (every curve),
 ``DIR/dt_drl_litesim.png`` and ``DIR/dt_drl_ns3.png`` (learning curves).
+
+``--extensions`` runs instead the paper's extensions (distillation, conservative offline RL, loss
+landscape; :mod:`slicebridge.app.recipes.dt_drl_extensions`) into ``DIR/dt_drl_extensions.md``.
 """
 
 from __future__ import annotations
@@ -72,9 +75,9 @@ class DtDrlRecipeConfig:
     agent: DtDrlConfig = field(default_factory=DtDrlConfig)
     # --extensions: distillation, offline RL, loss landscape (recipes/dt_drl_extensions.py) instead of the main runs
     extensions: bool = False
-    ext_real_steps: int = 1000  # teachers' real interactions
-    ext_distill_steps: int = 2000  # paper: 10,000 rounds
-    ext_offline_epochs: int = 20  # paper: 200
+    ext_real_steps: int = 2000  # teachers' real interactions (as the main table)
+    ext_distill_steps: int = 10_000  # the paper's 10,000 rounds
+    ext_offline_epochs: int = 200  # the paper's
     ext_twin_extra: int = 1000  # twin-generated transitions added to the offline log
     ext_cql_alpha: float = 1.0
     ext_landscape_span: float = 1.0
@@ -277,9 +280,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-ns3", dest="ns3", action="store_false", default=None, help="skip the ns-3 arms")
     p.add_argument("--extensions", action="store_true", default=None,
                    help="run only the extensions (distillation, offline RL, loss landscape) into dt_drl_extensions.md")
-    p.add_argument("--ext-real-steps", type=int, help="real interactions per extension teacher (default 1000)")
-    p.add_argument("--ext-distill-steps", type=int, help="distillation Adam steps (default 2000; paper 10,000)")
-    p.add_argument("--ext-offline-epochs", type=int, help="offline-RL epochs (default 20; paper 200)")
+    p.add_argument("--ext-real-steps", type=int, help="real interactions per extension teacher (default 2000)")
+    p.add_argument("--ext-distill-steps", type=int, help="distillation Adam steps (default 10,000, the paper's)")
+    p.add_argument("--ext-offline-epochs", type=int, help="offline-RL epochs (default 200, the paper's)")
+    p.add_argument("--ext-twin-extra", type=int, help="twin-generated transitions added to the offline log (default 1000)")
+    p.add_argument("--ext-cql-alpha", type=float, help="weight of the conservative penalty (default 1.0)")
 
 
 def run(**kwargs: Any) -> str:
