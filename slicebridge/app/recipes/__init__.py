@@ -20,7 +20,8 @@ from slicebridge.app.recipes.fdrl import FdrlConfig, run_fdrl
 from slicebridge.app.recipes.tl_madrl import TlMadrlConfig, run_tl_madrl
 
 RECIPES: dict[str, ModuleType] = {m.NAME: m for m in (dt_drl, dt_mafl, fdrl, mfrl, tl_madrl)}
-COMMON_OPTIONS = ("out", "num_envs", "seed", "methods", "no_progress", "reuse")
+# options main() maps itself; every other non-None option goes to the recipe config under its own name
+COMMON_OPTIONS = ("out", "methods", "no_progress", "reuse")
 
 __all__ = ["RECIPES", "FdrlConfig", "TlMadrlConfig", "main", "run_fdrl", "run_recipe", "run_tl_madrl"]
 
@@ -56,9 +57,5 @@ def main(argv: list[str] | None = None) -> int:
     for dest, value in vars(args).items():
         if dest not in (*COMMON_OPTIONS, "recipe") and value is not None:
             kw[dest] = value
-    if args.num_envs is not None:
-        kw["num_envs"] = args.num_envs
-    if args.seed is not None:
-        kw["seed"] = args.seed
     print(run_recipe(args.recipe, **kw))
     return 0
