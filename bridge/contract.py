@@ -122,3 +122,12 @@ def load_scale(profile: LoadProfileLike, steps: np.ndarray) -> np.ndarray:
     else:
         raise ValueError(f"load profile kind {profile.kind!r} unknown; allowed: {', '.join(LOAD_PROFILE_KINDS)}")
     return np.maximum(out, 0.0)
+
+
+def cell_load_scale(profile: LoadProfileLike, steps: np.ndarray, cell_scale: Sequence[float],
+                    cell_shift: Sequence[int]) -> np.ndarray:
+    """Per-cell multiplier ``[..., C]`` of ``profile`` at decision steps ``steps [...]``: cell c's value is
+    ``cell_scale[c] · load_scale(profile, steps + cell_shift[c])`` (``load_profile.about_cells`` in
+    ``contract.json``; C++ twin ``SliceCellLoadScale``)."""
+    shifted = np.asarray(steps, dtype=np.int64)[..., None] + np.asarray(cell_shift, dtype=np.int64)
+    return np.asarray(cell_scale, dtype=np.float64) * load_scale(profile, shifted)

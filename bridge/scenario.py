@@ -38,6 +38,7 @@ MAX_ABSOLUTE_ACTIONS = 200_000  # absolute action mode: splits enumerated per ce
 MAX_DURATION_MS = 3_600_000.0  # one hour: traffic periods, on/off times, delay budgets
 MAX_DISTANCE_M = 100_000.0
 MAX_LOAD_SCALE = 100.0
+MAX_PROFILE_STEPS = 1_000_000  # load-profile hold/period lengths and per-cell shifts, in decision steps
 MAX_WARMUP_PERIODS = 1000  # litesim runs every warm-up period; ns-3 simulates them
 
 
@@ -85,6 +86,23 @@ class Topology(_Model):
     inter_site_distance_m: Float = Field(500.0, ge=1, le=MAX_DISTANCE_M)
     cell_radius_m: Float | None = Field(None, ge=1, le=MAX_DISTANCE_M, description="UE drop radius; default ISD/√3")
     min_ue_distance_m: Float = Field(10.0, ge=1, le=MAX_DISTANCE_M)
+    # non-IID cells: cell c offers cell_load_scale[c] · profile(k + cell_load_shift_steps[c]) at step k
+    cell_load_scale: tuple[Float, ...] = Field(
+        (), description="per-cell multiplier of every slice's offered load, one per cell (empty = 1 everywhere)")
+    cell_load_shift_steps: tuple[Int, ...] = Field(
+        (), description="per-cell shift of every slice's load profile in decision steps, one per cell (empty = 0)")
+
+    @model_validator(mode="after")
+    def _per_cell_lists(self) -> "Topology":
+        for name, values, hi in (("cell_load_scale", self.cell_load_scale, MAX_LOAD_SCALE),
+                                 ("cell_load_shift_steps", self.cell_load_shift_steps, MAX_PROFILE_STEPS)):
+            if values and len(values) != self.n_cells:
+                raise ValueError(f"{name} needs one value per cell: {self.n_cells} (sites {self.sites} x sectors "
+                                 f"{self.sectors}), got {len(values)}; leave it out for the same value everywhere")
+            bad = [v for v in values if not 0 <= v <= hi]
+            if bad:
+                raise ValueError(f"{name} values must lie in [0, {hi:g}], got {bad[:5]}")
+        return self
 
     @property
     def n_cells(self) -> int:
@@ -210,9 +228,9 @@ class LoadProfile(_Model):
     kind: Literal["constant", "piecewise", "sinusoid"] = "constant"
     scale: Float = Field(1.0, ge=0, le=MAX_LOAD_SCALE)
     values: tuple[Float, ...] = ()
-    hold_steps: Int = Field(1, ge=1, le=1_000_000)
+    hold_steps: Int = Field(1, ge=1, le=MAX_PROFILE_STEPS)
     amplitude: Float = Field(0.5, ge=0, le=1)
-    period_steps: Int = Field(20, ge=1, le=1_000_000)
+    period_steps: Int = Field(20, ge=1, le=MAX_PROFILE_STEPS)
     phase_rad: Float = Field(0.0, ge=-math.tau, le=math.tau)
 
     @model_validator(mode="after")
@@ -399,6 +417,13 @@ class Scenario(_Model):
     @property
     def ues_per_cell(self) -> int:
         return sum(s.ues_per_cell for s in self.slices)
+
+    def cell_load(self) -> tuple[list[float], list[int]]:
+        """Per-cell load settings ``(scale [C], shift_steps [C])``: cell c's multiplier of slice s at step k is
+        ``scale[c] · profile_s(k + shift_steps[c])`` (``contract.cell_load_scale``)."""
+        topo = self.topology
+        return (list(topo.cell_load_scale) or [1.0] * self.n_cells,
+                list(topo.cell_load_shift_steps) or [0] * self.n_cells)
 
     def ue_slice_index(self) -> list[int]:
         """Slice index of each UE of a cell, UEs ordered slice by slice (length ues_per_cell)."""

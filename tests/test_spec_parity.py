@@ -166,6 +166,22 @@ def test_load_profile_and_runtime_parity(spec_check):
     np.testing.assert_allclose(cpp[1], sinusoid, rtol=1e-15, atol=1e-15)
 
 
+def test_per_cell_load_parity(spec_check):
+    """topology.cell_load_scale / cell_load_shift_steps: the C++ runtime config gives every (cell, slice,
+    step) the multiplier of contract.cell_load_scale."""
+    tiny = load_scenario("tiny")
+    profile = {"kind": "piecewise", "values": [1.0, 0.0, 2.5, 0.3], "hold_steps": 2}
+    slices = [dict(s.model_dump(mode="json"), load_profile=profile) for s in tiny.slices]
+    scenario = tiny.with_updates(slices=slices, topology={"sites": 1, "sectors": 3, "cell_load_scale": [0.5, 1.0, 3.0],
+                                                          "cell_load_shift_steps": [0, 1, 5]})
+    steps = np.arange(40)
+    cpp = np.array(spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})
+                   ["runtime"]["cell_load_scale"])  # [C, S, steps]
+    scale, shift = scenario.cell_load()
+    for s, sl in enumerate(scenario.slices):
+        np.testing.assert_array_equal(cpp[:, s, :], contract.cell_load_scale(sl.load_profile, steps, scale, shift).T)
+
+
 def test_truncated_exponential_scale_parity(spec_check):
     truncations = [2.0001, 2.5, 3.0, 7.25, 100.0, 1000.0]
     answer = spec_check({"truncations": truncations})

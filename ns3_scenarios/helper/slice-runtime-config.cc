@@ -312,6 +312,16 @@ FromJson(const json& root)
                                      " cells][" + std::to_string(nS) + " slices]");
         }
     };
+    cfg.cellLoadScale = GetOr<std::vector<double>>(topo, "cell_load_scale", "scenario.topology.", {});
+    cfg.cellLoadShiftSteps =
+        GetOr<std::vector<uint32_t>>(topo, "cell_load_shift_steps", "scenario.topology.", {});
+    cfg.cellLoadScale.resize(cfg.cellLoadScale.empty() ? nC : cfg.cellLoadScale.size(), 1.0);
+    cfg.cellLoadShiftSteps.resize(cfg.cellLoadShiftSteps.empty() ? nC : cfg.cellLoadShiftSteps.size(), 0);
+    if (cfg.cellLoadScale.size() != nC || cfg.cellLoadShiftSteps.size() != nC)
+    {
+        throw std::runtime_error("fields scenario.topology.cell_load_scale and cell_load_shift_steps need one "
+                                 "value per cell (" + std::to_string(nC) + ")");
+    }
     checkShape(cfg.slaDelayMs, "sla_delay_ms");
     checkShape(cfg.initialShares, "initial_shares");
     cfg.slaThroughputMbps = root.contains("sla_throughput_mbps")
@@ -368,6 +378,12 @@ double
 SliceRuntimeConfig::LoadScale(uint32_t slice, uint32_t step) const
 {
     return SliceLoadScale(slices.at(slice).loadProfile, step);
+}
+
+double
+SliceRuntimeConfig::LoadScale(uint32_t cell, uint32_t slice, uint32_t step) const
+{
+    return SliceCellLoadScale(slices.at(slice).loadProfile, step, cellLoadScale.at(cell), cellLoadShiftSteps.at(cell));
 }
 
 } // namespace ns3

@@ -65,6 +65,8 @@ class SliceRuntimeConfig
 
     /// Load multiplier of @p slice at decision step @p step (bridge.scenario.LoadProfile).
     double LoadScale(uint32_t slice, uint32_t step) const;
+    /// ... in @p cell: with the cell's topology.cell_load_scale and cell_load_shift_steps.
+    double LoadScale(uint32_t cell, uint32_t slice, uint32_t step) const;
 
     std::string name;
     uint32_t seed{1};
@@ -92,6 +94,8 @@ class SliceRuntimeConfig
     uint32_t bufferBytes{102400};
     std::vector<Slice> slices;
     std::vector<Cell> cells;
+    std::vector<double> cellLoadScale;        //!< [cells] topology.cell_load_scale (1 when not given)
+    std::vector<uint32_t> cellLoadShiftSteps; //!< [cells] topology.cell_load_shift_steps (0 when not given)
     std::vector<Ue> ues;
     std::vector<std::vector<double>> slaDelayMs;      //!< [cells][slices]
     std::vector<std::vector<double>> slaThroughputMbps; //!< [cells][slices] per UE (optional: zeros)

@@ -475,7 +475,7 @@ SliceScenarioHelper::ApplyLoad(uint32_t step)
 {
     for (uint32_t u = 0; u < m_sources.size(); ++u)
     {
-        m_sources[u]->SetRateScale(m_cfg.LoadScale(m_cfg.ues[u].slice, step));
+        m_sources[u]->SetRateScale(m_cfg.LoadScale(m_cfg.ues[u].cell, m_cfg.ues[u].slice, step));
     }
 }
 

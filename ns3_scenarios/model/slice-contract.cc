@@ -84,6 +84,12 @@ SliceLoadScale(const SliceLoadProfile& profile, uint32_t step)
     return std::max(scale, 0.0);
 }
 
+double
+SliceCellLoadScale(const SliceLoadProfile& profile, uint32_t step, double cellScale, uint32_t cellShiftSteps)
+{
+    return cellScale * SliceLoadScale(profile, step + cellShiftSteps);
+}
+
 bool
 IsSliceLoadProfileKind(const std::string& kind)
 {

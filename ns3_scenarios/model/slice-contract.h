@@ -51,6 +51,10 @@ struct SliceLoadProfile
 /// Offered-load multiplier of @p profile at decision step @p step, >= 0 (bridge.contract.load_scale).
 double SliceLoadScale(const SliceLoadProfile& profile, uint32_t step);
 
+/// Multiplier of @p profile in a cell at step @p step: @p cellScale * SliceLoadScale(profile, step +
+/// @p cellShiftSteps) (per-cell load, bridge.contract.cell_load_scale).
+double SliceCellLoadScale(const SliceLoadProfile& profile, uint32_t step, double cellScale, uint32_t cellShiftSteps);
+
 /// True when @p kind is one of contract::kLoadProfileKinds.
 bool IsSliceLoadProfileKind(const std::string& kind);
 

@@ -14,6 +14,7 @@
 //          "schedulable_rbgs": [...], "cqi_efficiency": [...], "projections": [[...], ...],
 //          "truncated_exponential_scale": [...],
 //          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]],
+//                      "cell_load_scale": [[[cell][slice][step]]],
 //                      "reward_name": "...", "cell_rewards": [[cell], ...] (one row per reward_kpis tensor)}}
 // Bad input: a message on stderr and exit code 2.
 
@@ -98,6 +99,21 @@ Answer(const json& request)
             }
             scale.push_back(row);
         }
+        json cellScale = json::array(); // [cell][slice][step]
+        for (uint32_t c = 0; c < cfg.cells.size(); ++c)
+        {
+            json cell = json::array();
+            for (uint32_t s = 0; s < cfg.slices.size(); ++s)
+            {
+                json row = json::array();
+                for (uint32_t step : steps)
+                {
+                    row.push_back(cfg.LoadScale(c, s, step));
+                }
+                cell.push_back(row);
+            }
+            cellScale.push_back(cell);
+        }
         json rewards = json::array();
         for (const json& tensor : request.value("reward_kpis", json::array()))
         {
@@ -106,6 +122,7 @@ Answer(const json& request)
         answer["runtime"] = {{"min_share", minShare},
                              {"action_invalid", cfg.actionInvalid},
                              {"load_scale", scale},
+                             {"cell_load_scale", cellScale},
                              {"reward_name", cfg.reward.name},
                              {"cell_rewards", rewards}};
     }
