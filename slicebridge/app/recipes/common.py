@@ -41,13 +41,14 @@ def method_config(scenario: Scenario, method: str, algorithm: str, algo_kwargs: 
     )
 
 
-def greedy_episodes(scenario: Scenario, policy: Any, episodes: int, seed: int) -> list[Any]:
-    """Greedy evaluation episodes in litesim. ``policy``: a Policy, a baseline name, or a factory
-    ``core -> Policy`` (for policies that need the simulator itself, e.g. its demand oracle)."""
+def greedy_episodes(scenario: Scenario, policy: Any, episodes: int, seed: int, simulator: str = "litesim") -> list[Any]:
+    """Greedy evaluation episodes in ``simulator`` (default litesim). ``policy``: a Policy, a baseline
+    name, or a factory ``core -> Policy`` (for policies that need the simulator itself, e.g. its demand
+    oracle; such a factory raises ``ValueError`` for a simulator it cannot use)."""
 
     if not callable(policy) or hasattr(policy, "act"):
-        return evaluate(scenario, policy, "litesim", episodes=episodes, seed=seed)
-    core = make_core(scenario, "litesim", num_envs=1, seed=seed)
+        return evaluate(scenario, policy, simulator, episodes=episodes, seed=seed)
+    core = make_core(scenario, simulator, num_envs=1, seed=seed)
     try:
         pol = policy(core)
         return [run_episode(core, pol, seed + ep) for ep in range(episodes)]
