@@ -87,6 +87,7 @@ SPECTRAL_EFFICIENCY_FLOOR_BPS_HZ: float = float(_REWARD["spectral_efficiency_flo
 
 # -- load profiles --------------------------------------------------------------------------------
 LOAD_PROFILE_KINDS: tuple[str, ...] = tuple(_SPEC["load_profile"]["kinds"])
+LOAD_APPLIES_TO: tuple[str, ...] = tuple(_SPEC["load_profile"]["applies_to"])
 
 
 def rbg_size(n_prb: int) -> int:
@@ -131,3 +132,11 @@ def cell_load_scale(profile: LoadProfileLike, steps: np.ndarray, cell_scale: Seq
     ``contract.json``; C++ twin ``SliceCellLoadScale``)."""
     shifted = np.asarray(steps, dtype=np.int64)[..., None] + np.asarray(cell_shift, dtype=np.int64)
     return np.asarray(cell_scale, dtype=np.float64) * load_scale(profile, shifted)
+
+
+def active_ue_count(mask: np.ndarray, n_ues: int) -> np.ndarray:
+    """UEs of a (cell, slice) offering traffic under an ``applies_to: active_ues`` mask ``mask [...]`` (≥ 0)
+    with ``n_ues`` UEs: ``min(N, ⌊mask·N + ½⌋)`` (``load_profile.about_active_ues``; C++ twin
+    ``SliceActiveUeCount``); float64 whole numbers, same shape as ``mask``."""
+    n = float(n_ues)
+    return np.minimum(n, np.floor(np.asarray(mask, dtype=np.float64) * n + 0.5))

@@ -223,6 +223,10 @@ class LoadProfile(_Model):
 
     ``constant``: ``scale``. ``piecewise``: ``values`` each held ``hold_steps`` steps, cycled.
     ``sinusoid``: ``scale · (1 + amplitude · sin(2π (step/period_steps) + phase_rad))``.
+
+    ``applies_to``: ``rate`` scales every UE's rate; ``active_ues`` makes it a traffic mask in [0, 1]
+    that scales the number of UEs offering traffic: ``min(N, ⌊m·N + ½⌋)`` of the slice's N UEs of the
+    cell, the first ones in UE order, each at its full rate (``contract.active_ue_count``).
     """
 
     kind: Literal["constant", "piecewise", "sinusoid"] = "constant"
@@ -232,6 +236,7 @@ class LoadProfile(_Model):
     amplitude: Float = Field(0.5, ge=0, le=1)
     period_steps: Int = Field(20, ge=1, le=MAX_PROFILE_STEPS)
     phase_rad: Float = Field(0.0, ge=-math.tau, le=math.tau)
+    applies_to: Literal["rate", "active_ues"] = "rate"
 
     @model_validator(mode="after")
     def _check(self) -> "LoadProfile":
@@ -239,7 +244,17 @@ class LoadProfile(_Model):
             raise ValueError("piecewise load profile needs a non-empty 'values' list")
         if any(not 0 <= v <= MAX_LOAD_SCALE for v in self.values):
             raise ValueError(f"load profile values must lie in [0, {MAX_LOAD_SCALE:g}]")
+        if self.applies_to == "active_ues" and self.peak() > 1.0 + 1e-12:
+            raise ValueError(f"applies_to: active_ues makes the profile a mask of the UEs offering traffic, so it "
+                             f"must stay within [0, 1]; this {self.kind} profile reaches {self.peak():g} (lower "
+                             f"scale/values/amplitude, or use applies_to: rate to scale each UE's rate)")
         return self
+
+    def peak(self) -> float:
+        """The largest multiplier the profile takes (before any per-cell scale)."""
+        if self.kind == "piecewise":
+            return max(self.values)
+        return self.scale * (1.0 + self.amplitude) if self.kind == "sinusoid" else self.scale
 
 
 class Sla(_Model):

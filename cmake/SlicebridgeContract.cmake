@@ -88,6 +88,7 @@ _sb_literals(_sb_mcs number lte mcs_efficiency_bps_hz)
 _sb_literals(_sb_rbg_thr count lte rbg_thresholds_prb)
 _sb_literals(_sb_rbg_size count lte rbg_sizes_prb)
 _sb_literals(_sb_kinds string load_profile kinds)
+_sb_literals(_sb_applies string load_profile applies_to)
 _sb_literals(_sb_traffic string traffic models)
 _sb_literals(_sb_rewards string reward names)
 _sb_literals(_sb_delay_kinds string reward delay_slice_kinds)
@@ -138,6 +139,8 @@ inline constexpr std::array<uint32_t, ${_sb_rbg_thr_N}> kRbgThresholdsPrb{${_sb_
 inline constexpr std::array<uint32_t, ${_sb_rbg_size_N}> kRbgSizesPrb{${_sb_rbg_size}};
 
 inline constexpr std::array<std::string_view, ${_sb_kinds_N}> kLoadProfileKinds{${_sb_kinds}};
+/// What a load profile scales (contract.json \"load_profile\" \"applies_to\"): each UE's rate or the number of active UEs.
+inline constexpr std::array<std::string_view, ${_sb_applies_N}> kLoadAppliesTo{${_sb_applies}};
 /// Per-UE traffic models (contract.json \"traffic\"; renewal models: see its \"about\").
 inline constexpr std::array<std::string_view, ${_sb_traffic_N}> kTrafficModels{${_sb_traffic}};
 

@@ -13,8 +13,8 @@ The models mirror ns-3's ``SliceTrafficSource`` (ns3_scenarios/model):
   coefficient of variation of one inter-arrival time, :func:`renewal_scv`), rounded down with the
   remainder carried to the next period (so the long-run rate is exact even where a draw is negative).
 
-The load multiplier of the (cell, slice) multiplies the rate (``periodic``: the packet frequency) of
-the period. Deterministic sources keep a fractional packet phase so that their long-run rate is exact.
+Each UE's load multiplier (its (cell, slice)'s, or 0/1 for a mask of active UEs) multiplies its rate
+(``periodic``: the packet frequency) in the period. Deterministic sources keep a fractional packet phase so that their long-run rate is exact.
 """
 
 from __future__ import annotations
@@ -72,14 +72,14 @@ class TrafficModel:
 
     def generate(self, st: TrafficState, keys: np.ndarray, periods: np.ndarray, scale: np.ndarray,
                  period_ms: float) -> np.ndarray:
-        """Packets of the period ``[B, C, U]``; ``scale [B, C, S]`` is the load multiplier of the period."""
+        """Packets of the period ``[B, C, U]``; ``scale [B, C, U]`` is each UE's rate multiplier of the period."""
         shape = st.phase.shape
         packets = np.zeros(shape, dtype=np.float32)
         for s, (sl, (a, b)) in enumerate(zip(self.slices, self.bounds)):
             if b == a:
                 continue
             model = sl.traffic.model
-            mean = (self.pkts_per_ms[s] * period_ms * scale[:, :, s]).astype(np.float32)[:, :, None]
+            mean = (self.pkts_per_ms[s] * period_ms * scale[..., a:b]).astype(np.float32)
             if model == "poisson":
                 cols = slice(a, b)
                 normal = self.rng.normal(keys, periods, Stream.POISSON_LARGE_MEAN, cols)
@@ -95,9 +95,9 @@ class TrafficModel:
                 continue
             if model == "onoff":
                 on_ms = self._on_time(st, a, b, keys, periods, sl.traffic.on_ms, sl.traffic.off_ms, period_ms)
-                expected = (self.pkts_per_ms[s] * scale[:, :, s]).astype(np.float32)[:, :, None] * on_ms
+                expected = (self.pkts_per_ms[s] * scale[..., a:b]).astype(np.float32) * on_ms
             else:  # cbr, full_buffer, periodic: deterministic rate with a carried phase
-                expected = mean  # [B, C, 1]: broadcasts
+                expected = mean
             acc = st.phase[..., a:b] + expected
             whole = np.floor(acc)
             st.phase[..., a:b] = acc - whole

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from slicebridge.bridge import contract
-from slicebridge.bridge.kpi import OFFERED
+from slicebridge.bridge.kpi import ACTIVE_UES, OFFERED
 from slicebridge.bridge.scenario import ScenarioError, load_scenario
 from slicebridge.litesim import LiteSim
 from slicebridge.ns3.run import run_ns3
@@ -85,3 +85,54 @@ def test_ns3_offered_load_follows_cell_scale(ns3_binary, tiny):
     np.testing.assert_allclose(off / off[1], [0.5, 1.0, 2.0], rtol=0.2)
     lite = _offered_by_cell(_litesim_kpis(_three_cells(tiny, cell_load_scale=[0.5, 1.0, 2.0])))
     np.testing.assert_allclose(off, lite, rtol=0.2)
+
+
+# -- traffic masks that scale the number of active UEs ------------------------------------------------
+MASK = [1.0, 0.5, 0.0, 0.25]  # of 4 eMBB UEs: 4, 2, 0, 1 active
+
+
+def _masked(tiny, applies_to="active_ues"):
+    """tiny with 4 light CBR eMBB UEs (never backlogged) whose load profile is MASK, held one step each."""
+    embb = dict(tiny.slices[0].model_dump(mode="json"), ues_per_cell=4,
+                traffic={"model": "cbr", "rate_mbps": 1.0, "packet_size_bytes": 1200},
+                load_profile={"kind": "piecewise", "values": MASK, "applies_to": applies_to})
+    return tiny.with_updates(slices=[embb, tiny.slices[1].model_dump(mode="json")])
+
+
+def test_active_ue_count_rounds_half_up_and_caps():
+    np.testing.assert_array_equal(contract.active_ue_count(np.array([0.0, 0.1, 0.125, 0.5, 0.99, 1.0, 3.0]), 4),
+                                  [0, 0, 1, 2, 4, 4, 4])
+
+
+def test_active_ues_mask_above_one_is_refused(tiny):
+    embb = dict(tiny.slices[0].model_dump(mode="json"),
+                load_profile={"kind": "sinusoid", "scale": 0.8, "amplitude": 0.5, "applies_to": "active_ues"})
+    with pytest.raises(ScenarioError) as err:
+        tiny.with_updates(slices=[embb, tiny.slices[1].model_dump(mode="json")])
+    assert "slices[0].load_profile" in str(err.value) and "must stay within [0, 1]" in str(err.value)
+    with pytest.raises(ScenarioError, match="applies_to"):
+        tiny.with_updates(slices=[dict(embb, load_profile={"applies_to": "ues"}), tiny.slices[1].model_dump(mode="json")])
+
+
+def _check_mask(kpis):
+    """active_ues follows the mask and the offered load is proportional to the active UEs."""
+    embb = kpis[:, 0, 0]  # [steps, K]
+    np.testing.assert_array_equal(embb[:, ACTIVE_UES], [4, 2, 0, 1])
+    np.testing.assert_allclose(embb[:, OFFERED], 1.0 * np.array([4, 2, 0, 1]), rtol=0.1, atol=0.05)
+
+
+def test_litesim_active_ue_mask(tiny):
+    kpis = _litesim_kpis(_masked(tiny))
+    _check_mask(kpis)
+    rate = _litesim_kpis(_masked(tiny, "rate"))  # the same profile on the rate: every UE stays active
+    assert set(rate[:, 0, 0, ACTIVE_UES].tolist()) <= {4.0, 0.0} and rate[1, 0, 0, ACTIVE_UES] == 4
+    np.testing.assert_allclose(rate[:, 0, 0, OFFERED], kpis[:, 0, 0, OFFERED], rtol=0.1, atol=0.05)
+    sim = LiteSim(_masked(tiny), num_envs=1)
+    sim.reset(seed=1)
+    np.testing.assert_allclose(sim.offered_load_mbps()[0, 0, 0], 4.0)  # the oracle counts active UEs too
+    sim.close()
+
+
+@pytest.mark.ns3
+def test_ns3_active_ue_mask(ns3_binary, tiny):
+    _check_mask(run_ns3(_masked(tiny), seed=1, steps=STEPS, binary=ns3_binary))

@@ -182,6 +182,22 @@ def test_per_cell_load_parity(spec_check):
         np.testing.assert_array_equal(cpp[:, s, :], contract.cell_load_scale(sl.load_profile, steps, scale, shift).T)
 
 
+def test_active_ue_mask_parity(spec_check):
+    """applies_to: active_ues: the C++ switches on as many UEs per (cell, slice, step) as contract.active_ue_count."""
+    tiny = load_scenario("tiny")
+    profile = {"kind": "sinusoid", "scale": 0.5, "amplitude": 1.0, "period_steps": 9, "applies_to": "active_ues"}
+    slices = [dict(s.model_dump(mode="json"), ues_per_cell=7, load_profile=profile) for s in tiny.slices]
+    scenario = tiny.with_updates(slices=slices, topology={"sites": 1, "sectors": 3, "cell_load_scale": [0.3, 1.0, 2.0],
+                                                          "cell_load_shift_steps": [0, 2, 4]})
+    steps = np.arange(30)
+    cpp = np.array(spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})
+                   ["runtime"]["ues_with_traffic"])  # [C, S, steps]
+    scale, shift = scenario.cell_load()
+    mask = contract.cell_load_scale(scenario.slices[0].load_profile, steps, scale, shift).T  # [C, steps]
+    np.testing.assert_array_equal(cpp[:, 0, :], contract.active_ue_count(mask, 7))
+    assert len(np.unique(cpp)) > 4  # the sweep covers several counts
+
+
 def test_truncated_exponential_scale_parity(spec_check):
     truncations = [2.0001, 2.5, 3.0, 7.25, 100.0, 1000.0]
     answer = spec_check({"truncations": truncations})

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-runtime-config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -110,6 +111,15 @@ ParseLoadProfile(const json& lp, const std::string& where)
     p.amplitude = Get<double>(lp, "amplitude", where);
     p.periodSteps = Get<uint32_t>(lp, "period_steps", where);
     p.phaseRad = Get<double>(lp, "phase_rad", where);
+    const auto appliesTo = GetOr<std::string>(lp, "applies_to", where, "rate");
+    // contract order: rate (each UE's rate), then the mask of active UEs
+    const auto& targets = contract::kLoadAppliesTo;
+    if (std::find(targets.begin(), targets.end(), appliesTo) == targets.end())
+    {
+        throw std::runtime_error("field " + where + "applies_to: '" + appliesTo + "' unknown; allowed: " +
+                                 std::string(targets[0]) + ", " + std::string(targets[1]));
+    }
+    p.activeUes = appliesTo == targets[1];
     if (p.holdSteps == 0 || p.periodSteps == 0)
     {
         throw std::runtime_error("fields " + where + "hold_steps and period_steps must be >= 1");
@@ -378,6 +388,17 @@ double
 SliceRuntimeConfig::LoadScale(uint32_t slice, uint32_t step) const
 {
     return SliceLoadScale(slices.at(slice).loadProfile, step);
+}
+
+double
+SliceRuntimeConfig::UeRateScale(uint32_t cell, uint32_t slice, uint32_t rank, uint32_t step) const
+{
+    const double m = LoadScale(cell, slice, step);
+    if (!slices.at(slice).loadProfile.activeUes)
+    {
+        return m;
+    }
+    return rank < SliceActiveUeCount(m, slices.at(slice).uesPerCell) ? 1.0 : 0.0;
 }
 
 double

@@ -67,6 +67,9 @@ class SliceRuntimeConfig
     double LoadScale(uint32_t slice, uint32_t step) const;
     /// ... in @p cell: with the cell's topology.cell_load_scale and cell_load_shift_steps.
     double LoadScale(uint32_t cell, uint32_t slice, uint32_t step) const;
+    /// Rate multiplier of the UE of rank @p rank among the slice's UEs of @p cell at @p step: the
+    /// load scale (applies_to: rate) or 1 / 0 for the first SliceActiveUeCount UEs / the others (active_ues).
+    double UeRateScale(uint32_t cell, uint32_t slice, uint32_t rank, uint32_t step) const;
 
     std::string name;
     uint32_t seed{1};

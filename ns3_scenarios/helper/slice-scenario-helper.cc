@@ -417,6 +417,13 @@ SliceScenarioHelper::InstallTraffic()
     {
         m_collector->SetCellScheduler(c, m_schedulers[c]);
     }
+    // rank of each UE among its slice's UEs in its cell (runtime-JSON order): active_ues masks switch
+    // on the first ones
+    std::map<std::pair<uint32_t, uint32_t>, uint32_t> seen;
+    for (const auto& ue : m_cfg.ues)
+    {
+        m_ueRank.push_back(seen[{ue.cell, ue.slice}]++);
+    }
     for (uint32_t u = 0; u < m_cfg.ues.size(); ++u)
     {
         const auto& ue = m_cfg.ues[u];
@@ -475,7 +482,8 @@ SliceScenarioHelper::ApplyLoad(uint32_t step)
 {
     for (uint32_t u = 0; u < m_sources.size(); ++u)
     {
-        m_sources[u]->SetRateScale(m_cfg.LoadScale(m_cfg.ues[u].cell, m_cfg.ues[u].slice, step));
+        const auto& ue = m_cfg.ues[u];
+        m_sources[u]->SetRateScale(m_cfg.UeRateScale(ue.cell, ue.slice, m_ueRank[u], step));
     }
 }
 

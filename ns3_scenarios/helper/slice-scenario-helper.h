@@ -91,6 +91,7 @@ class SliceScenarioHelper
     NetDeviceContainer m_ueDevs;
     std::vector<Ptr<SliceFfMacScheduler>> m_schedulers;
     std::vector<Ptr<SliceTrafficSource>> m_sources; //!< one per UE (index = UE index)
+    std::vector<uint32_t> m_ueRank; //!< per UE: its rank among its slice's UEs of its cell
     std::map<uint64_t, uint32_t> m_imsiToUe;
     std::map<uint16_t, uint32_t> m_cellIdToCell;
 };

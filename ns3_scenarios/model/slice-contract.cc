@@ -90,6 +90,13 @@ SliceCellLoadScale(const SliceLoadProfile& profile, uint32_t step, double cellSc
     return cellScale * SliceLoadScale(profile, step + cellShiftSteps);
 }
 
+uint32_t
+SliceActiveUeCount(double mask, uint32_t nUes)
+{
+    const double n = std::floor(std::max(mask, 0.0) * nUes + 0.5);
+    return n >= nUes ? nUes : static_cast<uint32_t>(n);
+}
+
 bool
 IsSliceLoadProfileKind(const std::string& kind)
 {

@@ -46,6 +46,7 @@ struct SliceLoadProfile
     double amplitude{0.0};
     uint32_t periodSteps{1};    //!< sinusoid: >= 1
     double phaseRad{0.0};
+    bool activeUes{false}; //!< applies_to: active_ues (a mask of the UEs offering traffic), else rate
 };
 
 /// Offered-load multiplier of @p profile at decision step @p step, >= 0 (bridge.contract.load_scale).
@@ -54,6 +55,10 @@ double SliceLoadScale(const SliceLoadProfile& profile, uint32_t step);
 /// Multiplier of @p profile in a cell at step @p step: @p cellScale * SliceLoadScale(profile, step +
 /// @p cellShiftSteps) (per-cell load, bridge.contract.cell_load_scale).
 double SliceCellLoadScale(const SliceLoadProfile& profile, uint32_t step, double cellScale, uint32_t cellShiftSteps);
+
+/// UEs of a (cell, slice) of @p nUes offering traffic under an active_ues mask @p mask:
+/// min(nUes, floor(mask nUes + 1/2)) (bridge.contract.active_ue_count).
+uint32_t SliceActiveUeCount(double mask, uint32_t nUes);
 
 /// True when @p kind is one of contract::kLoadProfileKinds.
 bool IsSliceLoadProfileKind(const std::string& kind);

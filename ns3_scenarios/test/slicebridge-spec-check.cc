@@ -14,7 +14,7 @@
 //          "schedulable_rbgs": [...], "cqi_efficiency": [...], "projections": [[...], ...],
 //          "truncated_exponential_scale": [...],
 //          "runtime": {"min_share": [...], "action_invalid": "...", "load_scale": [[slice][step]],
-//                      "cell_load_scale": [[[cell][slice][step]]],
+//                      "cell_load_scale": [[[cell][slice][step]]], "ues_with_traffic": [[[cell][slice][step]]],
 //                      "reward_name": "...", "cell_rewards": [[cell], ...] (one row per reward_kpis tensor)}}
 // Bad input: a message on stderr and exit code 2.
 
@@ -100,19 +100,31 @@ Answer(const json& request)
             scale.push_back(row);
         }
         json cellScale = json::array(); // [cell][slice][step]
+        json activeUes = json::array();  // [cell][slice][step] UEs with a positive rate
         for (uint32_t c = 0; c < cfg.cells.size(); ++c)
         {
             json cell = json::array();
+            json activeCell = json::array();
             for (uint32_t s = 0; s < cfg.slices.size(); ++s)
             {
                 json row = json::array();
+                json activeRow = json::array();
                 for (uint32_t step : steps)
                 {
                     row.push_back(cfg.LoadScale(c, s, step));
+                    // active UEs: how many of the slice's UEs of the cell get a positive rate
+                    uint32_t active = 0;
+                    for (uint32_t rank = 0; rank < cfg.slices[s].uesPerCell; ++rank)
+                    {
+                        active += cfg.UeRateScale(c, s, rank, step) > 0 ? 1 : 0;
+                    }
+                    activeRow.push_back(active);
                 }
                 cell.push_back(row);
+                activeCell.push_back(activeRow);
             }
             cellScale.push_back(cell);
+            activeUes.push_back(activeCell);
         }
         json rewards = json::array();
         for (const json& tensor : request.value("reward_kpis", json::array()))
@@ -123,6 +135,7 @@ Answer(const json& request)
                              {"action_invalid", cfg.actionInvalid},
                              {"load_scale", scale},
                              {"cell_load_scale", cellScale},
+                             {"ues_with_traffic", activeUes},
                              {"reward_name", cfg.reward.name},
                              {"cell_rewards", rewards}};
     }
