@@ -166,17 +166,25 @@ def test_load_profile_and_runtime_parity(spec_check):
     np.testing.assert_allclose(cpp[1], sinusoid, rtol=1e-15, atol=1e-15)
 
 
+def _three_cell_profile(profile: dict, cell_scale: list, cell_shift: list, **slice_fields):
+    """tiny on 3 sectors, every slice with ``profile``, the given per-cell load."""
+    tiny = load_scenario("tiny")
+    slices = [dict(s.model_dump(mode="json"), load_profile=profile, **slice_fields) for s in tiny.slices]
+    return tiny.with_updates(slices=slices, topology={"sites": 1, "sectors": 3, "cell_load_scale": cell_scale,
+                                                      "cell_load_shift_steps": cell_shift})
+
+
+def _cell_answer(spec_check, scenario, steps: np.ndarray, key: str) -> np.ndarray:
+    return np.array(spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})["runtime"][key])
+
+
 def test_per_cell_load_parity(spec_check):
     """topology.cell_load_scale / cell_load_shift_steps: the C++ runtime config gives every (cell, slice,
     step) the multiplier of contract.cell_load_scale."""
-    tiny = load_scenario("tiny")
     profile = {"kind": "piecewise", "values": [1.0, 0.0, 2.5, 0.3], "hold_steps": 2}
-    slices = [dict(s.model_dump(mode="json"), load_profile=profile) for s in tiny.slices]
-    scenario = tiny.with_updates(slices=slices, topology={"sites": 1, "sectors": 3, "cell_load_scale": [0.5, 1.0, 3.0],
-                                                          "cell_load_shift_steps": [0, 1, 5]})
+    scenario = _three_cell_profile(profile, [0.5, 1.0, 3.0], [0, 1, 5])
     steps = np.arange(40)
-    cpp = np.array(spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})
-                   ["runtime"]["cell_load_scale"])  # [C, S, steps]
+    cpp = _cell_answer(spec_check, scenario, steps, "cell_load_scale")  # [C, S, steps]
     scale, shift = scenario.cell_load()
     for s, sl in enumerate(scenario.slices):
         np.testing.assert_array_equal(cpp[:, s, :], contract.cell_load_scale(sl.load_profile, steps, scale, shift).T)
@@ -184,14 +192,10 @@ def test_per_cell_load_parity(spec_check):
 
 def test_active_ue_mask_parity(spec_check):
     """applies_to: active_ues: the C++ switches on as many UEs per (cell, slice, step) as contract.active_ue_count."""
-    tiny = load_scenario("tiny")
     profile = {"kind": "sinusoid", "scale": 0.5, "amplitude": 1.0, "period_steps": 9, "applies_to": "active_ues"}
-    slices = [dict(s.model_dump(mode="json"), ues_per_cell=7, load_profile=profile) for s in tiny.slices]
-    scenario = tiny.with_updates(slices=slices, topology={"sites": 1, "sectors": 3, "cell_load_scale": [0.3, 1.0, 2.0],
-                                                          "cell_load_shift_steps": [0, 2, 4]})
+    scenario = _three_cell_profile(profile, [0.3, 1.0, 2.0], [0, 2, 4], ues_per_cell=7)
     steps = np.arange(30)
-    cpp = np.array(spec_check({"runtime": runtime_dict(scenario, seed=3), "load_steps": steps.tolist()})
-                   ["runtime"]["ues_with_traffic"])  # [C, S, steps]
+    cpp = _cell_answer(spec_check, scenario, steps, "ues_with_traffic")  # [C, S, steps]
     scale, shift = scenario.cell_load()
     mask = contract.cell_load_scale(scenario.slices[0].load_profile, steps, scale, shift).T  # [C, steps]
     np.testing.assert_array_equal(cpp[:, 0, :], contract.active_ue_count(mask, 7))
