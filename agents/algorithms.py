@@ -13,6 +13,9 @@ hidden layers of every network of the algorithm. Two defaults differ from SB3's:
   tiny.yaml (strict slicing) it stopped at the equal split; squashed, it learns to favour the
   loaded slice.
 - TD3 and DDPG get Gaussian action noise σ = 0.1 (SB3 has none by default).
+
+``td3`` is SB3's TD3 with one optional extra argument, ``actor_learning_rate`` (TL-MADRL's actor
+5e-4 beside the critic's 1e-3); without it, SB3's single ``learning_rate`` drives both optimisers.
 """
 
 from __future__ import annotations
@@ -21,12 +24,30 @@ import sys
 from typing import Any
 
 import numpy as np
-from stable_baselines3 import DDPG, DQN, PPO, SAC, TD3
+from stable_baselines3 import DDPG, DQN, PPO, SAC
+from stable_baselines3 import TD3 as SB3TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from slicebridge.agents.dqn_family import DoubleDQN, DuelingDoubleDQN
+
+class TD3(SB3TD3):
+    """SB3's TD3 whose actor may learn at its own rate: ``actor_learning_rate`` (a constant; None: the
+    critic's ``learning_rate``, SB3's behaviour). SB3 resets both optimisers to ``learning_rate`` at every
+    update, so the actor's rate is put back right after."""
+
+    def __init__(self, *args: Any, actor_learning_rate: float | None = None, **kwargs: Any):
+        self.actor_learning_rate = actor_learning_rate
+        super().__init__(*args, **kwargs)
+
+    def _update_learning_rate(self, optimizers: Any) -> None:
+        super()._update_learning_rate(optimizers)
+        rate = getattr(self, "actor_learning_rate", None)
+        if rate is not None:
+            for group in self.actor.optimizer.param_groups:
+                group["lr"] = float(rate)
+
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO, "sac": SAC, "td3": TD3, "ddpg": DDPG, "dqn": DQN, "ddqn": DoubleDQN, "dueling_ddqn": DuelingDoubleDQN,

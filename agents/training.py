@@ -49,6 +49,7 @@ from slicebridge.agents.algorithms import (
     configure_logging,
     is_off_policy,
 )
+from slicebridge.agents.batched_ppo import BatchedPPO, unsupported_reason
 from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
 from slicebridge.agents.params import (
     federated_tensors,
@@ -73,12 +74,14 @@ from slicebridge.federation.strategies import make_strategy
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+from stable_baselines3.common.utils import configure_logger
 
 from slicebridge.envs import SlicingCore, make_core
 from slicebridge.envs.slice_units import GROUPINGS, SliceUnitCore, unit_groups
 
 log = logging.getLogger("slicebridge.training")
 MODES = ("centralised", "independent", "federated")
+ENGINES = ("auto", "batched", "per_model")
 
 
 @dataclass
@@ -117,6 +120,10 @@ class TrainConfig:
     unit_window: int = 8  # per-slice units: demand steps the predictor sees
     max_change: float = 0.5  # per-slice units, continuous: the largest percent change per step (0.5 = ±50 %)
     init_policy: Path | str | None = None  # start every model from this saved policy (meta-initialisation, agents.meta_init)
+    # auto: PPO models train as one stacked network (agents.batched_ppo) when it supports them, else
+    # one SB3 learn() per model in lockstep threads (per_model, the reference); batched: refuse otherwise
+    engine: str = "auto"  # auto | batched | per_model
+    model_init: Callable[[int, BaseAlgorithm], None] | None = None  # called as (k, model) on every fresh model after init_policy (agents.transfer)
 
 
 class ConfigChangedError(ValueError):
@@ -284,6 +291,8 @@ class _Trainer:
         self.scenario = scenario
         if cfg.mode not in MODES:
             raise ValueError(f"unknown training mode {cfg.mode!r}; allowed: {list(MODES)}")
+        if cfg.engine not in ENGINES:
+            raise ValueError(f"unknown training engine {cfg.engine!r}; allowed: {list(ENGINES)}")
         if cfg.grouping not in GROUPINGS:
             raise ValueError(f"unknown agent grouping {cfg.grouping!r}; allowed: {list(GROUPINGS)}")
         self.per_slice = cfg.grouping != "cell"
@@ -298,6 +307,7 @@ class _Trainer:
         self.server: FederatedServer | None = None
         self.bar = None
         self._resume_state: dict[str, Any] | None = None
+        self.batched: BatchedPPO | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:
@@ -359,6 +369,9 @@ class _Trainer:
                 self.models.append(model)
         if state is None and cfg.init_policy is not None:
             self._initialise_from(cfg.init_policy)
+        if state is None and cfg.model_init is not None:
+            for k, model in enumerate(self.models):
+                cfg.model_init(k, model)
         if cfg.mode == "federated":
             strategy_kwargs = dict(cfg.strategy_kwargs)
             if cfg.strategy == "fedprox":
@@ -382,6 +395,7 @@ class _Trainer:
             restore_rng_states(state["rng"])  # again at the first rollout start ("resume" sync)
             self._resume_state = state
             log.info("resumed from %s (round %d, %d core steps)", path, len(self.history), self.hub.steps)
+            self._choose_engine()
             return True
         if self.server is not None:
             # round 0: one initial model for every client, then the first round's selection
@@ -389,12 +403,47 @@ class _Trainer:
             for m in self.models[1:]:
                 set_params(m, self.server.global_params)
             self._send_global(self.server.begin_round())
+        self._choose_engine()
         return False
+
+    def _choose_engine(self) -> None:
+        """Batched PPO where it applies (``engine`` auto/batched), else the per-model threads."""
+        cfg = self.cfg
+        if cfg.engine == "per_model":
+            return
+        reason = unsupported_reason(self.models, [len(g) for g in self.hub.groups]) if cfg.algorithm == "ppo" else f"algorithm {cfg.algorithm}"
+        if reason is not None:
+            if cfg.engine == "batched":
+                raise ValueError(f"engine 'batched' cannot train this run: {reason}; use engine 'auto' or 'per_model'")
+            log.info("per-model training (batched PPO does not apply: %s)", reason)
+            return
+        self.batched = BatchedPPO(self.models, self.hub, max(1, cfg.local_steps))
+        if any(term is not None for term in self.prox):
+            self.batched.proximal = self._proximal_grads()
+
+    def _proximal_grads(self) -> Callable[[list[Any]], None]:
+        """FedProx for batched PPO: adds ``μ (w_k − w_global)`` to model k's slice of each stacked gradient,
+        the gradient hook of ``ProximalTerm`` (which sees no backward pass on this path)."""
+        assert self.batched is not None
+        index = {n: i for i, n in enumerate(self.batched.policy.names)}
+        slots = [[index[n] for t in term.parameters for n, p in m.policy.named_parameters() if p is t] if term is not None else []
+                 for m, term in zip(self.models, self.prox)]
+
+        def add(params: list[Any]) -> None:
+            for k, (term, slot) in enumerate(zip(self.prox, slots)):
+                if term is None or term.mu == 0.0 or not term._anchors:
+                    continue
+                for i, anchor in zip(slot, term._anchors):
+                    if params[i].grad is not None:
+                        params[i].grad[k] += term.mu * (params[i][k].detach() - anchor)
+
+        return add
 
     def _config_fingerprint(self) -> dict[str, Any]:
         d = asdict(self.cfg)
+        # the engine is not part of it: both engines write and read the same checkpoints
         for k in ("run_dir", "progress", "resume", "stop_after_rounds", "timeout_s", "verbose", "tensorboard", "scenario", "backend_factory",
-                  "predictor"):
+                  "predictor", "model_init", "engine"):
             d.pop(k, None)
         d["scenario"] = self.scenario.model_dump(mode="json")
         d["seed"] = self.seed
@@ -540,12 +589,13 @@ class _Trainer:
             self.bar = tqdm(total=total_core_steps, initial=self.hub.steps, unit="step", desc=f"{cfg.mode} {cfg.algorithm}", leave=False, disable=None)
             self.hub.step_listeners.append(lambda *a: self.bar.update(1))
         bodies = []
+        unit = "cell" if cfg.grouping == "cell" else cfg.grouping
+        names = ["centralised" if cfg.mode == "centralised" else f"{cfg.mode}_{unit}{k}" for k in range(len(self.models))]
         for k, model in enumerate(self.models):
             target = total_core_steps * self.core.num_envs * per_cell[k]  # SB3 timesteps of this model
             remaining = max(target - model.num_timesteps, 0)
             callback = _RoundCallback(self.hub, k, max(1, cfg.local_steps), resumed=resumed)
-            unit = "cell" if cfg.grouping == "cell" else cfg.grouping
-            name = "centralised" if cfg.mode == "centralised" else f"{cfg.mode}_{unit}{k}"
+            name = names[k]
 
             def body(model=model, remaining=remaining, callback=callback, name=name) -> None:
                 model.learn(remaining, callback=callback, reset_num_timesteps=not resumed, tb_log_name=name)
@@ -553,7 +603,13 @@ class _Trainer:
             bodies.append(body)
         interrupted = False
         try:
-            run_workers(self.hub, bodies)
+            if self.batched is not None:
+                for model, name in zip(self.models, names):
+                    if not model._custom_logger:  # as model.learn() sets it up
+                        model._logger = configure_logger(model.verbose, model.tensorboard_log, name, not resumed)
+                self.batched.learn(total_core_steps, resumed=resumed)
+            else:
+                run_workers(self.hub, bodies)
         except _Interrupted:
             interrupted = True
         finally:
