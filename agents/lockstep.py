@@ -151,22 +151,35 @@ class LockstepHub:
             raise RuntimeError(f"lockstep: workers are out of step, they asked for {[p[0] for p in self._pending]}")
         op = ops.pop()
         if op == "reset":
-            self.obs = self.core.reset()
-            self.episode_return[:] = 0.0
-            self.episode_length[:] = 0
+            self.reset_all()
         elif op == "step":
-            self._step_core()
+            core = self.core
+            tail = tuple(core.cell_action_space.shape)  # () for Discrete, (S,) per cell, (1,) per slice unit
+            actions = np.zeros((core.num_envs, core.n_cells) + tail, dtype=np.int64 if self.discrete else np.float64)
+            for cells, (_, act) in zip(self.groups, self._pending):
+                actions[:, cells] = np.asarray(act).reshape((core.num_envs, len(cells)) + tail)
+            self.step_all(actions)
         else:
-            if self.round_action is not None:
-                self.round_action(op.split(":", 1)[1])
-            self.last_round_step = self.steps
+            self.run_round(op.split(":", 1)[1])
 
-    def _step_core(self) -> None:
+    # -- one driver for every worker (agents.batched_ppo): the same effects without threads ----------
+    def reset_all(self) -> np.ndarray:
+        """Reset the core; returns the observations ``[B, C, F]`` (also in ``self.obs``)."""
+        self.obs = self.core.reset()
+        self.episode_return[:] = 0.0
+        self.episode_length[:] = 0
+        return self.obs
+
+    def run_round(self, tag: str) -> None:
+        """What the last worker runs when every worker has called ``sync(tag)``."""
+        if self.round_action is not None:
+            self.round_action(tag)
+        self.last_round_step = self.steps
+
+    def step_all(self, actions: np.ndarray) -> None:
+        """Step the core with every cell's action ``[B, C, ...]``; results land in ``obs``, ``rewards``,
+        ``dones``, ``terminated``, ``truncated``, ``infos`` (autoreset done, episode stats added)."""
         core = self.core
-        tail = tuple(core.cell_action_space.shape)  # () for Discrete, (S,) per cell, (1,) per slice unit
-        actions = np.zeros((core.num_envs, core.n_cells) + tail, dtype=np.int64 if self.discrete else np.float64)
-        for cells, (_, act) in zip(self.groups, self._pending):
-            actions[:, cells] = np.asarray(act).reshape((core.num_envs, len(cells)) + tail)
         obs, rewards, terminated, truncated, infos = core.step(actions)
         self.steps += 1
         self.episode_return += rewards
