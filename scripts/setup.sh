@@ -2,6 +2,9 @@
 # One-shot set-up on a fresh Debian 12 machine: system packages, a virtual environment with the
 # CPU build of PyTorch, the ns-3 wheel, the project, and the CMake build of the ns-3 scenarios.
 # Idempotent: a second run only re-checks. Set SLICEBRIDGE_SKIP_APT=1 to skip apt (no root).
+# The optional extra `distributed` (Flower + Ray, docs/DISTRIBUTED.md; ~380 MB, ~30 s from a warm pip
+# cache) is installed too, so its tests run; SLICEBRIDGE_NO_DISTRIBUTED=1 leaves it out (its tests then
+# skip, the rest works as before).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +38,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   $PIP install -q torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
   # --no-deps: the wheel's cppyy dependency is only needed for Python bindings, not for our C++.
   $PIP install -q --no-deps ns3==3.44.post0 2>&1 | grep -v '^WARNING: Location' || true
-  $PIP install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+  extras=dev
+  if [ "${SLICEBRIDGE_NO_DISTRIBUTED:-0}" != 1 ]; then extras=dev,distributed; fi
+  $PIP install -q -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -c "import torch, numpy, stable_baselines3, ns3" 2>/dev/null || { say "Python install failed"; exit 1; }
+  if [ "$extras" = dev,distributed ]; then
+    "$VENV/bin/python" -c "import flwr, ray" 2>/dev/null || { say "optional extra 'distributed' failed to install (SLICEBRIDGE_NO_DISTRIBUTED=1 skips it)"; exit 1; }
+  fi
   touch "$stamp"
 fi
 

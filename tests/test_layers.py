@@ -19,6 +19,7 @@ PACKAGES = {
     "federation": ("slicebridge.federation", 3),
     "agents": ("slicebridge.agents", 3),
     "slicebridge/app": ("slicebridge.app", 4),
+    "slicebridge/distributed": ("slicebridge.distributed", 4),
 }
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from slicebridge.agents.baselines import BASELINES
 from slicebridge.agents.policy import load_policy
-from slicebridge.agents.training import ConfigChangedError, TrainConfig, train
+from slicebridge.agents.training import LITESIM_NUM_ENVS, ConfigChangedError, TrainConfig, throughput_settings, train
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
 from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
+from slicebridge.distributed.executor import Executor, MissingExtraError, TaskFailures, make_executor
 from slicebridge.federation.params import DEFAULT_NORM_FACTOR
 from slicebridge.bridge.actions import InvalidActionError
 from slicebridge.bridge.scenario import (
@@ -70,7 +71,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    results = evaluate(scenario, policy, args.simulator, args.episodes, args.seed, out_csv=out, progress=_progress(args.episodes, "episodes"))
+    with _executor(args) as executor:
+        results = evaluate(scenario, policy, args.simulator, args.episodes, args.seed, out_csv=out,
+                           progress=_progress(args.episodes, "episodes"), executor=executor)
     print(format_kpi_table(summarise(results, scenario), scenario, title=f"{getattr(policy, 'name', policy)} in {args.simulator}"))
     if out is not None:
         print(f"traces: {out}")
@@ -91,10 +94,14 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
 
     scenario = _scenario(args.scenario)
+    # issue 17: PPO on litesim runs many instances per step, batched (training.throughput_settings)
+    settings = {"num_envs": TrainConfig.num_envs, **throughput_settings(args.simulator, args.algo)}
+    if args.num_envs is not None:
+        settings["num_envs"] = args.num_envs
     config = TrainConfig(
         scenario=scenario, simulator=args.simulator, algorithm=args.algo, mode=args.mode,
-        strategy=args.strategy, total_steps=args.budget, num_envs=args.num_envs, seed=args.seed, run_dir=Path(args.out),
-        resume=args.resume, **_federation_options(args),
+        strategy=args.strategy, total_steps=args.budget, seed=args.seed, run_dir=Path(args.out),
+        resume=args.resume, **settings, **_federation_options(args),
     )
     try:
         result = train(config)
@@ -149,7 +156,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     try:
-        report = run_compare(config)
+        with _executor(args) as config.executor:
+            report = run_compare(config)
     except ConfigChangedError as exc:
         raise CliError(_explain_config_change("compare", exc)) from None
     print(f"report: {report}")
@@ -170,6 +178,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_recipe(args: argparse.Namespace) -> int:
 
     return recipes_main([args.name, *args.rest])
+
+
+# -- fan-out of evaluation runs (issue 16, docs/DISTRIBUTED.md) ---------------------------------------
+class _executor:
+    """``with _executor(args) as executor``: sequential, or Ray (local with --ray, a cluster with
+    --ray-address); Ray is shut down and its temporary folder removed on the way out."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.executor: Executor | None = None
+
+    def __enter__(self) -> Executor:
+        a = self.args
+        try:
+            self.executor = make_executor(ray=a.ray, ray_address=a.ray_address, max_retries=a.ray_retries,
+                                          task_timeout_s=a.ray_task_timeout)
+        except MissingExtraError as exc:
+            raise CliError(str(exc)) from None
+        if self.executor.name != "sequential":
+            print(f"evaluation runs fan out on Ray ({a.ray_address or 'local, 127.0.0.1'})", file=sys.stderr)
+        return self.executor
+
+    def __exit__(self, *exc: object) -> None:
+        if self.executor is not None:
+            self.executor.close()
+
+
+def _fan_out_options(q: argparse.ArgumentParser) -> None:
+    g = q.add_argument_group("fan-out", "run the evaluation episodes as Ray tasks (optional extra slicebridge[distributed])")
+    g.add_argument("--ray", action="store_true", help="fan out on a local Ray instance (this machine's cores)")
+    g.add_argument("--ray-address", default=None, help="fan out on this Ray cluster (e.g. auto, HOST:6379 or ray://HOST:10001)")
+    g.add_argument("--ray-retries", type=int, default=2, help="retries of a failed or hung run (default %(default)s)")
+    g.add_argument("--ray-task-timeout", type=float, default=None, metavar="S",
+                   help="a run taking longer than S seconds is cancelled and retried (default: no limit)")
 
 
 def _load_policy(spec: str, scenario: Scenario):
@@ -228,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--policy", default="baseline:equal", help="baseline:NAME, random, or a run directory from train")
     ev.add_argument("--episodes", type=int, default=1)
     ev.add_argument("--out", help="CSV file for the KPI traces (appended per episode)")
+    _fan_out_options(ev)
     ev.set_defaults(func=cmd_eval)
 
     bl = sub.add_parser("baselines", help="per-slice KPIs of every baseline on a scenario")
@@ -241,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--mode", choices=["federated", "independent", "centralised"], default="federated")
     tr.add_argument("--strategy", default="fedavg", help="federation strategy: fedavg, fedprox, success, uniform, median, trimmed_mean")
     tr.add_argument("--budget", type=int, default=20000, help="environment steps per cell")
-    tr.add_argument("--num-envs", type=int, default=TrainConfig.num_envs,
-                    help="scenario instances simulated side by side (ns-3: one process each)")
+    tr.add_argument("--num-envs", type=int, default=None,
+                    help=f"scenario instances simulated side by side (ns-3: one process each; default {LITESIM_NUM_ENVS} "
+                         f"for PPO on litesim, else {TrainConfig.num_envs})")
     tr.add_argument("--out", default="runs/train", help="run directory")
     tr.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help=RESUME_HELP)
     fed = tr.add_argument_group("federation", "how client updates are checked and combined (mode federated)")
@@ -268,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--no-calibrate", action="store_true", help="skip fitting litesim to the ns-3 traces")
     cp.add_argument("--out", default="reports/compare", help="report directory")
     cp.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help=RESUME_HELP + " (the training in OUT/train)")
+    _fan_out_options(cp)
     cp.set_defaults(func=cmd_compare)
 
     rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")
@@ -291,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ScenarioError, InvalidActionError, FileNotFoundError) as exc:
         print(f"slicebridge: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except TaskFailures as exc:  # runs that failed on every attempt; the others' traces are written
+        print(f"slicebridge: {exc}", file=sys.stderr)
+        return 1
     except Ns3Error as exc:  # also a missing build (Ns3BuildError) or a failed offline run
         print(f"slicebridge: ns-3 failed: {exc}", file=sys.stderr)
         return 1

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from slicebridge.agents.policy import load_policy
-from slicebridge.agents.training import TrainConfig, train
+from slicebridge.agents.training import TrainConfig, throughput_settings, train
 from slicebridge.app.calibration import calibrate
-from slicebridge.app.evaluate import Policy, evaluate
+from slicebridge.app.evaluate import Policy, episode_jobs, evaluate, run_jobs
 from slicebridge.app.report import write_report
 from slicebridge.app.summary import format_kpi_table, summarise_arrays
 from slicebridge.bridge.scenario import Scenario
+from slicebridge.distributed.executor import Executor
 
 BASELINE_NAMES = ("equal", "proportional", "greedy_sla")
 
@@ -38,9 +39,10 @@ class CompareConfig:
     calibrate: bool = True
     policy_dir: Path | None = None
     baselines: tuple[str, ...] = BASELINE_NAMES
-    train_num_envs: int = 16
+    train_num_envs: int | None = None  # None: training.throughput_settings' batch (PPO: 256), else 16
     include_random: bool = True  # a uniformly random policy: the floor every ranking should agree on
     resume: bool = True  # training continues from out_dir/train/checkpoints when there is one
+    executor: Executor | None = None  # runs the evaluation episodes (None: one after the other here; or a RayExecutor)
 
 
 @dataclass
@@ -71,9 +73,13 @@ def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
     run_dir = config.out_dir / "train"
     _log(f"training {config.algorithm} ({config.strategy}) in litesim for {config.budget_steps} steps per cell → {run_dir}")
     t0 = time.perf_counter()
+    # issue 17: many instances per step, PPO batched (benchmarks/bench_training.py measures this call)
+    settings = {"num_envs": 16, **throughput_settings("litesim", config.algorithm)}
+    if config.train_num_envs is not None:
+        settings["num_envs"] = config.train_num_envs
     train(TrainConfig(scenario=config.scenario, simulator="litesim", algorithm=config.algorithm, mode="federated",
                       strategy=config.strategy, total_steps=config.budget_steps, seed=seed, run_dir=run_dir,
-                      num_envs=config.train_num_envs, resume=config.resume))
+                      resume=config.resume, **settings))
     return run_dir, time.perf_counter() - t0
 
 
@@ -106,12 +112,17 @@ def run_compare(config: CompareConfig) -> Path:
         trained = load_policy(policy_dir, scenario)
         policies = {trained.name: trained, **policies}
 
-    for sim in config.simulators:
-        data.traces[sim], data.rewards[sim] = {}, {}
-        for name, policy in policies.items():
-            _log(f"evaluating {name} in {sim}: {config.episodes} episode(s) of {scenario.control.episode_steps} steps")
-            results = evaluate(scenario, policy, sim, config.episodes, seed, out_csv=trace_csv)
-            data.traces[sim][name], data.rewards[sim][name] = _stack(results)
+    # every (simulator, policy, episode) is one task: sequentially pair by pair, or all pairs in one
+    # fan-out when config.executor is a parallel one (Ray); the same run_jobs path either way
+    pairs = [(sim, name) for sim in config.simulators for name in policies]
+    parallel = config.executor is not None and config.executor.name != "sequential"
+    for batch in [pairs] if parallel else [[p] for p in pairs]:
+        for sim, name in batch:
+            _log(f"evaluating {name} in {sim}: {config.episodes} episode(s) of {scenario.control.episode_steps} steps"
+                 + (f" (on {config.executor.name})" if parallel else ""))
+        groups = [episode_jobs(scenario, policies[name], sim, config.episodes, seed) for sim, name in batch]
+        for (sim, name), results in zip(batch, run_jobs(groups, config.executor, out_csv=trace_csv)):
+            data.traces.setdefault(sim, {})[name], data.rewards.setdefault(sim, {})[name] = _stack(results)
 
     if config.calibrate and {"litesim", "ns3"} <= set(config.simulators):
         _log("calibrating litesim against the ns-3 baseline traces")
@@ -121,8 +132,9 @@ def run_compare(config: CompareConfig) -> Path:
             return _stack(evaluate(candidate, name, "litesim", config.episodes, seed))[0]
 
         result = calibrate(scenario, baseline_ns3, run_lite)
-        for name, policy in policies.items():
-            results = evaluate(result.scenario, policy, "litesim", config.episodes, seed)
+        names = list(policies)
+        groups = [episode_jobs(result.scenario, policies[name], "litesim", config.episodes, seed) for name in names]
+        for name, results in zip(names, run_jobs(groups, config.executor)):
             data.calibrated[name], data.calibrated_rewards[name] = _stack(results)
         data.calibration = {
             **result.params,
