@@ -112,6 +112,8 @@ class Confirmation:
                     gap = f"{scale[m] * g:+.{digits[m]}f}{unit[m]}"
                 cells += [cell("litesim_window", row, m), cell("ns3", row, m), gap]
             lines.append("| " + " | ".join(cells) + " |")
+        if not self.values["ns3"]:
+            return "\n".join([*lines, "", "ns-3 was not run."]) + "\n"
         tau = self.tau()
         if np.isfinite(tau):
             holds = "holds" if tau == 1.0 else "does not hold fully"

@@ -1,131 +1,354 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""FDRL (docs/RESEARCH.md, system 1): federated DQN per edge cell.
+"""FDRL (docs/RESEARCH.md, system 1): federated DQN per edge cell on non-IID cells, judged in litesim and ns-3.
 
-``slicebridge recipe fdrl [--out DIR] [--rounds N] ...`` (or ``run_recipe("fdrl", ...)``)
-reproduces system 1 (FDRL) on ``scenarios/fdrl_10edge.yaml`` in litesim: DQN per edge cell trained
-four ways — FedAvg, FedProx (μ = 0.1), centralised (one DQN on all cells' data) and independent (no
-sharing) — then every final policy, plus the random policy and the equal-shares baseline, is
-evaluated greedily on fixed seeds. The Markdown table (also written to ``DIR/fdrl.md``) has:
+``slicebridge recipe fdrl [--out DIR] [--rounds N] [--seeds 11,12,13] ...`` (or ``run_recipe("fdrl", ...)``)
+reproduces system 1 on ``scenarios/fdrl_10edge.yaml``: one DQN per edge cell (MLP 64-32, lr 1e-3,
+γ 0.99, ε-greedy fixed at 0.1 as in the paper) trained four ways — FedAvg, FedProx (μ 0.1),
+centralised (one DQN on every cell's transitions) and independent (no sharing) — for every seed of
+``seeds``. Then:
 
-- reward: mean per-cell reward α·U − β·C of the evaluation episodes;
-- utilisation: mean PRB share used per cell (%), satisfaction: FDRL's U, mean over slices with
-  traffic of min(delivered/offered, 1) (%);
-- rounds to target: first round whose training reward (mean of a 3-round moving window) reaches
-  95 % of the best final training reward of the four methods (rounds = windows of ``local_steps``
-  decision steps for the non-federated methods too);
-- bytes/round: model bytes up + down per round (federated), raw transitions shipped to the central
-  learner (centralised, float32), nothing (independent);
-- training time (wall clock).
+1. every final policy, the need-first oracle (perfect knowledge of the coming period's demand), equal
+   shares and random moves are evaluated greedily in litesim on fixed episode seeds and in ns-3 on a
+   shorter window (:func:`slicebridge.app.recipes.confirm.confirm_in_ns3`);
+2. the heterogeneity sweep: the scenario's per-cell load spread and phase shifts scaled by each
+   ``heterogeneity`` level (0 = IID cells) and trained with ``sweep_methods``;
+3. the client-count sweep: ``clients`` edge cells (an evenly spaced subset of the scenario's cells,
+   keeping their load settings), trained with ``sweep_methods``.
+
+Metrics, mean ± sd over seeds: reward α·U − β·C (mean per cell); resource utilisation (PRB share used
+per cell); satisfaction U (mean over slices with traffic of min(delivered/offered, 1)); rounds to
+target (first round whose 3-round moving training reward reaches r₀ + 0.9·(r_best − r₀), r₀ the first
+round's reward and r_best the best method's final reward, both means over methods/seeds); bytes per
+round (model bytes up + down; raw float32 transitions for the centralised learner); training time.
+Outputs in ``out_dir``: ``fdrl.md`` (the tables), ``fdrl.json`` (histories and per-seed values),
+one run directory per method and seed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from slicebridge.agents.training import TrainConfig, cell_metrics
-from slicebridge.app.evaluate import RandomPolicy
-from slicebridge.app.recipes.common import SCENARIOS, as_scenario, greedy_episodes, method_config, smoothed, train_methods
+from slicebridge.agents.baselines import Baseline
+from slicebridge.agents.training import RunResult, TrainConfig, cell_metrics
+from slicebridge.app.evaluate import BaselinePolicy
+from slicebridge.app.recipes.common import SCENARIOS, as_scenario, method_config, smoothed, train_methods
+from slicebridge.app.recipes.confirm import Confirmation, confirm_in_ns3
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.backend import DemandOracle
+from slicebridge.bridge.contract import PRB_BANDWIDTH_HZ
 from slicebridge.bridge.reward import RewardFunction
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.envs import make_core
 
 NAME = "fdrl"
+METHOD_LABELS = {"fedavg": "FDRL (FedAvg)", "fedprox": "FDRL (FedProx)", "centralised": "centralised DRL", "independent": "non-federated DRL"}
+# docs/RESEARCH.md system 1: (utilisation %, satisfaction %, epochs to target) for FDRL / centralised / non-federated
+PAPER = {"fedavg": (85.2, 92.7, 80), "fedprox": (85.2, 92.7, 80), "centralised": (90.1, 95.3, 60), "independent": (78.5, 85.1, 120)}
 
 
 @dataclass
 class FdrlConfig:
     scenario: str | Path = SCENARIOS / "fdrl_10edge.yaml"
     out_dir: Path = Path("runs/fdrl")
-    rounds: int = 100  # paper: 100 rounds
+    rounds: int = 60  # paper: 100 rounds
     local_steps: int = 50  # decision steps per round and instance
     num_envs: int = 4
     fraction_fit: float = 0.5  # paper: client fraction 0.5
     proximal_mu: float = 0.1  # paper: FedProx μ 0.1
-    seed: int = 11
+    seeds: tuple[int, ...] = (11, 12, 13)
+    seed: int | None = None  # one seed instead of ``seeds`` (the CLI's --seed)
     eval_episodes: int = 2
     eval_seed: int = 1000
     methods: tuple[str, ...] = ("fedavg", "fedprox", "centralised", "independent")
+    heterogeneity: tuple[float, ...] = (0.0,)  # sweep levels besides the scenario's own spread (1.0)
+    clients: tuple[int, ...] = (5,)  # client counts besides the scenario's own
+    sweep_methods: tuple[str, ...] = ("fedavg", "fedprox", "independent")
+    sweep_rounds: int | None = None  # default: ``rounds``
+    ns3: bool = True
+    ns3_episodes: int = 1
+    ns3_steps: int = 20
+    ns3_workers: int = 1
     progress: bool = True
     reuse: bool = False  # take finished runs (history.json + policy/) from out_dir instead of training
     dqn: dict[str, Any] = field(default_factory=lambda: dict(
         learning_rate=1e-3, gamma=0.99, buffer_size=20000, learning_starts=200, batch_size=64, train_freq=4,
-        gradient_steps=1, target_update_interval=500, exploration_fraction=0.2, exploration_initial_eps=1.0,
-        exploration_final_eps=0.1,
+        gradient_steps=1, target_update_interval=500,
+        # the paper's ε-greedy: fixed at 0.1 from the first step (no annealing)
+        exploration_fraction=1.0, exploration_initial_eps=0.1, exploration_final_eps=0.1,
     ))
     net_arch: tuple[int, ...] = (64, 32)  # paper: hidden 64 and 32
 
 
-def _train_config(cfg: FdrlConfig, scenario: Scenario, method: str) -> TrainConfig:
-    return method_config(scenario, method, "dqn", cfg.dqn, cfg.rounds * cfg.local_steps * cfg.num_envs, Path(cfg.out_dir) / method,
-                          num_envs=cfg.num_envs, local_steps=cfg.local_steps, seed=cfg.seed, progress=cfg.progress,
-                          fraction_fit=cfg.fraction_fit, proximal_mu=cfg.proximal_mu, net_arch=list(cfg.net_arch))
+class NeedFirstShares(Baseline):
+    """The oracle: each slice gets the PRB share its coming demand needs (``demand() [C, S]`` Mbit/s over
+    the slice's last spectral efficiency, times ``headroom``), the rest split equally; when the needs
+    exceed the cell they are scaled down in proportion."""
+
+    name = "need-first oracle"
+
+    def __init__(self, scenario: Scenario, demand: Callable[[], np.ndarray], headroom: float = 1.2):
+        super().__init__(scenario)
+        self.demand = demand
+        self.headroom = headroom
+        self.cell_hz = scenario.radio.bandwidth_prb * PRB_BANDWIDTH_HZ
+
+    def _act(self, kpis: np.ndarray) -> np.ndarray:
+        offered = np.broadcast_to(np.asarray(self.demand(), dtype=np.float64), kpis.shape[:-1])
+        se = kpis[..., K.SPECTRAL_EFF]
+        # a slice that sent nothing last period has no efficiency of its own: take the cell's best
+        se = np.maximum(np.where(se > 0, se, se.max(-1, keepdims=True)), 0.1)
+        need = np.maximum(self.headroom * offered * 1e6 / (se * self.cell_hz), self.min_share)
+        total = need.sum(-1, keepdims=True)
+        return np.where(total > 1.0, need / total, need + (1.0 - total) / self.n_slices)
 
 
-def _evaluate(scenario: Scenario, policy: Any, cfg: FdrlConfig) -> dict[str, float]:
+def need_oracle(scenario: Scenario) -> Callable[[Any], BaselinePolicy]:
+    """Policy factory ``core -> Policy`` for :class:`NeedFirstShares` fed by litesim's demand oracle."""
 
-    results = greedy_episodes(scenario, policy, cfg.eval_episodes, cfg.eval_seed)
-    kpis = np.concatenate([r.kpis for r in results])  # [steps, C, S, 11]
-    metrics = cell_metrics(kpis, RewardFunction(scenario))
-    return {
-        "reward": float(np.mean([r.rewards.mean() for r in results])),
-        "utilisation": float(metrics["utilisation"].mean()),
-        "satisfaction": float(metrics["satisfaction"].mean()),
-    }
+    def make(core: Any) -> BaselinePolicy:
+        if not isinstance(core.backend, DemandOracle):
+            raise ValueError(f"the need-first oracle needs a simulator that knows the coming demand (DemandOracle); "
+                             f"{type(core.backend).__name__} does not: evaluate it in litesim")
+        return BaselinePolicy(NeedFirstShares.name, NeedFirstShares(scenario, core.backend.offered_load_mbps), scenario)
+
+    return make
+
+
+def heterogeneous(scenario: Scenario, level: float) -> Scenario:
+    """The scenario with its per-cell load spread (scale − 1) and phase shifts multiplied by ``level`` (0: IID)."""
+    scales, shifts = scenario.cell_load()
+    return scenario.with_updates(name=f"{scenario.name}-het{level:g}", topology={
+        "cell_load_scale": [1.0 + level * (s - 1.0) for s in scales],
+        "cell_load_shift_steps": [int(round(level * k)) for k in shifts]})
+
+
+def with_clients(scenario: Scenario, n: int) -> Scenario:
+    """``n`` edge cells: an evenly spaced subset of the scenario's cells, each keeping its load settings."""
+    if not 1 <= n <= scenario.n_cells:
+        raise ValueError(f"clients: {n} is not between 1 and the scenario's {scenario.n_cells} cells")
+    if scenario.topology.sectors != 1:
+        raise ValueError("clients: the client-count sweep needs one sector per site (one edge cell per site)")
+    keep = np.linspace(0, scenario.n_cells - 1, n).round().astype(int)
+    scales, shifts = scenario.cell_load()
+    return scenario.with_updates(name=f"{scenario.name}-{n}clients", topology={
+        "sites": n, "cell_load_scale": [scales[i] for i in keep], "cell_load_shift_steps": [shifts[i] for i in keep]})
+
+
+def _metrics(scenario: Scenario) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
+    reward = RewardFunction(scenario)
+
+    def metrics(kpis: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        m = cell_metrics(kpis, reward)
+        return {"utilisation": float(m["utilisation"].mean()), "satisfaction": float(m["satisfaction"].mean())}
+
+    return metrics
+
+
+@dataclass
+class _Group:
+    """One scenario's trained runs: ``runs[method]`` one RunResult per seed."""
+
+    scenario: Scenario
+    runs: dict[str, list[RunResult]]
+    times: dict[str, list[float]]
+
+
+def _train_group(cfg: FdrlConfig, scenario: Scenario, methods: tuple[str, ...], rounds: int, folder: Path, seeds: tuple[int, ...],
+                 log: Callable[[str], None]) -> _Group:
+    configs: dict[str, TrainConfig] = {}
+    for method in methods:
+        for seed in seeds:
+            configs[f"{method}-s{seed}"] = method_config(
+                scenario, method, "dqn", cfg.dqn, rounds * cfg.local_steps * cfg.num_envs, folder / f"{method}-s{seed}",
+                num_envs=cfg.num_envs, local_steps=cfg.local_steps, seed=seed, progress=cfg.progress, fraction_fit=cfg.fraction_fit,
+                proximal_mu=cfg.proximal_mu, net_arch=list(cfg.net_arch))
+    runs, times = train_methods(configs, scenario, cfg.reuse, log, "fdrl",
+                                f"{scenario.name}: {rounds} rounds × {cfg.local_steps} steps × {cfg.num_envs} instances")
+    return _Group(scenario, {m: [runs[f"{m}-s{s}"] for s in seeds] for m in methods},
+                  {m: [times[f"{m}-s{s}"] for s in seeds] for m in methods})
+
+
+def _rounds_to(history: list[dict[str, Any]], target: float) -> int | None:
+    hit = np.flatnonzero(smoothed(history) >= target)
+    return int(hit[0]) + 1 if hit.size else None
+
+
+def _convergence(group: _Group) -> tuple[float, dict[str, list[int | None]]]:
+    """Common target r₀ + 0.9·(r_best − r₀) and each run's rounds to it."""
+    first = np.mean([r.history[0]["reward"] for runs in group.runs.values() for r in runs])
+    finals = {m: np.mean([np.mean([h["reward"] for h in r.history[-3:]]) for r in runs]) for m, runs in group.runs.items()}
+    target = float(first + 0.9 * (max(finals.values()) - first))
+    return target, {m: [_rounds_to(r.history, target) for r in runs] for m, runs in group.runs.items()}
+
+
+def _pm(values: list[float] | np.ndarray, fmt: str = "{:.3f}", scale: float = 1.0) -> str:
+    x = scale * np.asarray(values, dtype=np.float64)
+    return fmt.format(x.mean()) + (f" ± {fmt.format(x.std(ddof=1))}" if x.size > 1 else "")
+
+
+def _rounds_cell(hits: list[int | None], rounds: int) -> str:
+    reached = [h for h in hits if h is not None]
+    text = _pm(reached, "{:.0f}") if reached else f"> {rounds}"
+    return text + (f" ({len(reached)}/{len(hits)} reached)" if len(reached) < len(hits) else "")
+
+
+def _main_table(cfg: FdrlConfig, group: _Group, conf: Confirmation, target: float, hits: dict[str, list[int | None]], rounds: int) -> list[str]:
+    lines = [
+        "| method | reward | resource utilisation | satisfaction | rounds to target | bytes / round | training time | paper: utilisation / satisfaction / epochs |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in conf.rows():
+        vals = conf.values["litesim"][row]
+        cells = [row, _pm([v["reward"] for v in vals]), _pm([v["utilisation"] for v in vals], "{:.1f}", 100) + " %",
+                 _pm([v["satisfaction"] for v in vals], "{:.1f}", 100) + " %"]
+        method = next((m for m, label in METHOD_LABELS.items() if label == row), None)
+        if method is None:
+            cells += ["—", "—", "—", "—"]
+        else:
+            nbytes = np.mean([r.summary()["bytes_per_round"] for r in group.runs[method]])
+            cells += [_rounds_cell(hits[method], rounds), "0" if nbytes == 0 else f"{nbytes / 1e6:.3f} MB",
+                      _pm(group.times[method], "{:.0f}") + " s", "{} % / {} % / {}".format(*PAPER[method])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Target reward for convergence: {target:.3f} (r₀ + 0.9·(r_best − r₀) of the training rewards).")
+    return lines
+
+
+def _advantage_table(conf: Confirmation, methods: list[str], baseline: str) -> list[str]:
+    lines = [f"| method | reward − {baseline}, litesim | beyond 2 SE | reward − {baseline}, ns-3 | beyond 2 SE |", "|---|---:|:-:|---:|:-:|"]
+    for row in methods:
+        cells = [row]
+        for sim in ("litesim", "ns3"):
+            if row not in conf.values[sim] or baseline not in conf.values[sim]:
+                cells += ["—", "—"]
+                continue
+            mean, se = conf.advantage(row, baseline, sim)
+            cells += [f"{mean:+.4f} ± {se:.4f} (SE)", "yes" if mean > 2 * se and mean > 0 else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _sweep_lines(title: str, points: list[tuple[str, _Group, Confirmation, dict[str, list[int | None]]]], methods: tuple[str, ...],
+                 rounds: dict[str, int]) -> list[str]:
+    head = " | ".join(f"{METHOD_LABELS[m]} reward | rounds" for m in methods)
+    lines = [f"| {title} | {head} |", "|---|" + "---:|" * (2 * len(methods))]
+    for label, group, conf, hits in points:
+        cells = [label]
+        for m in methods:
+            cells += [_pm(conf.per_seed("litesim", METHOD_LABELS[m])), _rounds_cell(hits[m], rounds[label])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
-    """Train and evaluate every method; returns the Markdown table (also written to out_dir)."""
-
+    """Train and evaluate every method, seed and sweep point; returns the Markdown tables (also in out_dir/fdrl.md)."""
+    t_start = time.perf_counter()
     scenario = as_scenario(cfg.scenario)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    runs, times = train_methods({m: _train_config(cfg, scenario, m) for m in cfg.methods}, scenario, cfg.reuse, log, "fdrl",
-                                 f"{cfg.rounds} rounds × {cfg.local_steps} steps × {cfg.num_envs} instances")
-    finals = {m: float(np.mean([h["reward"] for h in r.history[-3:]])) for m, r in runs.items()}
-    best = max(finals.values())
-    target = best - 0.05 * abs(best)
-    rows = []
-    for method, res in runs.items():
-        ev = _evaluate(scenario, res.policy, cfg)
-        hit = np.flatnonzero(smoothed(res.history) >= target)
-        bytes_round = res.summary()["bytes_per_round"]
-        rows.append((method, ev, str(int(hit[0]) + 1) if hit.size else f"> {len(res.history)}", bytes_round, times[method]))
-    refs = {"random": RandomPolicy(make_core(scenario, "litesim", seed=cfg.seed), cfg.seed), "baseline equal": "equal"}
-    for name, pol in refs.items():
-        try:
-            rows.append((name, _evaluate(scenario, pol, cfg), "—", None, None))
-        except Exception as exc:  # a reference row must not cost the trained runs' table
-            log(f"[fdrl] reference {name!r} skipped: {exc!r}")
+    seeds = (cfg.seed,) if cfg.seed is not None else tuple(cfg.seeds)
+    sweep_rounds = cfg.sweep_rounds or cfg.rounds
+    metrics = _metrics(scenario)
+
+    group = _train_group(cfg, scenario, tuple(cfg.methods), cfg.rounds, out / "main", seeds, log)
+    rows: dict[str, list[Any]] = {METHOD_LABELS.get(m, m): [r.policy for r in group.runs[m]] for m in cfg.methods}
+    rows.update({"oracle (need-first, known demand)": [need_oracle(scenario)], "equal shares": ["equal"], "random moves": ["random"]})
+    log(f"[fdrl] evaluating {len(rows)} rows in litesim{' and ns-3' if cfg.ns3 else ''} (beside the sweeps' training)")
+    # ns-3 mostly waits on its own process: the confirmation runs in a thread while the sweeps train
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending = pool.submit(confirm_in_ns3, scenario, rows, metrics, litesim_episodes=cfg.eval_episodes, ns3_episodes=cfg.ns3_episodes,
+                          ns3_steps=cfg.ns3_steps, seed=cfg.eval_seed, ns3_workers=cfg.ns3_workers, ns3=cfg.ns3, log=log)
+    target, hits = _convergence(group)
+
+    sweep_methods = tuple(m for m in cfg.sweep_methods if m in cfg.methods)
+    sweeps: dict[str, list[tuple[str, _Group, Confirmation | None, dict[str, list[int | None]]]]] = {"het": [], "clients": []}
+    points = [("het", f"{level:g}", level == 1.0, lambda lv=level: heterogeneous(scenario, lv)) for level in sorted({*cfg.heterogeneity, 1.0})]
+    points += [("clients", f"{n}", n == scenario.n_cells, lambda k=n: with_clients(scenario, k)) for n in sorted({*cfg.clients, scenario.n_cells})]
+    for kind, label, is_main, make in points:
+        if is_main:  # the main runs are this sweep point (their evaluation is filled in below)
+            sweeps[kind].append((f"{label} (main)", group, None, hits))
+            continue
+        sc = make()
+        g = _train_group(cfg, sc, sweep_methods, sweep_rounds, out / f"{kind}{label}", seeds, log)
+        c = confirm_in_ns3(sc, {METHOD_LABELS[m]: [r.policy for r in g.runs[m]] for m in sweep_methods}, _metrics(sc),
+                           litesim_episodes=cfg.eval_episodes, seed=cfg.eval_seed, ns3=False, log=log)
+        sweeps[kind].append((label, g, c, _convergence(g)[1]))
+    try:
+        conf = pending.result()
+    finally:
+        pool.shutdown()
+    het_points, client_points = ([(p[0], p[1], p[2] or conf, p[3]) for p in sweeps[k]] for k in ("het", "clients"))
+
+    rounds_of = {p[0]: (cfg.rounds if "main" in p[0] else sweep_rounds) for p in het_points + client_points}
+    learned = [METHOD_LABELS.get(m, m) for m in cfg.methods]
     lines = [
-        f"FDRL on `{scenario.name}` (litesim): {scenario.n_cells} edge cells, DQN {list(cfg.net_arch)}, {cfg.rounds} rounds × "
-        f"{cfg.local_steps} steps × {cfg.num_envs} instances, client fraction {cfg.fraction_fit}, FedProx μ {cfg.proximal_mu}, "
-        f"seed {cfg.seed}; evaluation: {cfg.eval_episodes} greedy episodes from seed {cfg.eval_seed}; target reward {target:.3f} "
-        f"(95 % of the best final training reward).",
+        f"FDRL on `{scenario.name}`: {scenario.n_cells} edge cells × {scenario.ues_per_cell} UEs, DQN {list(cfg.net_arch)}, ε = 0.1 fixed, "
+        f"{cfg.rounds} rounds × {cfg.local_steps} steps × {cfg.num_envs} instances, client fraction {cfg.fraction_fit}, FedProx μ "
+        f"{cfg.proximal_mu}, seeds {', '.join(map(str, seeds))} (mean ± sd over seeds); reward {scenario.reward.name} "
+        f"α = {scenario.reward.alpha:g}, β = {scenario.reward.beta:g}.",
         "",
-        "| method | eval reward | resource utilisation | satisfaction | rounds to target | bytes / round | training time |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"### litesim ({cfg.eval_episodes} greedy episodes × {scenario.control.episode_steps} steps from seed {cfg.eval_seed})",
+        "",
+        *_main_table(cfg, group, conf, target, hits, cfg.rounds),
+        "",
+        "### Learned policies against equal shares (paired per seed on the same episodes; SE = sd/√seeds)",
+        "",
+        *_advantage_table(conf, learned, "equal shares"),
+        "",
+        "### litesim and ns-3 side by side",
+        "",
+        conf.settings() + ".",
+        "",
+        conf.table({"utilisation": "utilisation", "satisfaction": "satisfaction"}, percent=("utilisation", "satisfaction")).rstrip(),
+        "",
+        f"### Heterogeneity sweep (litesim; per-cell load spread and phase shift × level; sweep points {sweep_rounds} rounds)",
+        "",
+        *_sweep_lines("heterogeneity", het_points, sweep_methods, rounds_of),
+        "",
+        f"### Client-count sweep (litesim; evenly spaced subsets of the cells; sweep points {sweep_rounds} rounds)",
+        "",
+        *_sweep_lines("edge cells", client_points, sweep_methods, rounds_of),
+        "",
+        f"Wall time of the whole recipe: {(time.perf_counter() - t_start) / 60:.1f} min.",
     ]
-    for method, ev, rounds, nbytes, seconds in rows:
-        b = "—" if nbytes is None else ("0" if nbytes == 0 else f"{nbytes / 1e6:.3f} MB")
-        s = "—" if seconds is None else f"{seconds:.0f} s"
-        lines.append(f"| {method} | {ev['reward']:.3f} | {100 * ev['utilisation']:.1f} % | {100 * ev['satisfaction']:.1f} % | {rounds} | {b} | {s} |")
     table = "\n".join(lines) + "\n"
     (out / "fdrl.md").write_text(table)
-    (out / "fdrl.json").write_text(json.dumps({m: r.history for m, r in runs.items()}, indent=1, default=str))
+    record = {
+        "config": json.loads(json.dumps(asdict(cfg), default=str)),
+        "target": target, "rounds_to_target": hits,
+        "histories": {f"{m}-s{s}": r.history for m, runs in group.runs.items() for s, r in zip(seeds, runs)},
+        "values": conf.values, "ns3_skipped": conf.skipped, "tau": conf.tau(),
+        "sweeps": {f"het {p[0]}": p[2].values["litesim"] for p in het_points} | {f"clients {p[0]}": p[2].values["litesim"] for p in client_points},
+    }
+    (out / "fdrl.json").write_text(json.dumps(record, indent=1, default=str))
     return table
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x.strip())
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rounds", type=int, help="federation rounds (default 100)")
+    p.add_argument("--rounds", type=int, help="federation rounds (default 60)")
     p.add_argument("--local-steps", type=int, help="decision steps per round (default 50)")
+    p.add_argument("--seeds", type=_ints, help="comma-separated training seeds (default 11,12,13)")
+    p.add_argument("--heterogeneity", type=_floats, help="sweep levels besides 1 (the scenario's spread), comma-separated (default 0)")
+    p.add_argument("--clients", type=_ints, help="client counts besides the scenario's cells, comma-separated (default 5)")
+    p.add_argument("--sweep-rounds", type=int, help="rounds of the sweep points (default: --rounds)")
+    p.add_argument("--ns3-steps", type=int, help="ns-3 evaluation window in decision steps (default 20)")
+    p.add_argument("--ns3-workers", type=int, help="ns-3 processes at a time (default 1)")
+    p.add_argument("--no-ns3", dest="ns3", action="store_false", default=None, help="litesim only")
 
 
 def run(**kwargs: Any) -> str:
