@@ -20,6 +20,14 @@ the paper's per-slice reward): ``slice`` one model per slice across the cells, `
 sample count ``|D_m|`` (the FedAvg weight ``|D_m|/|D|``) is its transitions in the round
 (steps × instances × units in the group).
 
+Engines (``engine``): PPO models train as one stacked network (``agents.batched_ppo``: one forward
+pass per step and one backward pass and Adam step per minibatch for all models) when it supports
+them, ``auto``; otherwise, or with ``per_model``, every model runs its own SB3 ``learn()`` in lockstep
+threads (``agents.lockstep``), the reference the batched path is tested against. Both give the same
+models for the same seeds (to float rounding) and write the same checkpoints and policies.
+``throughput_settings`` holds the batch and PPO settings ``slicebridge train`` and ``compare`` use on
+litesim (many instances per step, so the cost per transition falls with the batch).
+
 Every mode reports per-round windows (reward, resource utilisation, service satisfaction, SLA success
 rate, bytes up/down) and checkpoints at round ends: an interrupted run (even by kill -9) started
 again with the same configuration resumes from the last complete round and ends in the same state
@@ -124,6 +132,24 @@ class TrainConfig:
     # one SB3 learn() per model in lockstep threads (per_model, the reference); batched: refuse otherwise
     engine: str = "auto"  # auto | batched | per_model
     model_init: Callable[[int, BaseAlgorithm], None] | None = None  # called as (k, model) on every fresh model after init_policy (agents.transfer)
+
+
+#: What ``slicebridge train`` and ``compare`` run with on litesim unless told otherwise (issue 17, measured
+#: by benchmarks/bench_training.py, docs/BENCHMARKS.md "training"): many instances per lockstep step,
+#: and for PPO (batched) a round and a rollout every 16 steps with minibatches of 512 — 8 per model and
+#: epoch at 256 instances, so the cost per transition falls with the batch instead of staying at one
+#: 64-sample gradient step per 64 transitions and epoch.
+LITESIM_NUM_ENVS = 256
+PPO_LOCAL_STEPS = 16
+PPO_BATCH_SIZE = 512
+
+
+def throughput_settings(simulator: str, algorithm: str) -> dict[str, Any]:
+    """TrainConfig fields (``num_envs``, ``local_steps``, ``algo_kwargs``) for fast training on
+    ``simulator``; empty where there is nothing measured to change (ns-3: one process per instance)."""
+    if simulator != "litesim" or algorithm != "ppo":
+        return {}
+    return {"num_envs": LITESIM_NUM_ENVS, "local_steps": PPO_LOCAL_STEPS, "algo_kwargs": {"batch_size": PPO_BATCH_SIZE}}
 
 
 class ConfigChangedError(ValueError):

@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Training speed side by side: the per-model lockstep path, batched PPO, and SB3 PPO on mobile-env.
+
+Paths (federated PPO, FedAvg, on ``scenarios/default.yaml``: 3 cells × 10 UEs, one model per cell):
+
+- ``per-model B=4``: ``engine="per_model"`` with ``slicebridge train``'s settings before issue 17
+  (4 instances, a round and a PPO rollout every 64 steps, minibatch 64): one SB3 ``learn()`` per
+  cell in lockstep threads — what ``slicebridge train default --algo ppo --mode federated`` ran;
+- ``batched B=4``: ``engine="batched"`` with the same settings (the same models, to float rounding);
+- ``batched (new defaults)``: ``training.throughput_settings`` (what ``slicebridge train`` and
+  ``compare`` use now on litesim);
+- ``SB3 PPO + mobile-env``: Stable-Baselines3 PPO with its defaults on mobile-env's
+  ``mobile-small-central-v0`` (3 cells, 5 UEs; one central agent; needs the ``bench`` extra).
+
+Speed part: the paths run in turn, ``--reps`` times, the order reversed every repetition, each for a
+fixed budget; transitions/s = cell-transitions (one cell's observation → action → reward; mobile-env:
+one env step of the central agent) per wall second of ``train()`` (set-up included); UE-transitions/s
+= transitions/s × UEs behind one transition (10 per cell; mobile-env 5). The ratio of two paths is
+the median over repetitions of their ratio within the repetition (the load of other jobs on this
+2-core machine moves the absolute numbers; the load average is reported).
+
+Reward part (``--parts reward``): the README main job's training (``compare``'s ``train`` call) before
+(per-model, 16 instances, 50,000 steps per cell) and now (new defaults, same budget), with the time
+to reach a fixed training reward (the mean reward of the last 50 core steps — one episode, so every
+phase of the eMBB load cycle counts once — first at or above ``--target``), the final training
+reward and the reward of the trained policy evaluated deterministically in litesim as ``compare``
+does (6 episodes, the scenario's seed).
+
+Usage: ``python benchmarks/bench_training.py [--parts speed,reward] [--reps 3] [--no-write]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from slicebridge.agents.training import TrainConfig, throughput_settings, train  # noqa: E402
+from slicebridge.app.evaluate import evaluate  # noqa: E402
+from slicebridge.bridge.scenario import Scenario  # noqa: E402
+
+from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "default.yaml"
+UES_PER_CELL = 10  # default.yaml: 4 + 3 + 3
+MOBILE_ENV = "mobile-small-central-v0"
+OLD_CLI = dict(num_envs=4, local_steps=64, engine="per_model")  # slicebridge train before issue 17
+OLD_COMPARE = dict(num_envs=16, local_steps=64, engine="per_model")  # compare's training before issue 17
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _config(settings: dict[str, Any], steps: int, seed: int | None = None) -> TrainConfig:
+    s = dict(settings)
+    return TrainConfig(scenario=Scenario.from_yaml(SCENARIO), algorithm="ppo", mode="federated", strategy="fedavg",
+                       total_steps=steps, seed=seed, progress=False, tensorboard=False, **s)
+
+
+def run_slicebridge(settings: dict[str, Any], steps: int, seed: int | None = None) -> dict[str, Any]:
+    cfg = _config(settings, steps, seed)
+    t0 = time.perf_counter()
+    res = train(cfg)
+    wall = time.perf_counter() - t0
+    transitions = res.core_steps * cfg.num_envs * 3
+    return {"wall": wall, "tps": transitions / wall, "ue_tps": transitions * UES_PER_CELL / wall, "result": res, "num_envs": cfg.num_envs}
+
+
+def run_sb3_mobile_env(steps: int) -> dict[str, Any] | None:
+    try:
+        import gymnasium
+        import mobile_env  # noqa: F401  (registers the envs)
+    except ImportError:
+        return None
+    from stable_baselines3 import PPO
+
+    env = gymnasium.make(MOBILE_ENV)
+    ues = len(env.unwrapped.users)
+    t0 = time.perf_counter()
+    model = PPO("MlpPolicy", env, seed=0, device="cpu", verbose=0)
+    model.learn(steps)
+    wall = time.perf_counter() - t0
+    env.close()
+    return {"wall": wall, "tps": model.num_timesteps / wall, "ue_tps": model.num_timesteps * ues / wall, "ues": ues}
+
+
+
+def speed_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    new = throughput_settings("litesim", "ppo")
+    paths: list[tuple[str, Callable[[], dict[str, Any] | None]]] = [
+        ("per-model B=4 (before)", lambda: run_slicebridge(OLD_CLI, int(3072 * scale))),
+        ("batched B=4 (same settings)", lambda: run_slicebridge({**OLD_CLI, "engine": "batched"}, int(6144 * scale))),
+        (f"batched B={new['num_envs']} (new defaults)", lambda: run_slicebridge(new, int(65536 * scale))),
+        (f"SB3 PPO + mobile-env {MOBILE_ENV}", lambda: run_sb3_mobile_env(int(4096 * scale))),
+    ]
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in paths}
+    loads = [_load()]
+    for rep in range(reps):
+        order = paths if rep % 2 == 0 else paths[::-1]
+        for name, fn in order:
+            out = fn()
+            if out is not None:
+                out.pop("result", None)
+                samples[name].append(out)
+                print(f"[speed] rep {rep}: {name}: {out['tps']:,.0f} transitions/s ({out['wall']:.1f} s, load {_load():.1f})", flush=True)
+        loads.append(_load())
+    base = paths[0][0]
+    rows = []
+    for name, _ in paths:
+        s = samples[name]
+        if not s:
+            continue
+        ratios = [x["tps"] / b["tps"] for x, b in zip(s, samples[base])]
+        rows.append({"path": name, "tps": float(np.median([x["tps"] for x in s])), "ue_tps": float(np.median([x["ue_tps"] for x in s])),
+                     "ratio": float(np.median(ratios)), "ratios": ratios})
+    return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
+
+
+def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tuple[float, float, int]]:
+    """(elapsed s, mean reward over the last ``episode_steps`` core steps, core steps) per round end."""
+    out = []
+    for i, h in enumerate(history):
+        steps, total, j = 0, 0.0, i
+        while j >= 0 and steps < episode_steps:
+            n = history[j]["core_steps"] - (history[j - 1]["core_steps"] if j > 0 else 0)
+            total += history[j]["reward"] * n
+            steps += n
+            j -= 1
+        if steps >= episode_steps:
+            out.append((h["elapsed_s"], total / steps, h["core_steps"]))
+    return out
+
+
+def reward_part(target: float, budget: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    sc = Scenario.from_yaml(SCENARIO)
+    runs = [("compare's training before (per-model B=16)", OLD_COMPARE),
+            (f"compare's training now (batched B={throughput_settings('litesim', 'ppo')['num_envs']})", throughput_settings("litesim", "ppo"))]
+    rows, loads = [], [_load()]
+    for name, settings in runs:
+        out = run_slicebridge(settings, budget)
+        res = out["result"]
+        curve = smoothed_curve(res.history, sc.control.episode_steps)
+        reached = next(((t, cs) for t, r, cs in curve if r >= target), None)
+        episodes = evaluate(sc, res.policy, "litesim", episodes=6, seed=sc.seed)
+        rows.append({"path": name, "wall": out["wall"], "tps": out["tps"], "final_train_reward": curve[-1][1] if curve else float("nan"),
+                     "eval_reward": float(np.mean([e.rewards.mean() for e in episodes])),
+                     "time_to_target": reached[0] if reached else None,
+                     "transitions_to_target": reached[1] * out["num_envs"] if reached else None})
+        loads.append(_load())
+        print(f"[reward] {name}: {rows[-1]}", flush=True)
+    return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
+
+
+def _fmt_loads(info: dict[str, Any]) -> str:
+    return " / ".join(f"{x:.1f}" for x in info["loads"])
+
+
+def write_doc(speed: tuple | None, reward: tuple | None, target: float, args: argparse.Namespace) -> Path:
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = [
+        "## training",
+        "",
+        f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
+        f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
+        f"`python benchmarks/bench_training.py --parts {args.parts} --reps {args.reps}`. Federated PPO (FedAvg, one model per "
+        "cell) on `scenarios/default.yaml` (3 cells x 10 UEs). A transition is one cell's observation → action → reward "
+        "(mobile-env: one step of its central agent); UE-transitions count the UEs behind it (10 per cell; mobile-env 5). "
+        "Wall time of `train()` with set-up. The paths ran in turn in one process, the order reversed every repetition; "
+        "ratios are medians of the ratios within a repetition, so they compare like with like under the same load.",
+        "",
+    ]
+    if speed is not None:
+        rows, info = speed
+        lines += [f"Speed (1-min load average at each turn: {_fmt_loads(info)}):", "",
+                  "| path | transitions/s | UE-transitions/s | vs per-model B=4 | ratios per repetition |",
+                  "| --- | ---: | ---: | ---: | --- |"]
+        for r in rows:
+            lines.append(f"| {r['path']} | {r['tps']:,.0f} | {r['ue_tps']:,.0f} | {r['ratio']:.1f}x | "
+                         + ", ".join(f"{x:.1f}" for x in r["ratios"]) + " |")
+        lines.append("")
+    if reward is not None:
+        rows, info = reward
+        lines += [f"The README main job's training part (`compare`: federated PPO, {args.budget:,} steps per cell; "
+                  f"time to a training reward of {target} = mean over the last episode's 50 steps; evaluation as `compare`: "
+                  f"deterministic policy, litesim, 6 episodes, seed 7; load average {_fmt_loads(info)}):", "",
+                  "| training | wall s | transitions/s | time to reward ≥ " + f"{target} | transitions per cell to it | final training reward | "
+                  "evaluated reward |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in rows:
+            ttt = f"{r['time_to_target']:.1f} s" if r["time_to_target"] is not None else "not reached"
+            tr = f"{r['transitions_to_target']:,}" if r["transitions_to_target"] is not None else "-"
+            lines.append(f"| {r['path']} | {r['wall']:.1f} | {r['tps']:,.0f} | {ttt} | {tr} | {r['final_train_reward']:.3f} | {r['eval_reward']:.3f} |")
+        if len(rows) == 2:
+            lines += ["", f"Training part {rows[0]['wall'] / rows[1]['wall']:.1f}x faster; evaluated reward "
+                          f"{rows[1]['eval_reward']:.3f} now vs {rows[0]['eval_reward']:.3f} before."]
+        lines.append("")
+    return write_doc_section("\n".join(lines))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of the speed part's turn")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply the speed part's budgets (smaller: quicker, noisier)")
+    ap.add_argument("--budget", type=int, default=50000, help="reward part: steps per cell (compare's default)")
+    ap.add_argument("--target", type=float, default=0.2, help="reward part: training reward to reach")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    parts = set(args.parts.split(","))
+    speed = speed_part(args.reps, args.scale) if "speed" in parts else None
+    reward = reward_part(args.target, args.budget) if "reward" in parts else None
+    if not args.no_write:
+        print(f"written: {write_doc(speed, reward, args.target, args)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
