@@ -45,6 +45,7 @@ from slicebridge.agents.transfer import (  # noqa: E402
     source_transitions,
     transfer_init,
 )
+from slicebridge.app.recipes.confirm import Confirmation, confirm_in_ns3  # noqa: E402
 from slicebridge.app.recipes.common import (  # noqa: E402
     SCENARIOS,
     as_scenario,
@@ -109,9 +110,9 @@ class TlMadrlConfig:
 
 # -- the paper's metrics ----------------------------------------------------------------------------
 
-def tl_madrl_metrics(results: list[Any], scenario: Scenario, cells: Sequence[int] | None = None, threshold: float = 0.95) -> dict[str, float]:
-    """The paper's metrics over evaluation episodes (KPIs ``[steps, C, S, 11]``, rewards ``[steps, C]``),
-    on ``cells`` (default all), one sample per (cell, step):
+def paper_metrics(kpis: np.ndarray, rewards: np.ndarray, reward: RewardFunction, cells: Sequence[int], threshold: float = 0.95) -> dict[str, float]:
+    """The paper's metrics on ``cells``, one sample per (cell, step) of KPIs ``[..., C, S, 11]`` and
+    rewards ``[..., C]`` (any leading episode/step axes):
 
     - ``satisfaction``: mean over samples of the minimum over slices of the throughput satisfaction
       min(φ/φ*, 1), φ* = min(SLA rate × active UEs, offered);
@@ -120,20 +121,27 @@ def tl_madrl_metrics(results: list[Any], scenario: Scenario, cells: Sequence[int
       nothing in the period report no delay and are left out; samples with none are skipped);
     - ``reward``: mean per-cell reward (min over slices of min(φ/φ*, d*/d, 1)).
     """
-    rf = RewardFunction(scenario)
-    cells = list(range(scenario.n_cells)) if cells is None else list(cells)
-    kpis = np.concatenate([r.kpis for r in results])[:, cells]  # [T, C', S, 11]
-    thr_sat = np.minimum(ratio_or_one(kpis[..., K.THROUGHPUT], np.minimum(rf.thr_sla[cells] * kpis[..., K.ACTIVE_UES], kpis[..., K.OFFERED])), 1.0)
-    worst = thr_sat.min(axis=-1)  # [T, C']
+    cells = list(cells)
+    kpis = np.asarray(kpis)[..., cells, :, :]
+    target = np.minimum(reward.thr_sla[cells] * kpis[..., K.ACTIVE_UES], kpis[..., K.OFFERED])
+    worst = np.minimum(ratio_or_one(kpis[..., K.THROUGHPUT], target), 1.0).min(axis=-1)  # [..., C']
     delivered = kpis[..., K.THROUGHPUT] > 0
-    delay = np.where(delivered, kpis[..., K.DELAY_MEAN], -np.inf).max(axis=-1)  # [T, C']
+    delay = np.where(delivered, kpis[..., K.DELAY_MEAN], -np.inf).max(axis=-1)  # [..., C']
     has = np.isfinite(delay)
     return {
         "satisfaction": float(worst.mean()),
         "under": float((worst < threshold).mean()),
         "max_delay": float(delay[has].mean()) if has.any() else float("nan"),
-        "reward": float(np.concatenate([r.rewards for r in results])[:, cells].mean()),
+        "reward": float(np.asarray(rewards)[..., cells].mean()),
     }
+
+
+def tl_madrl_metrics(results: list[Any], scenario: Scenario, cells: Sequence[int] | None = None, threshold: float = 0.95) -> dict[str, float]:
+    """:func:`paper_metrics` over evaluation episodes (``kpis [steps, C, S, 11]``, ``rewards [steps, C]`` each)
+    on ``cells`` (default all)."""
+    cells = list(range(scenario.n_cells)) if cells is None else list(cells)
+    return paper_metrics(np.concatenate([r.kpis for r in results]), np.concatenate([r.rewards for r in results]), RewardFunction(scenario),
+                         cells, threshold)
 
 
 # -- training curves ----------------------------------------------------------------------------------
@@ -254,9 +262,52 @@ def run_seed(scenario: Scenario, cfg: TlMadrlConfig, seed: int, log: Callable[[s
 
 # -- ns-3 -----------------------------------------------------------------------------------------------
 
-def ns3_check(scenario: Scenario, policies: dict[str, Any], cfg: TlMadrlConfig, log: Callable[[str], None]) -> dict[str, dict[str, float]]:
-    """Evaluate policies in ns-3 (placeholder until the shared helper lands): returns {} (no ns-3 columns)."""
-    return {}
+def site_cutout(scenario: Scenario, cells: Sequence[int]) -> Scenario:
+    """The scenario reduced to one whole site (``cells``: its sectors, in order): same slices, per-cell SLAs and
+    loads, one site instead of ``sites`` (so no interference from the others)."""
+    sectors = scenario.topology.sectors
+    cells = list(cells)
+    if len(cells) != sectors or cells[0] % sectors or cells != list(range(cells[0], cells[0] + sectors)):
+        raise ValueError(f"site_cutout: cells {cells} must be the {sectors} sectors of one site (e.g. {list(range(sectors, 2 * sectors))})")
+    scales, shifts = scenario.cell_load()
+    overrides = []
+    for o in scenario.sla_overrides:
+        kept = [cells.index(c) for c in o.cells if c in cells]
+        if kept:
+            overrides.append({**o.model_dump(mode="json"), "cells": kept})
+    data = scenario.model_dump(mode="json")
+    data["name"] = f"{scenario.name}_site{cells[0] // sectors + 1}"
+    data["topology"] = {**data["topology"], "sites": 1, "cell_load_scale": [scales[c] for c in cells],
+                        "cell_load_shift_steps": [shifts[c] for c in cells]}
+    data["sla_overrides"] = overrides
+    return Scenario.from_dict(data, source=f"{scenario.name} (cut-out of cells {cells})")
+
+
+def cutout_policy(policy: MultiCellPolicy, cells: Sequence[int]) -> MultiCellPolicy:
+    """The per-cell agents of ``cells`` as a policy for the cut-out (cell i of the cut-out = ``cells[i]``)."""
+    return MultiCellPolicy([policy.models[policy.cell_model[c]] for c in cells], list(range(len(cells))), policy.meta)
+
+
+def ns3_check(scenario: Scenario, results: list["SeedResult"], cfg: TlMadrlConfig, log: Callable[[str], None]) -> Confirmation:
+    """Every row's final policies (per seed) and the baselines on a one-site cut-out of target cells
+    (``cfg.ns3_cells``), in litesim and ns-3 through the shared helper (``confirm.confirm_in_ns3``)."""
+    cut = site_cutout(scenario, cfg.ns3_cells)
+    rows: dict[str, list[Any]] = {}
+    for key in results[0].policies:
+        label = LABELS[key]
+        if key == "oracle":
+            rows[label] = [oracle_proportional(cut)]
+        elif key == "equal":
+            rows[label] = ["equal"]
+        else:
+            rows[label] = [cutout_policy(r.policies[key], cfg.ns3_cells) for r in results]
+    rf = RewardFunction(cut)
+
+    def metrics(kpis: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        return paper_metrics(kpis, rewards, rf, range(cut.n_cells), cfg.threshold)
+
+    return confirm_in_ns3(cut, rows, metrics, litesim_episodes=cfg.eval_episodes, ns3_episodes=cfg.ns3_episodes, ns3_steps=cfg.ns3_steps,
+                          seed=cfg.eval_seed, ns3=cfg.ns3, log=log)
 
 
 # -- plots -------------------------------------------------------------------------------------------------
@@ -322,7 +373,7 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
     rows = list(results[0].policies)
     litesim = {k: [tl_madrl_metrics(greedy_episodes(scenario, r.policies[k], cfg.eval_episodes, cfg.eval_seed), scenario, cfg.targets,
                                     cfg.threshold) for r in results] for k in rows}
-    ns3 = [ns3_check(scenario, r.policies, cfg, log) if cfg.ns3 else {} for r in results]
+    conf = ns3_check(scenario, results, cfg, log) if cfg.ns3 else None
 
     # transfer's gain at equal step counts (training curves of the target cells)
     first = int(min(200, transfer_steps))
@@ -375,23 +426,22 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
         lines.append(f"| greedy evaluation reward, TL after {transfer_steps} vs MADRL after {steps} | {_ms(fin['tl'])} | "
                      f"{_ms(fin['tl_least'])} | {_ms(fin['madrl'])} | {g['tl']} | {g['tl_least']} |")
         lines.append(f"| most vs least similar source, first {first} transitions | | | | {gains('tl_first', 'tl_least_first')} | |")
-    if any(ns3):
-        lines += ["", ns3_table(rows, litesim, ns3, cfg)]
+    if conf is not None:
+        lines += ["", f"Packet-level confirmation on a one-site cut-out (cells {[c + 1 for c in cfg.ns3_cells]} alone: same slices, SLAs, "
+                      f"loads, masks and mobility, no other sites), every seed's final policy of those cells: {conf.settings()}.", "",
+                  conf.table(labels={"satisfaction": "mean satisfaction", "under": f"under {cfg.threshold}", "max_delay": "max delay (ms)",
+                                     "reward": "reward"}, percent=("under",)).rstrip()]
     table = "\n".join(lines) + "\n"
     mean_d = np.mean([r.distances for r in results], axis=0)
     plot_distances(mean_d, cfg, out / "tl_madrl_distances.png", f"inter-cell VAE distance D[target, source], mean over seeds {seeds}")
     plot_curves(results, cfg, out / "tl_madrl_curves.png")
     (out / "tl_madrl.md").write_text(table)
     (out / "tl_madrl.json").write_text(json.dumps({
-        "litesim": litesim, "ns3": ns3, "equal_steps": eq, "distances": {r.seed: r.distances.tolist() for r in results},
+        "litesim": litesim, "confirmation": conf.values if conf is not None else None, "equal_steps": eq, "distances": {r.seed: r.distances.tolist() for r in results},
         "pick": {r.seed: r.pick for r in results},
         "curves": {r.seed: {k: [h for h in run.history] for k, run in r.runs.items()} for r in results},
     }, indent=1, default=str))
     return table
-
-
-def ns3_table(rows: list[str], litesim: dict[str, list[dict[str, float]]], ns3: list[dict[str, dict[str, float]]], cfg: TlMadrlConfig) -> str:
-    return ""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
