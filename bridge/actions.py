@@ -7,6 +7,12 @@ share vector sums to 1 and respects each slice's minimum.
 Discrete mode: move index 0 keeps the shares; index ``1 + i·(S−1) + k`` moves ``delta`` of the PRBs
 from slice i to the k-th other slice j (as far as slice i's minimum allows).
 
+With an ``edge`` section (FDRL's second resource) a cell's share row has 2·S values, the S bandwidth
+shares then the S compute shares, each on its own simplex (compute above ``edge.min_compute_share``):
+continuous actions are ``[..., 2S]`` (each half mapped as above; an ``[..., S]`` action moves the
+bandwidth only and keeps the compute shares), discrete move ``1 + m`` with ``m < S(S−1)`` moves
+bandwidth and ``1 + S(S−1) + m`` moves compute, by the same table.
+
 Absolute mode (DT-DRL): index ``a`` picks row ``a`` of :func:`absolute_splits`, every split of
 ``units`` equal grid units of the bandwidth with each slice at its minimum units or more, in
 lexicographic order; the shares are ``units_s / units``. With one unit minimum per slice there are
@@ -154,40 +160,70 @@ def moves_toward(current: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 class ActionMapper:
-    """Turns a batch of agent actions into shares ``[B, C, S]`` per the scenario's action settings."""
+    """Turns a batch of agent actions into share rows ``[B, C, W]`` per the scenario's action settings
+    (``W = scenario.share_width``: S, or 2·S with an edge section)."""
 
     def __init__(self, scenario: Scenario):
         self.mode = scenario.action.mode
         self.delta = scenario.action.delta
         self.invalid = scenario.action.invalid
         self.n_cells, self.n_slices = scenario.n_cells, scenario.n_slices
+        self.groups, self.width = scenario.share_groups, scenario.share_width
         self.min_share = np.array([s.min_share for s in scenario.slices])
+        # per share group (bandwidth, then compute): the minimum shares [S]
+        self.group_min = [self.min_share, np.array(scenario.min_compute_shares())][: self.groups]
         # absolute mode: the split table [N, S] in grid units; n_moves = number of actions per cell
         self.splits = absolute_splits(scenario.action.units, scenario.absolute_min_units()) if self.mode == "absolute" else None
-        self.n_moves = len(self.splits) if self.splits is not None else len(discrete_moves(self.n_slices))
+        self._group_moves = len(discrete_moves(self.n_slices)) - 1  # S(S−1) moves per share group
+        self.n_moves = len(self.splits) if self.splits is not None else 1 + self.groups * self._group_moves
 
     def __call__(self, actions: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """``actions``: raw ``[B, C, S]`` (continuous) or action indices ``[B, C]`` (discrete moves,
-        absolute splits); ``current``: shares ``[B, C, S]`` now in force. Returns the next shares ``[B, C, S]``."""
-        batch = current.shape[0]
+        """``actions``: raw ``[B, C, W]`` or ``[B, C, S]`` (continuous; S: bandwidth only) or action indices
+        ``[B, C]`` (discrete moves, absolute splits); ``current``: share rows ``[B, C, W]`` now in force.
+        Returns the next share rows ``[B, C, W]``."""
+        batch, S = current.shape[0], self.n_slices
         if self.mode == "continuous":
-            raw = validate_raw(actions, (batch, self.n_cells, self.n_slices), self.invalid)
-            return shares_from_raw(raw, self.min_share)
+            width = self.width if np.shape(actions)[-1:] != (S,) else S
+            raw = validate_raw(actions, (batch, self.n_cells, width), self.invalid)
+            out = np.array(current, dtype=np.float64, copy=True)
+            for g in range(width // S):
+                out[..., g * S:(g + 1) * S] = shares_from_raw(raw[..., g * S:(g + 1) * S], self.group_min[g])
+            return out
         index = np.asarray(actions)
         if index.shape != (batch, self.n_cells):
             raise InvalidActionError(f"{self.mode} action: expected shape {(batch, self.n_cells)}, got {index.shape}")
         if not np.all(np.isfinite(index)) or np.any(index != np.round(index)):
             raise InvalidActionError(f"{self.mode} action: indices must be whole numbers")
-        if self.splits is None:
-            return apply_moves(current, index.astype(np.int64), self.delta, self.min_share)
         index = index.astype(np.int64)
+        if self.splits is None:
+            if np.any(index < 0) or np.any(index >= self.n_moves):
+                raise InvalidActionError(f"discrete action: move indices must lie in [0, {self.n_moves - 1}], got {index}")
+            out = np.array(current, dtype=np.float64, copy=True)
+            for g in range(self.groups):  # index 1 + g·S(S−1) + m: move m of group g; other groups keep
+                local = index - g * self._group_moves
+                mine = np.where((local >= 1) & (local <= self._group_moves), local, 0)
+                part = slice(g * S, (g + 1) * S)
+                out[..., part] = apply_moves(out[..., part], mine, self.delta, self.group_min[g])
+            return out
         if np.any(index < 0) or np.any(index >= self.n_moves):
             raise InvalidActionError(f"absolute action: split indices must lie in [0, {self.n_moves - 1}], got {index}")
         return self.splits[index] / float(self.splits[0].sum())
 
     def toward(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The action ``[...]`` (discrete/absolute modes) that brings ``current`` shares ``[..., S]``
-        closest to ``target``: the move of :func:`moves_toward` or the nearest absolute split."""
+        """The action ``[...]`` (discrete/absolute modes) that brings ``current`` share rows ``[..., W]``
+        closest to ``target`` (``[..., W]``, or ``[..., S]`` for the bandwidth alone): the move of
+        :func:`moves_toward` in the share group with the largest gap, or the nearest absolute split."""
         if self.splits is not None:
             return nearest_split(self.splits, target)
-        return moves_toward(current, target)
+        S = self.n_slices
+        target = np.asarray(target, dtype=np.float64)
+        best = moves_toward(current[..., :S], target[..., :S])
+        best_gap = np.max(np.abs(target[..., :S] - current[..., :S]), axis=-1)
+        for g in range(1, target.shape[-1] // S):
+            part = slice(g * S, (g + 1) * S)
+            move = moves_toward(current[..., part], target[..., part])
+            gap = np.max(np.abs(target[..., part] - current[..., part]), axis=-1)
+            better = (gap > best_gap) & (move > 0)
+            best = np.where(better, move + g * self._group_moves, best)
+            best_gap = np.where(better, gap, best_gap)
+        return best

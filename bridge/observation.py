@@ -6,7 +6,7 @@ For every cell the observation is ``[slice-major features..., neighbour load...]
 
 - offered/throughput (Mbit/s) ÷ the cell's peak rate (PRBs × 180 kHz × the CQI-15 efficiency, 5.55
   bit/s/Hz, of the shared table in ``bridge/contract.json``);
-- delays (ms) ÷ the slice's delay budget in that cell;
+- delays (ms, the edge's compute delay too) ÷ the slice's delay budget in that cell;
 - backlog (bytes) ÷ the bytes the cell's peak rate carries in one decision period;
 - active UEs ÷ the slice's UEs per cell; spectral efficiency ÷ the CQI-15 efficiency; ratios and shares as they are.
 
@@ -38,7 +38,7 @@ def neighbour_matrix(scenario: Scenario) -> np.ndarray:
 
 
 class ObservationBuilder:
-    """Builds observations ``[..., C, F]`` from KPI tensors ``[..., C, S, 11]``."""
+    """Builds observations ``[..., C, F]`` from KPI tensors ``[..., C, S, 13]``."""
 
     def __init__(self, scenario: Scenario):
         self.features = scenario.observation.features
@@ -56,6 +56,7 @@ class ObservationBuilder:
             throughput_mbps=ones * peak,
             delay_mean_ms=np.asarray(delay_budget, dtype=np.float64),
             delay_p95_ms=np.asarray(delay_budget, dtype=np.float64),
+            compute_delay_ms=np.asarray(delay_budget, dtype=np.float64),
             backlog_bytes=ones * period_bytes,
             active_ues=ones * ues,
             spectral_eff_bps_hz=ones * MAX_SPECTRAL_EFFICIENCY,

@@ -3,7 +3,7 @@
 The C++ twin is ``ns3_scenarios/model/slice-reward.cc`` (the ns-3 program reports its value to
 ns3-gym clients); names, delay-slice kinds and numeric guards come from ``bridge/contract.json``.
 
-All rewards are computed per cell from KPI tensors ``[..., C, S, 11]`` and return ``[..., C]``.
+All rewards are computed per cell from KPI tensors ``[..., C, S, 13]`` and return ``[..., C]``.
 Notation per cell c and slice s: ``thr`` delivered Mbit/s, ``off`` offered Mbit/s, ``n`` active
 UEs, ``d`` mean delay (ms), ``thr*`` the per-UE SLA throughput, ``d*`` the delay budget.
 
@@ -52,7 +52,7 @@ def service_satisfaction(kpis: np.ndarray) -> np.ndarray:
 
 
 class RewardFunction:
-    """Callable ``kpis [..., C, S, 11] → rewards [..., C]`` selected by ``scenario.reward.name``."""
+    """Callable ``kpis [..., C, S, 13] → rewards [..., C]`` selected by ``scenario.reward.name``."""
 
     def __init__(self, scenario: Scenario):
         self.params = scenario.reward

@@ -292,6 +292,39 @@ class Mobility(_Model):
     speed_mps: Float = Field(0.0, ge=0, le=50)
 
 
+MAX_COMPUTE_CYCLES_PER_S = 1e13  # an edge server of 10 THz-cycles: far beyond a real one
+MAX_CYCLES_PER_BIT = 1e5
+
+
+class Edge(_Model):
+    """Edge computing per cell (FDRL's second resource; ``edge.about`` in contract.json).
+
+    Every cell has an edge server of ``capacity_cycles_per_s``; a slice's delivered packets need
+    ``cycles_per_bit[slice]`` cycles per bit there, served in the slice's processor-sharing queue at its
+    compute share of the capacity. The packet's delay is the radio delay plus that sojourn. With an
+    edge section the per-cell action holds 2·S shares: S bandwidth shares, then S compute shares."""
+
+    capacity_cycles_per_s: Float = Field(gt=0, le=MAX_COMPUTE_CYCLES_PER_S, description="per cell")
+    cycles_per_bit: tuple[Float, ...] = Field(min_length=1, description="one per slice")
+    min_compute_share: tuple[Float, ...] = Field((), description="one per slice (empty = 0)")
+    initial_compute_share: tuple[Float, ...] = Field((), description="one per slice, sum 1 (empty = equal split "
+                                                                      "above the minimums)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Edge":
+        if any(not 0 <= v <= MAX_CYCLES_PER_BIT for v in self.cycles_per_bit):
+            raise ValueError(f"cycles_per_bit values must lie in [0, {MAX_CYCLES_PER_BIT:g}]")
+        if any(not 0 <= v < 1 for v in self.min_compute_share):
+            raise ValueError("min_compute_share values must lie in [0, 1)")
+        if sum(self.min_compute_share) > 1.0 + 1e-9:
+            raise ValueError("the min_compute_share values sum to more than 1")
+        if any(not 0 <= v <= 1 for v in self.initial_compute_share):
+            raise ValueError("initial_compute_share values must lie in [0, 1]")
+        if self.initial_compute_share and abs(sum(self.initial_compute_share) - 1.0) > 1e-6:
+            raise ValueError("initial_compute_share values must sum to 1 when given")
+        return self
+
+
 class Control(_Model):
     decision_period_ms: Float = Field(100.0, ge=1, le=60000)
     episode_steps: Int = Field(50, ge=1, le=1_000_000)
@@ -367,6 +400,7 @@ class Scenario(_Model):
     slices: tuple[Slice, ...] = Field(min_length=1, max_length=8)
     sla_overrides: tuple[SlaOverride, ...] = ()
     mobility: Mobility = Mobility()
+    edge: Edge | None = None
     control: Control = Control()
     action: Action = Action()
     observation: Observation = Observation()
@@ -388,6 +422,20 @@ class Scenario(_Model):
             raise ValueError(f"action.units {self.action.units} gives {count} absolute splits of {len(self.slices)} "
                              f"slices (at most {MAX_ABSOLUTE_ACTIONS}); lower action.units")
 
+    def _check_edge(self) -> None:
+        edge, n = self.edge, self.n_slices
+        for knob in ("cycles_per_bit", "min_compute_share", "initial_compute_share"):
+            values = getattr(edge, knob)
+            if values and len(values) != n:
+                raise ValueError(f"edge.{knob} needs one value per slice ({n}: {list(self.slice_names)}), "
+                                 f"got {len(values)}")
+        if edge.initial_compute_share and edge.min_compute_share and any(
+                v < m - 1e-9 for v, m in zip(edge.initial_compute_share, edge.min_compute_share)):
+            raise ValueError("edge.initial_compute_share values must be at least the min_compute_share values")
+        if self.action.mode == "absolute":
+            raise ValueError("edge computing needs action.mode continuous or discrete (the absolute mode's "
+                             "split table covers the bandwidth only)")
+
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         names = [s.name for s in self.slices]
@@ -408,6 +456,8 @@ class Scenario(_Model):
                 raise ValueError(f"litesim.{knob} needs one value per slice")
             if any(not 0 < v <= 10 for v in values):
                 raise ValueError(f"litesim.{knob} values must lie in (0, 10]")
+        if self.edge is not None:
+            self._check_edge()
         for i, o in enumerate(self.sla_overrides):
             if o.slice not in names:
                 raise ValueError(f"sla_overrides[{i}].slice {o.slice!r} is not a slice; allowed: {names}")
@@ -465,6 +515,33 @@ class Scenario(_Model):
         mins = [s.min_share for s in self.slices]
         free = 1.0 - sum(mins)
         return [m + free / n for m in mins]
+
+    # -- shares: bandwidth, then (edge) compute -----------------------------------------------------
+    @property
+    def share_groups(self) -> int:
+        """Share vectors per cell: 1 (bandwidth) or 2 (bandwidth, then compute, with an edge section)."""
+        return 1 if self.edge is None else 2
+
+    @property
+    def share_width(self) -> int:
+        """Length of a cell's share row: ``share_groups · n_slices``."""
+        return self.share_groups * self.n_slices
+
+    def min_compute_shares(self) -> list[float]:
+        """Per-slice minimum compute shares (zeros without an edge section or minimums)."""
+        return list(self.edge.min_compute_share) if self.edge and self.edge.min_compute_share else [0.0] * self.n_slices
+
+    def initial_compute_shares(self) -> list[float]:
+        """Compute shares at reset: the configured ones, else equal shares lifted to the minimums."""
+        if self.edge is not None and self.edge.initial_compute_share:
+            return list(self.edge.initial_compute_share)
+        mins = self.min_compute_shares()
+        free = 1.0 - sum(mins)
+        return [m + free / self.n_slices for m in mins]
+
+    def initial_share_row(self) -> list[float]:
+        """A cell's share row at reset, ``[share_width]``: the bandwidth shares, then (edge) the compute shares."""
+        return self.initial_shares() + (self.initial_compute_shares() if self.edge is not None else [])
 
     def with_updates(self, **changes: Any) -> "Scenario":
         """A validated copy with top-level fields replaced (nested dicts merge)."""

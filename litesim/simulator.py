@@ -83,6 +83,7 @@ from slicebridge.litesim.channel import (
     link_gains_mw,
     noise_per_prb_mw,
 )
+from slicebridge.litesim.edge import EdgeFluid
 from slicebridge.litesim.kernels import (
     GroupSum,
     Scratch,
@@ -152,6 +153,8 @@ class _State:
     busy_prev: np.ndarray  # [B, C, S] float32 fraction of the previous period's TTIs each slice transmitted
     slice_used_prev: np.ndarray  # [B, C, S] float32 PRB share each slice used in the previous period
     shares_prev: np.ndarray  # [B, C, S] float32 shares of the previous period (RBG block layout)
+    edge_queue: np.ndarray  # [B, C, S] float64 payload bytes waiting at the edge server (zeros without edge)
+    compute_shares: np.ndarray  # [B, C, S] float64 compute shares in force (zeros without edge)
     phase: np.ndarray  # traffic state (see litesim.traffic.TrafficState)
     on: np.ndarray
     residual_ms: np.ndarray
@@ -255,7 +258,10 @@ class LiteSim:
         thr, dly = sc.sla_matrix()
         self.delay_budget = np.asarray(dly, dtype=_F32)  # [C, S]
         self._queue_budget = self._per_ue(self.delay_budget) - self.base_delay  # [C, U] ms left for queueing
-        self.initial_shares = np.tile(np.asarray(sc.initial_shares(), dtype=np.float64), (self.n_cells, 1))
+        # share rows [C, W]: bandwidth, then (edge) compute shares
+        self.initial_shares = np.tile(np.asarray(sc.initial_share_row(), dtype=np.float64), (self.n_cells, 1))
+        self.edge = None if sc.edge is None else EdgeFluid(
+            sc, self.period_ms, [sl.traffic.packet_size_bytes for sl in sc.slices], self.ca2)
         self.state: _State | None = None
         self._closed = False
         # batch chunks for threads (each at least MIN_UES_PER_THREAD UE-instances)
@@ -310,13 +316,19 @@ class LiteSim:
         return kpis
 
     def step(self, shares: np.ndarray) -> np.ndarray:
-        """Simulate one decision period with ``shares [B, C, S]`` (on the simplex); returns its KPIs."""
+        """Simulate one decision period with share rows ``shares [B, C, W]`` (each group on its simplex;
+        W = S, or 2·S with an edge section: bandwidth, then compute; ``[B, C, S]`` with an edge section
+        keeps the compute shares in force); returns its KPIs ``[B, C, S, N_KPIS]``."""
         if self.state is None:
             raise RuntimeError("step() called before reset()")
         shares = np.asarray(shares, dtype=np.float64)
         expected = (self.num_envs, self.n_cells, self.n_slices)
-        if shares.shape != expected:
-            raise ValueError(f"shares: expected shape {expected}, got {shares.shape}")
+        width = self.initial_shares.shape[-1]
+        if shares.shape == expected and width > self.n_slices:
+            shares = np.concatenate([shares, self.state.compute_shares], axis=-1)
+        elif shares.shape != expected[:2] + (width,):
+            raise ValueError(f"shares: expected shape {expected[:2] + (width,)}"
+                             f"{f' or {expected}' if width > self.n_slices else ''}, got {shares.shape}")
         if self._pool is None:
             kpis = self._period(self.state, shares)
         else:  # chunk 0 on this thread, the others on the pool; each writes its rows of kpis and state
@@ -384,7 +396,9 @@ class LiteSim:
                       age_old=zeros.copy(), age_new=zeros.copy(), used_prev=np.zeros((n, C), dtype=_F32),
                       busy_prev=np.ones((n, C, self.n_slices), dtype=_F32),
                       slice_used_prev=np.zeros((n, C, self.n_slices), dtype=_F32),
-                      shares_prev=np.broadcast_to(self.initial_shares, (n, C, self.n_slices)).astype(_F32),
+                      shares_prev=np.broadcast_to(self.initial_shares[:, :self.n_slices], (n, C, self.n_slices)).astype(_F32),
+                      edge_queue=np.zeros((n, C, self.n_slices)),
+                      compute_shares=np.zeros((n, C, self.n_slices)),
                       phase=tr.phase, on=tr.on, residual_ms=tr.residual_ms)
 
     def _gains(self, xy: np.ndarray, shadow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -396,9 +410,11 @@ class LiteSim:
 
     def _warm_up(self, st: _State) -> np.ndarray:
         n = st.seeds.shape[0]
-        shares = np.broadcast_to(self.initial_shares, (n, self.n_cells, self.n_slices))
+        shares = np.broadcast_to(self.initial_shares, (n,) + self.initial_shares.shape)
+        if self.edge is not None:  # in force from the start (state 0 without warm-up reports zeros, as ns-3)
+            st.compute_shares[...] = self.initial_shares[:, self.n_slices:]
         if self.warmup_periods == 0:
-            return np.zeros(shares.shape + (N_KPIS,))  # what ns-3 reports for an empty warm-up
+            return np.zeros((n, self.n_cells, self.n_slices, N_KPIS))  # what ns-3 reports for an empty warm-up
         kpis = None
         for _ in range(self.warmup_periods):
             kpis = self._period(st, shares)
@@ -556,6 +572,9 @@ class LiteSim:
         KPIs ``[n, C, S, N_KPIS]`` (written into ``out`` if given)."""
         T = _F32(self.period_ms)
         n = st.seeds.shape[0]
+        if self.edge is not None:  # share rows [n, C, 2S]: bandwidth, then compute
+            st.compute_shares[...] = shares[..., self.n_slices:]
+        shares = shares[..., :self.n_slices]
         ue_scale, _ = self._load(st.steps)
         packets = self.traffic.generate(st.traffic, st.keys, st.periods, ue_scale, self.period_ms)
         arrived = packets * self.traffic.packet_bytes  # bytes [n, C, U]
@@ -656,6 +675,10 @@ class LiteSim:
         delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
         budget = self._queue_budget  # [C, U]
+        edge = None
+        if self.edge is not None:  # the edge stage takes its mean delay out of the queueing budget
+            edge = self.edge.step(st.edge_queue, self._slice_sum(served).astype(np.float64), st.compute_shares)
+            budget = budget - self._per_ue(edge.delay_ms).astype(_F32)
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
                   + m3 * _wait_cdf(budget - xmit, wait))
         per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay]
@@ -671,6 +694,12 @@ class LiteSim:
         p95 = select(has_rx, p95 + self.base_delay, 0.0)
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
+        if self.edge is not None:  # delivered when processed at the edge server, with its delay added
+            st.edge_queue[...] = edge.queue
+            thr_b = edge.done
+            done = thr_b > 0
+            delay_mean = np.where(done, delay_mean + edge.delay_ms, 0.0)
+            p95 = np.where(done, p95 + edge.p95_ms, 0.0)
         kpis = np.empty((n, self.n_cells, self.n_slices, N_KPIS)) if out is None else out
         kpis[..., K.OFFERED] = off_b * to_mbps
         kpis[..., K.THROUGHPUT] = thr_b * to_mbps
@@ -684,6 +713,8 @@ class LiteSim:
         kpis[..., K.PRB_USED] = prb_s / self.n_prb
         kpis[..., K.SHARE] = shares
         kpis[..., K.SPECTRAL_EFF] = se_s / np.maximum(self.slice_ues, 1.0)
+        kpis[..., K.COMPUTE_SHARE] = st.compute_shares
+        kpis[..., K.COMPUTE_DELAY] = edge.delay_ms if self.edge is not None else 0.0
         # state is updated in place, at the end (q0, d1a, ... alias it): ``st`` may be a chunk's view
         st.age_old[...] = age_old
         st.age_new[...] = age_new

@@ -6,8 +6,9 @@
 //                   [--steps=N] [--scheduler=slice|pf] [--openGymPort=PORT [--openGymCompat=1]]
 //
 // --config: runtime JSON of bridge.runtime.write_runtime_json. --output: one JSON line per decision
-// period {"step", "time_s", "kpi": [cells][slices][11]} (order of bridge.kpi.KPI_NAMES).
-// --shares: fixed shares for every cell (default: the runtime's initial_shares). --simSeed: ns-3
+// period {"step", "time_s", "kpi": [cells][slices][kpis]} (order of bridge.kpi.KPI_NAMES).
+// --shares: fixed bandwidth shares for every cell (default: the runtime's initial_shares; with an edge
+// section the compute shares stay the initial ones). --simSeed: ns-3
 // RngRun (default: the runtime's seed). --steps: overrides control.episode_steps. --scheduler:
 // slice (SliceFfMacScheduler around PF; radio.scheduler picks PF or our round robin inside each
 // slice) or pf (stock PF, no slicing; backlog, PRB share and spectral efficiency are then reported
@@ -30,6 +31,7 @@
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -129,7 +131,10 @@ main(int argc, char* argv[])
             {
                 throw std::runtime_error("--shares sum to 0");
             }
-            shares.assign(cfg.cells.size(), row);
+            for (auto& cellRow : shares) // the bandwidth shares; compute shares (edge) stay the initial ones
+            {
+                std::copy(row.begin(), row.end(), cellRow.begin());
+            }
         }
         RngSeedManager::SetSeed(1);
         RngSeedManager::SetRun(simSeed >= 0 ? static_cast<uint64_t>(simSeed) : cfg.seed);

@@ -17,6 +17,7 @@ SUITES = (
     "slicebridge-share-projection",
     "slicebridge-load-profile",
     "slicebridge-runtime-config",
+    "slicebridge-edge-server",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from slicebridge.bridge.kpi import DELAY_MEAN, OFFERED, PRB_USED, SHARE, THROUGHPUT
+from slicebridge.bridge.kpi import DELAY_MEAN, N_KPIS, OFFERED, PRB_USED, SHARE, THROUGHPUT
 from slicebridge.bridge.scenario import load_scenario
 
 from slicebridge.ns3.run import run_ns3
@@ -41,7 +41,7 @@ def _saturated(scenario, work_conserving=True, idle_urllc=False):
 
 def test_throughput_bounded_by_offered_load(ns3_binary, tiny):
     kpis = run_ns3(tiny, seed=1, steps=STEPS, binary=ns3_binary)
-    assert kpis.shape == (STEPS, 1, 2, 11)
+    assert kpis.shape == (STEPS, 1, 2, N_KPIS)
     offered = kpis[..., OFFERED].sum(axis=0)
     delivered = kpis[..., THROUGHPUT].sum(axis=0)
     # packets in flight at the start of the first period may arrive inside it: small tolerance

@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from slicebridge.bridge import contract
-from slicebridge.bridge.kpi import ACTIVE_UES, OFFERED
+from slicebridge.bridge.actions import ActionMapper
+from slicebridge.bridge.kpi import ACTIVE_UES, COMPUTE_DELAY, COMPUTE_SHARE, DELAY_MEAN, OFFERED, SPECTRAL_EFF, THROUGHPUT
 from slicebridge.bridge.scenario import ScenarioError, load_scenario
+from slicebridge.envs.slicing import make_core
 from slicebridge.litesim import LiteSim
+from slicebridge.ns3.backend import Ns3Backend
 from slicebridge.ns3.run import run_ns3
 
 STEPS = 4
@@ -136,3 +139,170 @@ def test_litesim_active_ue_mask(tiny):
 @pytest.mark.ns3
 def test_ns3_active_ue_mask(ns3_binary, tiny):
     _check_mask(run_ns3(_masked(tiny), seed=1, steps=STEPS, binary=ns3_binary))
+
+
+# -- edge computing -------------------------------------------------------------------------------------
+# URLLC (Poisson, 200-byte packets) of tiny at 50 packets/s in all (2 UEs x 0.04 Mbit/s), 625 cycles per
+# bit on a 1e8 cycles/s server: a packet needs x = 1600 bits x 625 / 1e8 = 10 ms of the whole server.
+# eMBB needs no compute. Periods of 1 s so that each holds ~50 packets.
+X_MS = 10.0
+PACKETS_PER_S = 50.0
+
+
+def _edge(tiny, **edge):
+    urllc = dict(tiny.slices[1].model_dump(mode="json"),
+                 traffic={"model": "poisson", "rate_mbps": PACKETS_PER_S * 1600 / 2 / 1e6, "packet_size_bytes": 200},
+                 sla={"throughput_mbps": 0.01, "delay_ms": 1000})
+    return tiny.with_updates(slices=[tiny.slices[0].model_dump(mode="json"), urllc],
+                             control={"decision_period_ms": 1000, "warmup_ms": 0, "episode_steps": 20},
+                             edge={"capacity_cycles_per_s": 1e8, "cycles_per_bit": [0.0, 625.0], **edge})
+
+
+def _ps_mean_sojourn_ms(share: float, packets_per_s: float | np.ndarray = PACKETS_PER_S) -> float | np.ndarray:
+    """M/G/1-PS: a job of service time x at rate share·C stays x / (1 − ρ) on average, ρ = λ x."""
+    x = X_MS / share
+    rho = packets_per_s * x / 1000.0
+    return x / (1.0 - rho)
+
+
+def _check_ps(kpis, share):
+    """Slice 1's compute delay against M/G/1-PS at each period's measured load (packets of 1600 bits)."""
+    packets_per_s = kpis[:, 0, 1, THROUGHPUT] * 1e6 / 1600
+    expected = _ps_mean_sojourn_ms(share, packets_per_s)
+    w = kpis[:, 0, 1, THROUGHPUT]
+    return float((kpis[:, 0, 1, COMPUTE_DELAY] * w).sum() / w.sum()), float((expected * w).sum() / w.sum())
+
+
+@pytest.mark.parametrize("edge,message", [
+    ({"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1.0]}, "edge.cycles_per_bit needs one value per slice (2"),
+    ({"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1.0, -1.0]}, "cycles_per_bit values must lie in [0, 100000]"),
+    ({"capacity_cycles_per_s": 0, "cycles_per_bit": [1.0, 1.0]}, "edge.capacity_cycles_per_s"),
+    ({"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1.0, 1.0], "min_compute_share": [0.6, 0.6]}, "sum to more than 1"),
+    ({"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1.0, 1.0], "initial_compute_share": [0.6, 0.6]}, "must sum to 1"),
+])
+def test_edge_refusals(tiny, edge, message):
+    with pytest.raises(ScenarioError) as err:
+        tiny.with_updates(edge=edge)
+    assert message in str(err.value)
+
+
+def test_edge_refuses_the_absolute_action_mode(tiny):
+    with pytest.raises(ScenarioError, match="edge computing needs action.mode continuous or discrete"):
+        tiny.with_updates(action={"mode": "absolute", "units": 10}, edge={"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1, 1]})
+
+
+def test_edge_actions_move_bandwidth_and_compute_on_their_own_simplexes(tiny):
+    sc = tiny.with_updates(edge={"capacity_cycles_per_s": 1e9, "cycles_per_bit": [1, 1], "min_compute_share": [0.2, 0.0]})
+    mapper = ActionMapper(sc)
+    current = np.tile(np.asarray(sc.initial_share_row()), (1, 1, 1))  # [1, 1, 4]
+    np.testing.assert_allclose(current[0, 0], [0.5, 0.5, 0.6, 0.4])
+    out = mapper(np.array([[[1.0, 0.0, 0.0, 1.0]]]), current)
+    np.testing.assert_allclose(out[0, 0], [0.9, 0.1, 0.2, 0.8])  # bandwidth above min_share 0.1, compute above 0.2
+    kept = mapper(np.array([[[0.0, 1.0]]]), out)  # S values: bandwidth only
+    np.testing.assert_allclose(kept[0, 0], [0.1, 0.9, 0.2, 0.8])
+    disc = ActionMapper(sc.with_updates(action={"mode": "discrete", "delta": 0.1}))
+    assert disc.n_moves == 1 + 2 * 2
+    moved = disc(np.array([[3]]), current)  # 1 + S(S−1) + 0: compute from slice 0 to slice 1
+    np.testing.assert_allclose(moved[0, 0], [0.5, 0.5, 0.5, 0.5])
+    assert disc.toward(current, np.array([[[0.5, 0.5, 0.3, 0.7]]]))[0, 0] == 3
+    assert disc.toward(current, np.array([[[0.8, 0.2]]]))[0, 0] == 2  # bandwidth target alone: slice 1 -> 0
+
+
+def _edge_litesim(scenario, compute, steps=8):
+    sim = LiteSim(scenario, num_envs=1)
+    sim.reset(seed=1)
+    row = np.array([[scenario.initial_shares() + list(compute)]])
+    out = np.stack([sim.step(row)[0] for _ in range(steps)])
+    sim.close()
+    return out
+
+
+def test_litesim_edge_delay_is_mg1_ps_and_follows_the_compute_share(tiny):
+    sc = _edge(tiny)
+    for share in (1.0, 0.8):
+        kpis = _edge_litesim(sc, [1.0 - share, share])
+        np.testing.assert_allclose(kpis[:, 0, :, COMPUTE_SHARE], np.tile([1.0 - share, share], (len(kpis), 1)))
+        np.testing.assert_allclose(*_check_ps(kpis, share), rtol=0.02)
+        assert np.all(kpis[:, 0, 0, COMPUTE_DELAY] == 0)  # eMBB needs no compute
+        assert np.all(kpis[:, 0, 1, DELAY_MEAN] >= kpis[:, 0, 1, COMPUTE_DELAY])  # part of the end-to-end delay
+    starved = _edge_litesim(sc, [0.9, 0.1], steps=4)  # 10 % of the server cannot carry the load
+    assert starved[-1, 0, 1, THROUGHPUT] < 0.6 * starved[-1, 0, 1, OFFERED]
+    assert starved[-1, 0, 1, COMPUTE_DELAY] > starved[0, 0, 1, COMPUTE_DELAY] > 5 * _ps_mean_sojourn_ms(1.0)
+
+
+def test_litesim_without_edge_reports_zero_compute(tiny):
+    kpis = _litesim_kpis(tiny)
+    assert np.all(kpis[..., COMPUTE_SHARE] == 0) and np.all(kpis[..., COMPUTE_DELAY] == 0)
+
+
+@pytest.mark.ns3
+def test_ns3_edge_delay_is_mg1_ps_and_follows_the_compute_share(ns3_binary, tiny):
+    sc = _edge(tiny)
+    with Ns3Backend(sc, binary=ns3_binary) as backend:
+        backend.reset(seed=1)
+        for share in (1.0, 0.8):
+            row = np.array([[sc.initial_shares() + [1.0 - share, share]]])
+            kpis = np.stack([backend.step(row)[0] for _ in range(8)])
+            np.testing.assert_allclose(kpis[:, 0, :, COMPUTE_SHARE], np.tile([1.0 - share, share], (8, 1)))
+            np.testing.assert_allclose(*_check_ps(kpis, share), rtol=0.25)
+            assert np.all(kpis[:, 0, 0, COMPUTE_DELAY] == 0)
+            assert np.all(kpis[:, 0, 1, DELAY_MEAN] >= kpis[:, 0, 1, COMPUTE_DELAY])
+        kept = backend.step(np.array([[sc.initial_shares()]]))  # bandwidth only: the compute shares stay
+        np.testing.assert_allclose(kept[0, 0, :, COMPUTE_SHARE], [0.2, 0.8])
+
+
+# -- mobility ---------------------------------------------------------------------------------------------
+def _mobile(tiny, speed_mps):
+    """tiny in a larger cell (mid-range CQIs) with UEs walking at ``speed_mps`` for 12 periods."""
+    return tiny.with_updates(topology={"inter_site_distance_m": 1500, "cell_radius_m": 700},
+                             mobility={"model": "random_walk", "speed_mps": speed_mps},
+                             control={"episode_steps": 12})
+
+
+def _se_changes(kpis):
+    """How many period-to-period changes of any slice's spectral efficiency (per-cell mean over UEs)."""
+    se = kpis[:, 0, :, SPECTRAL_EFF]
+    return int(np.sum(np.abs(np.diff(se, axis=0)) > 1e-9))
+
+
+def test_litesim_ues_move(tiny):
+    sim = LiteSim(_mobile(tiny, 30.0), num_envs=1)
+    sim.reset(seed=1)
+    start = sim.state.ue_xy.copy()
+    shares = np.tile(np.asarray(tiny.initial_shares()), (1, 1, 1))
+    kpis = np.stack([sim.step(shares)[0] for _ in range(12)])
+    moved = np.hypot(*(sim.state.ue_xy - start)[..., :].reshape(-1, 2).T)
+    sim.close()
+    assert np.all(moved > 0) and moved.max() <= 30.0 * 1.2 + 1e-6  # every UE moved, no faster than its speed
+    assert _se_changes(kpis) > 0
+    assert _se_changes(_litesim_kpis(_mobile(tiny, 0.0), steps=12)) == 0
+
+
+@pytest.mark.ns3
+def test_ns3_ues_move(ns3_binary, tiny):
+    """Positions are not reported by ns-3: the UEs' CQI (spectral efficiency KPI) changes as they walk and
+    stays put when they do not (one cell, no fading: the channel only changes with the position)."""
+    walking = run_ns3(_mobile(tiny, 30.0), seed=1, steps=12, binary=ns3_binary)
+    still = run_ns3(_mobile(tiny, 0.0), seed=1, steps=12, binary=ns3_binary)
+    assert _se_changes(walking) > 0
+    assert _se_changes(still[1:]) == 0  # from the first full period on
+
+
+@pytest.mark.parametrize("mode", ["continuous", "discrete"])
+def test_slicing_core_acts_on_both_resources(tiny, mode):
+    sc = _edge(tiny).with_updates(action={"mode": mode, "delta": 0.2})
+    core = make_core(sc, "litesim", num_envs=2, seed=3)
+    core.reset()
+    assert core.shares.shape == (2, 1, 4)
+    if mode == "continuous":
+        assert core.cell_action_space.shape == (4,)
+        action = np.tile([0.5, 0.5, 0.0, 1.0], (2, 1, 1))  # all compute to URLLC
+        want = [0.0, 1.0]
+    else:
+        assert core.cell_action_space.n == 5
+        action = np.full((2, 1), 4)  # compute move: URLLC -> eMBB
+        want = [0.7, 0.3]
+    _, rewards, *_ = core.step(action)
+    np.testing.assert_allclose(core.kpis[:, 0, :, COMPUTE_SHARE], np.tile(want, (2, 1)))
+    assert np.all(np.isfinite(rewards))
+    core.close()

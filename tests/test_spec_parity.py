@@ -43,8 +43,8 @@ def test_python_takes_the_shared_constants_from_the_contract():
 
 
 def test_contract_tables_are_consistent():
-    assert len(contract.KPI_NAMES) == len(set(contract.KPI_NAMES)) == 11
-    assert contract.RATIO_KPIS == {"loss_ratio", "sla_ratio", "prb_used_share", "share_assigned"}
+    assert len(contract.KPI_NAMES) == len(set(contract.KPI_NAMES)) == 13
+    assert contract.RATIO_KPIS == {"loss_ratio", "sla_ratio", "prb_used_share", "share_assigned", "compute_share"}
     assert contract.CQI_EFFICIENCY.shape == (16,) and contract.MCS_EFFICIENCY.shape == (29,)
     assert np.all(np.diff(contract.CQI_EFFICIENCY) > 0) and np.all(np.diff(contract.MCS_EFFICIENCY) > 0)
     with pytest.raises(ValueError):

@@ -683,13 +683,13 @@ def test_cpp_end_answered_by_reference_style_client(echo):
         init = client.initialize()
         assert init.simProcessId == proc.pid
         obs_space = space_from_pb(init.obsSpace)
-        from slicebridge.bridge.kpi import KPI_NAMES
+        from slicebridge.bridge.kpi import KPI_NAMES, RATIO_KPIS
 
         assert set(obs_space.spaces) == set(KPI_NAMES)
         for name, box in obs_space.spaces.items():
             assert box.shape == (2, 3) and box.dtype == np.float64
             assert box.low.min() == 0.0
-            assert box.high.max() == (1.0 if name in ("loss_ratio", "sla_ratio", "prb_used_share", "share_assigned") else np.inf)
+            assert box.high.max() == (1.0 if name in RATIO_KPIS else np.inf)
         assert client.act_space == spaces.Box(0.0, 1.0, (2, 3), np.float64)
         sent = []
         while not client.game_over:

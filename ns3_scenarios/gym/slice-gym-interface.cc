@@ -149,7 +149,8 @@ struct SliceGymInterface::Impl
     std::string address;
     uint32_t cells;
     uint32_t slices;
-    std::vector<double> minShares;
+    uint32_t groups = 1;           // share vectors per cell: bandwidth (and compute, with edge servers)
+    std::vector<double> minShares; // [groups * slices]
     SliceGymInvalidAction invalid;
     double timeoutS;
     SliceRewardSpec reward;
@@ -177,6 +178,9 @@ struct SliceGymInterface::Impl
     /// Sends a state; returns false when Python asked to stop.
     bool Exchange(const KpiTensor& kpis, int64_t step, bool last);
     void ApplyAction(const ns3opengym::EnvActMsg& act);
+    /// Row @p row of share group @p g (0 bandwidth, 1 compute) of cell @p c, checked against [0, 1],
+    /// the minimums @p mins and sum 1: returned as is, projected, or rejected (action.invalid).
+    std::vector<double> CheckedRow(std::vector<double> row, const std::vector<double>& mins, uint32_t c, uint32_t g);
     /// An unusable action: exit with EXIT_INVALID_ACTION; in compat mode first end the episode
     /// with a game-over state naming the error (and read its stop reply).
     [[noreturn]] void RejectAction(const std::string& message);
@@ -274,7 +278,7 @@ SliceGymInterface::Impl::SendInit()
         const uint32_t n = cells * slices;
         *init.mutable_obsspace() =
             BoxSpaceDescription(0.0F, inf, {n * static_cast<uint32_t>(KPI_COUNT)}, ns3opengym::DOUBLE, "kpis");
-        *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, {n}, ns3opengym::FLOAT, "shares");
+        *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, {n * groups}, ns3opengym::FLOAT, "shares");
     }
     else
     {
@@ -287,7 +291,8 @@ SliceGymInterface::Impl::SendInit()
         }
         init.mutable_obsspace()->set_type(ns3opengym::Dict);
         init.mutable_obsspace()->mutable_space()->PackFrom(dict);
-        *init.mutable_actspace() = BoxSpaceDescription(0.0F, 1.0F, {cells, slices}, ns3opengym::DOUBLE, "");
+        *init.mutable_actspace() =
+            BoxSpaceDescription(0.0F, 1.0F, {cells, slices * groups}, ns3opengym::DOUBLE, "");
     }
 
     ns3opengym::SimInitAck ack;
@@ -436,64 +441,78 @@ SliceGymInterface::Impl::ApplyAction(const ns3opengym::EnvActMsg& act)
         RejectAction("the action must be a Box DataContainer of shares [cells, slices] (flat: [cells * slices])");
     }
     const std::vector<double> values = BoxValues(box);
-    const std::size_t n = static_cast<std::size_t>(cells) * slices;
+    const uint32_t width = slices * groups; // a cell's row: bandwidth shares, then (edge) compute shares
+    const std::size_t n = static_cast<std::size_t>(cells) * width;
     const bool shapeOk =
-        (box.shape_size() == 2 && box.shape(0) == cells && box.shape(1) == slices) ||
+        (box.shape_size() == 2 && box.shape(0) == cells && box.shape(1) == width) ||
         (box.shape_size() == 1 && box.shape(0) == n); // flat, row-major, as ns3-gym clients send
     if (!shapeOk || values.size() != n)
     {
         std::ostringstream msg;
         msg << "action rejected: shape " << ShapeText(box) << " with " << values.size()
-            << " values; expected [" << cells << ", " << slices << "] or flat [" << n << "]";
+            << " values; expected [" << cells << ", " << width << "] or flat [" << n << "]"
+            << (groups > 1 ? " (per cell: bandwidth shares, then compute shares)" : "");
         RejectAction(msg.str());
     }
-    ShareMatrix next(cells, std::vector<double>(slices));
+    ShareMatrix next(cells, std::vector<double>(width));
     for (uint32_t c = 0; c < cells; ++c)
     {
-        std::vector<double> row(values.begin() + c * slices, values.begin() + (c + 1) * slices);
-        std::string problem;
-        double sum = 0.0;
-        for (uint32_t s = 0; s < slices && problem.empty(); ++s)
+        for (uint32_t g = 0; g < groups; ++g)
         {
-            std::ostringstream where;
-            where << "cell " << c << " slice " << s << " share " << row[s];
-            if (!std::isfinite(row[s]))
-            {
-                RejectAction("action rejected: " + where.str() + " is not finite");
-            }
-            if (row[s] < -kShareTolerance || row[s] > 1.0 + kShareTolerance)
-            {
-                problem = where.str() + " is outside [0, 1]";
-            }
-            else if (row[s] < minShares[s] - kShareTolerance)
-            {
-                problem = where.str() + " is below the slice's min_share " + std::to_string(minShares[s]);
-            }
-            sum += row[s];
+            const auto first = values.begin() + c * width + g * slices;
+            const std::vector<double> mins(minShares.begin() + g * slices, minShares.begin() + (g + 1) * slices);
+            const std::vector<double> row = CheckedRow(std::vector<double>(first, first + slices), mins, c, g);
+            std::copy(row.begin(), row.end(), next[c].begin() + g * slices);
         }
-        if (problem.empty() && std::abs(sum - 1.0) > kShareTolerance)
-        {
-            problem = "cell " + std::to_string(c) + " shares sum to " + std::to_string(sum) + ", not 1";
-        }
-        if (!problem.empty())
-        {
-            if (invalid == SliceGymInvalidAction::Reject)
-            {
-                RejectAction("action rejected (scenario action.invalid = reject): " + problem);
-            }
-            const std::vector<double> projected = ProjectOntoShareSimplex(row, minShares);
-            double l1 = 0.0;
-            for (uint32_t s = 0; s < slices; ++s)
-            {
-                l1 += std::abs(projected[s] - row[s]);
-            }
-            maxProjection = std::max(maxProjection, l1);
-            ++projectedRows;
-            row = projected;
-        }
-        next[c] = row;
     }
     shares = std::move(next);
+}
+
+std::vector<double>
+SliceGymInterface::Impl::CheckedRow(std::vector<double> row, const std::vector<double>& mins, uint32_t c, uint32_t g)
+{
+    const char* what = g == 0 ? "share" : "compute share";
+    std::string problem;
+    double sum = 0.0;
+    for (uint32_t s = 0; s < slices && problem.empty(); ++s)
+    {
+        std::ostringstream where;
+        where << "cell " << c << " slice " << s << " " << what << " " << row[s];
+        if (!std::isfinite(row[s]))
+        {
+            RejectAction("action rejected: " + where.str() + " is not finite");
+        }
+        if (row[s] < -kShareTolerance || row[s] > 1.0 + kShareTolerance)
+        {
+            problem = where.str() + " is outside [0, 1]";
+        }
+        else if (row[s] < mins[s] - kShareTolerance)
+        {
+            problem = where.str() + " is below the slice's minimum " + std::to_string(mins[s]);
+        }
+        sum += row[s];
+    }
+    if (problem.empty() && std::abs(sum - 1.0) > kShareTolerance)
+    {
+        problem = "cell " + std::to_string(c) + " " + what + "s sum to " + std::to_string(sum) + ", not 1";
+    }
+    if (problem.empty())
+    {
+        return row;
+    }
+    if (invalid == SliceGymInvalidAction::Reject)
+    {
+        RejectAction("action rejected (scenario action.invalid = reject): " + problem);
+    }
+    const std::vector<double> projected = ProjectOntoShareSimplex(row, mins);
+    double l1 = 0.0;
+    for (uint32_t s = 0; s < slices; ++s)
+    {
+        l1 += std::abs(projected[s] - row[s]);
+    }
+    maxProjection = std::max(maxProjection, l1);
+    ++projectedRows;
+    return projected;
 }
 
 void
@@ -525,14 +544,16 @@ SliceGymInterface::SliceGymInterface(std::string address,
                                      SliceGymInvalidAction invalid,
                                      double timeoutS,
                                      SliceRewardSpec reward,
-                                     bool compat)
+                                     bool compat,
+                                     uint32_t groups)
     : m_impl(std::make_unique<Impl>())
 {
     m_impl->address = std::move(address);
     m_impl->cells = cells;
     m_impl->slices = slices;
+    m_impl->groups = std::max(groups, 1u);
     m_impl->minShares = std::move(minShares);
-    m_impl->minShares.resize(slices, 0.0);
+    m_impl->minShares.resize(slices * m_impl->groups, 0.0);
     m_impl->invalid = invalid;
     m_impl->timeoutS = timeoutS;
     m_impl->reward = std::move(reward);
@@ -576,10 +597,14 @@ SliceGymInterface::StopRequested() const
 Ptr<SliceGymInterface>
 CreateSliceGymController(const SliceGymOptions& options, const SliceRuntimeConfig& config)
 {
-    std::vector<double> minShares;
+    std::vector<double> minShares; // bandwidth, then (edge) compute minimums
     for (const auto& slice : config.slices)
     {
         minShares.push_back(slice.minShare);
+    }
+    if (config.hasEdge)
+    {
+        minShares.insert(minShares.end(), config.minComputeShare.begin(), config.minComputeShare.end());
     }
     return Create<SliceGymInterface>(options.Address(),
                                      config.cells.size(),
@@ -588,7 +613,8 @@ CreateSliceGymController(const SliceGymOptions& options, const SliceRuntimeConfi
                                      ParseSliceGymInvalidAction(config.actionInvalid),
                                      options.timeoutS,
                                      config.reward,
-                                     options.compat);
+                                     options.compat,
+                                     config.hasEdge ? 2 : 1);
 }
 
 } // namespace ns3

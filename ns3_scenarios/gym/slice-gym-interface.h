@@ -51,7 +51,7 @@ SliceGymInvalidAction ParseSliceGymInvalidAction(const std::string& text);
  * ZeroMQ REQ socket connected to the Python REP endpoint (ns3-gym's protocol, messages of
  * proto/ns3opengym.proto). Start() sends SimInitMsg (observation space: a Dict of one Box per KPI,
  * each [cells, slices] float64 with its real bounds; action space: Box [cells, slices] of shares in
- * [0, 1], float64), waits for SimInitAck, sends the warm-up KPIs as state 0 and returns the first
+ * [0, 1], float64, or [cells, 2 x slices] with edge servers: bandwidth, then compute shares), waits for SimInitAck, sends the warm-up KPIs as state 0 and returns the first
  * action. Decide() sends one EnvStateMsg per decision period (info: a JSON object with the
  * simulated time, step, and action diagnostics) and returns the next action; the last period's state
  * carries isGameOver with reason SimulationEnd and only the stop reply is read.
@@ -89,6 +89,9 @@ class SliceGymInterface : public SliceController
      * @param timeoutS longest wait for one answer
      * @param reward the scenario's reward (reported in every state)
      * @param compat flat spaces for ns3-gym's reference client
+     * @param groups share vectors per cell: 1 (bandwidth) or 2 (bandwidth, then compute, with edge
+     *        servers); the action is then [cells, groups * slices] and @p minShares holds the
+     *        minimums of every group, each row part projected onto its own simplex
      */
     SliceGymInterface(std::string address,
                       uint32_t cells,
@@ -97,7 +100,8 @@ class SliceGymInterface : public SliceController
                       SliceGymInvalidAction invalid,
                       double timeoutS,
                       SliceRewardSpec reward = {},
-                      bool compat = false);
+                      bool compat = false,
+                      uint32_t groups = 1);
     ~SliceGymInterface() override;
 
     ShareMatrix Start(const KpiTensor& warmupKpis, const ShareMatrix& initial) override;

@@ -275,6 +275,26 @@ FromJson(const json& root)
     cfg.bufferBytes = GetOr<uint32_t>(GetOr<json>(sc, "litesim", "scenario.", json::object()), "buffer_bytes",
                                       "scenario.litesim.", 102400);
 
+    if (sc.contains("edge") && !sc.at("edge").is_null())
+    {
+        const json& edge = sc.at("edge");
+        const std::string where = "scenario.edge.";
+        cfg.hasEdge = true;
+        cfg.edgeCapacityCyclesPerS = Get<double>(edge, "capacity_cycles_per_s", where);
+        cfg.edgeCyclesPerBit = Get<std::vector<double>>(edge, "cycles_per_bit", where);
+        cfg.minComputeShare = GetOr<std::vector<double>>(edge, "min_compute_share", where, {});
+        cfg.minComputeShare.resize(cfg.minComputeShare.empty() ? cfg.slices.size() : cfg.minComputeShare.size(), 0.0);
+        if (cfg.edgeCyclesPerBit.size() != cfg.slices.size() || cfg.minComputeShare.size() != cfg.slices.size())
+        {
+            throw std::runtime_error("fields " + where + "cycles_per_bit and min_compute_share need one value per slice (" +
+                                     std::to_string(cfg.slices.size()) + ")");
+        }
+        if (!(cfg.edgeCapacityCyclesPerS > 0))
+        {
+            throw std::runtime_error("field " + where + "capacity_cycles_per_s must be > 0");
+        }
+    }
+
     const json& cells = ArrayAt(root, "cells", "");
     for (size_t c = 0; c < cells.size(); ++c)
     {
@@ -310,16 +330,16 @@ FromJson(const json& root)
     cfg.initialShares = Get<std::vector<std::vector<double>>>(root, "initial_shares", "");
     const size_t nC = cfg.cells.size();
     const size_t nS = cfg.slices.size();
-    auto checkShape = [&](const std::vector<std::vector<double>>& m, const std::string& what) {
+    auto checkShape = [&](const std::vector<std::vector<double>>& m, const std::string& what, std::size_t width) {
         bool ok = m.size() == nC;
         for (const auto& row : m)
         {
-            ok = ok && row.size() == nS;
+            ok = ok && row.size() == width;
         }
         if (!ok)
         {
-            throw std::runtime_error("field " + what + " must be [" + std::to_string(nC) +
-                                     " cells][" + std::to_string(nS) + " slices]");
+            throw std::runtime_error("field " + what + " must be [" + std::to_string(nC) + " cells][" +
+                                     std::to_string(width) + (width == nS ? " slices]" : " shares: bandwidth, compute]"));
         }
     };
     cfg.cellLoadScale = GetOr<std::vector<double>>(topo, "cell_load_scale", "scenario.topology.", {});
@@ -332,12 +352,12 @@ FromJson(const json& root)
         throw std::runtime_error("fields scenario.topology.cell_load_scale and cell_load_shift_steps need one "
                                  "value per cell (" + std::to_string(nC) + ")");
     }
-    checkShape(cfg.slaDelayMs, "sla_delay_ms");
-    checkShape(cfg.initialShares, "initial_shares");
+    checkShape(cfg.slaDelayMs, "sla_delay_ms", nS);
+    checkShape(cfg.initialShares, "initial_shares", cfg.ShareWidth());
     cfg.slaThroughputMbps = root.contains("sla_throughput_mbps")
                                 ? Get<std::vector<std::vector<double>>>(root, "sla_throughput_mbps", "")
                                 : std::vector<std::vector<double>>(nC, std::vector<double>(nS, 0.0));
-    checkShape(cfg.slaThroughputMbps, "sla_throughput_mbps");
+    checkShape(cfg.slaThroughputMbps, "sla_throughput_mbps", nS);
     cfg.reward = RewardFromJson(sc, cfg);
     if (nC == 0 || nS == 0)
     {

@@ -105,7 +105,18 @@ class SliceRuntimeConfig
     /// scenario.reward with the SLAs, slice kinds and bandwidth it needs (no scenario.reward:
     /// min_satisfaction)
     SliceRewardSpec reward;
-    std::vector<std::vector<double>> initialShares;   //!< [cells][slices]
+    std::vector<std::vector<double>> initialShares;   //!< [cells][ShareWidth()]: bandwidth, then (edge) compute
+
+    /// scenario.edge (bridge.scenario.Edge): absent unless hasEdge.
+    bool hasEdge{false};
+    double edgeCapacityCyclesPerS{0.0};
+    std::vector<double> edgeCyclesPerBit; //!< [slices]
+    std::vector<double> minComputeShare;  //!< [slices] (zeros when not given)
+    /// Values per cell in a share row: slices, or 2 x slices with an edge section (bandwidth, then compute).
+    std::size_t ShareWidth() const
+    {
+        return slices.size() * (hasEdge ? 2 : 1);
+    }
 };
 
 } // namespace ns3

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-scenario-helper.h"
 
+#include "slice-edge-server.h"
 #include "slice-fading-model.h"
 #include "slice-ff-mac-scheduler.h"
 #include "slice-kpi-collector.h"
@@ -416,6 +417,15 @@ SliceScenarioHelper::InstallTraffic()
     for (uint32_t c = 0; c < nCells; ++c)
     {
         m_collector->SetCellScheduler(c, m_schedulers[c]);
+        if (m_cfg.hasEdge)
+        {
+            // the cell's edge server sits on its eNB node (mobile edge computing next to the radio)
+            Ptr<SliceEdgeServer> server = CreateObject<SliceEdgeServer>();
+            server->SetAttribute("Capacity", DoubleValue(m_cfg.edgeCapacityCyclesPerS));
+            server->SetCyclesPerBit(m_cfg.edgeCyclesPerBit);
+            m_enbNodes.Get(c)->AggregateObject(server);
+            m_collector->SetEdgeServer(c, server);
+        }
     }
     // rank of each UE among its slice's UEs in its cell (runtime-JSON order): active_ues masks switch
     // on the first ones

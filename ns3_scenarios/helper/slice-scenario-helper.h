@@ -35,7 +35,9 @@ class SliceTrafficSource;
  * QCI carrying the slice's downlink traffic (SliceTrafficSource on the remote host ->
  * SliceTrafficSink on the UE); CQI by LteAmc's PiroEW2010 model (as litesim), RLC UM with the
  * scenario's litesim.buffer_bytes as transmission buffer, no radio-link-failure detection; per cell a SliceFfMacScheduler (or the stock PF scheduler when the
- * scheduler kind is "pf"); and the SliceKpiCollector that runs the decision periods.
+ * scheduler kind is "pf"); with an edge section, one SliceEdgeServer per cell aggregated to its eNB
+ * node (processor-sharing compute after radio delivery); and the SliceKpiCollector that runs the
+ * decision periods.
  */
 class SliceScenarioHelper
 {

@@ -2,6 +2,7 @@
 #include "slice-kpi-collector.h"
 
 #include "slice-contract.h"
+#include "slice-edge-server.h"
 #include "slice-ff-mac-scheduler.h"
 #include "slice-packet-header.h"
 
@@ -67,6 +68,7 @@ void
 SliceKpiCollector::DoDispose()
 {
     m_schedulers.clear();
+    m_edges.clear();
     m_controller = nullptr;
     if (m_out.is_open())
     {
@@ -82,6 +84,7 @@ SliceKpiCollector::SetDimensions(uint32_t nCells, uint32_t nSlices, uint16_t ban
     m_nSlices = nSlices;
     m_bandwidthPrb = bandwidthPrb;
     m_schedulers.assign(nCells, nullptr);
+    m_edges.assign(nCells, nullptr);
     m_prbMark.assign(nCells, std::vector<uint64_t>(nSlices, 0));
     m_counters.assign(nCells, std::vector<Counters>(nSlices));
     m_shares.assign(nCells, std::vector<double>(nSlices, 1.0 / nSlices));
@@ -118,6 +121,27 @@ SliceKpiCollector::SetCellScheduler(uint32_t cell, Ptr<SliceFfMacScheduler> sche
 }
 
 void
+SliceKpiCollector::SetEdgeServer(uint32_t cell, Ptr<SliceEdgeServer> server)
+{
+    m_edges.at(cell) = server;
+}
+
+ShareMatrix
+SliceKpiCollector::SharesInForce() const
+{
+    ShareMatrix rows = m_shares;
+    for (uint32_t c = 0; c < m_nCells; ++c)
+    {
+        if (m_edges[c])
+        {
+            const auto& compute = m_edges[c]->GetShares();
+            rows[c].insert(rows[c].end(), compute.begin(), compute.end());
+        }
+    }
+    return rows;
+}
+
+void
 SliceKpiCollector::SetController(Ptr<SliceController> controller)
 {
     m_controller = controller;
@@ -142,23 +166,36 @@ SliceKpiCollector::ApplyShares(const ShareMatrix& shares)
                                                                     << m_nCells << " cells");
     for (uint32_t c = 0; c < m_nCells; ++c)
     {
-        NS_ABORT_MSG_IF(shares[c].size() != m_nSlices,
+        // a row is [bandwidth shares] or, with an edge server, [bandwidth shares, compute shares]
+        const uint32_t groups = shares[c].size() / m_nSlices;
+        NS_ABORT_MSG_IF(shares[c].size() % m_nSlices != 0 || groups < 1 || groups > (m_edges[c] ? 2u : 1u),
                         "share row of cell " << c << " has " << shares[c].size() << " values, expected "
-                                             << m_nSlices);
-        double sum = 0;
-        for (double v : shares[c])
+                                             << m_nSlices << (m_edges[c] ? " or twice that (bandwidth, compute)" : ""));
+        for (uint32_t g = 0; g < groups; ++g)
         {
-            NS_ABORT_MSG_IF(!(v >= 0), "negative or NaN share in cell " << c);
-            sum += v;
-        }
-        NS_ABORT_MSG_IF(sum <= 0, "shares of cell " << c << " sum to 0");
-        for (uint32_t s = 0; s < m_nSlices; ++s)
-        {
-            m_shares[c][s] = shares[c][s] / sum;
-        }
-        if (m_schedulers[c])
-        {
-            m_schedulers[c]->SetShares(m_shares[c]);
+            double sum = 0;
+            for (uint32_t s = 0; s < m_nSlices; ++s)
+            {
+                const double v = shares[c][g * m_nSlices + s];
+                NS_ABORT_MSG_IF(!(v >= 0), "negative or NaN share in cell " << c);
+                sum += v;
+            }
+            NS_ABORT_MSG_IF(sum <= 0, "shares of cell " << c << " sum to 0");
+            std::vector<double> row(m_nSlices);
+            for (uint32_t s = 0; s < m_nSlices; ++s)
+            {
+                row[s] = shares[c][g * m_nSlices + s] / sum;
+            }
+            if (g == 1)
+            {
+                m_edges[c]->SetShares(row);
+                continue;
+            }
+            m_shares[c] = row;
+            if (m_schedulers[c])
+            {
+                m_schedulers[c]->SetShares(m_shares[c]);
+            }
         }
     }
 }
@@ -217,8 +254,6 @@ SliceKpiCollector::NotifyRx(uint32_t ue, Ptr<const Packet> packet, Time delay, u
     Ue& u = m_ues[ue];
     Counters& k = m_counters[u.cell][u.slice];
     double ms = delay.GetSeconds() * 1e3;
-    k.rxBytes += packet->GetSize();
-    k.rxPackets++;
     // the gap [seq - lost, seq) was lost: RLC drops are already counted, the rest was lost on the air
     SlicePacketHeader header;
     packet->PeekHeader(header);
@@ -230,8 +265,29 @@ SliceKpiCollector::NotifyRx(uint32_t ue, Ptr<const Packet> packet, Time delay, u
         it = u.rlcDropped.erase(it);
     }
     k.lost += lost > known ? lost - known : 0;
-    k.delaysMs.push_back(ms);
-    if (ms <= m_slaDelayMs[u.cell][u.slice])
+    const uint32_t bytes = packet->GetSize();
+    if (!m_edges[u.cell])
+    {
+        Deliver(ue, bytes, ms, 0.0);
+        return;
+    }
+    // processed at the cell's edge server first: delivered when that completes
+    m_edges[u.cell]->Submit(u.slice, bytes * 8.0, [this, ue, bytes, ms](Time sojourn) {
+        const double computeMs = sojourn.GetSeconds() * 1e3;
+        Deliver(ue, bytes, ms + computeMs, computeMs);
+    });
+}
+
+void
+SliceKpiCollector::Deliver(uint32_t ue, uint32_t bytes, double delayMs, double computeMs)
+{
+    const Ue& u = m_ues[ue];
+    Counters& k = m_counters[u.cell][u.slice];
+    k.rxBytes += bytes;
+    k.rxPackets++;
+    k.delaysMs.push_back(delayMs);
+    k.computeDelaySumMs += computeMs;
+    if (delayMs <= m_slaDelayMs[u.cell][u.slice])
     {
         k.withinBudget++;
     }
@@ -308,6 +364,11 @@ SliceKpiCollector::Measure(double periodS)
                 v[KPI_PRB_USED_SHARE] = std::min(1.0, used / (m_bandwidthPrb * ttis));
             }
             v[KPI_SHARE_ASSIGNED] = m_shares[c][s];
+            if (m_edges[c])
+            {
+                v[KPI_COMPUTE_SHARE] = m_edges[c]->GetShares()[s];
+                v[KPI_COMPUTE_DELAY_MS] = k.rxPackets ? k.computeDelaySumMs / k.rxPackets : 0.0;
+            }
             v[KPI_SPECTRAL_EFF_BPS_HZ] = seCount[c][s] ? seSum[c][s] / seCount[c][s] : 0.0;
         }
     }
@@ -341,7 +402,7 @@ SliceKpiCollector::EndWarmup()
 {
     double periodS = (Simulator::Now() - m_periodStart).GetSeconds();
     KpiTensor warm = periodS > 0 ? Measure(periodS) : KpiTensor(m_nCells, std::vector<SliceKpiVector>(m_nSlices));
-    ApplyShares(m_controller->Start(warm, m_shares));
+    ApplyShares(m_controller->Start(warm, SharesInForce()));
     ResetPeriod();
     Simulator::Schedule(m_period, &SliceKpiCollector::EndPeriod, this, 0);
 }

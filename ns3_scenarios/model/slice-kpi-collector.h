@@ -17,6 +17,7 @@ namespace ns3
 {
 
 class Packet;
+class SliceEdgeServer;
 class SliceFfMacScheduler;
 
 /**
@@ -42,6 +43,12 @@ class SliceFfMacScheduler;
  * period); spectral efficiency = mean over the slice's UEs of the 36.213 Table 7.2.3-1 efficiency
  * of their last wideband CQI. Without a SliceFfMacScheduler (stock scheduler runs) the backlog,
  * PRB share and spectral efficiency are reported as 0.
+ *
+ * Edge computing (SetEdgeServer, scenario "edge"): a packet received by its UE is handed to its
+ * cell's SliceEdgeServer and counts as received (throughput, delay, sla) when its processing there
+ * completes, with the radio delay plus the processing sojourn as its delay; compute delay = mean
+ * sojourn of those packets, compute share = the slice's share of the server. Share rows then have
+ * 2 x slices values (bandwidth, then compute); a row of slices values moves the bandwidth only.
  */
 class SliceKpiCollector : public Object
 {
@@ -57,6 +64,8 @@ class SliceKpiCollector : public Object
     void SetUeRnti(uint32_t ue, uint16_t rnti);
     void SetSlaDelayMs(const ShareMatrix& delayMs);
     void SetCellScheduler(uint32_t cell, Ptr<SliceFfMacScheduler> scheduler);
+    /// The edge server of @p cell (scenario "edge"); without one, packets count when the UE receives them.
+    void SetEdgeServer(uint32_t cell, Ptr<SliceEdgeServer> server);
     void SetController(Ptr<SliceController> controller);
     /// Shares in force from time 0 (also applied to the schedulers).
     void SetInitialShares(const ShareMatrix& shares);
@@ -87,6 +96,7 @@ class SliceKpiCollector : public Object
         uint64_t withinBudget{0};
         uint64_t lost{0};
         std::vector<double> delaysMs;
+        double computeDelaySumMs{0.0};
     };
 
     struct Ue
@@ -99,6 +109,11 @@ class SliceKpiCollector : public Object
     };
 
     KpiTensor Measure(double periodS);
+    /// Count a packet of @p bytes of @p ue as delivered with end-to-end delay @p delayMs, of which
+    /// @p computeMs at the edge server.
+    void Deliver(uint32_t ue, uint32_t bytes, double delayMs, double computeMs);
+    /// The share rows in force [cells][slices or 2 x slices] (bandwidth, then compute with edge servers).
+    ShareMatrix SharesInForce() const;
     void ResetPeriod();
     void ApplyShares(const ShareMatrix& shares);
     void EndWarmup();
@@ -117,6 +132,7 @@ class SliceKpiCollector : public Object
     ShareMatrix m_slaDelayMs;
     ShareMatrix m_shares;
     std::vector<Ptr<SliceFfMacScheduler>> m_schedulers;
+    std::vector<Ptr<SliceEdgeServer>> m_edges; //!< per cell, null without edge computing
     std::vector<std::vector<uint64_t>> m_prbMark; //!< cumulative PRBs at the period start
     std::vector<std::vector<Counters>> m_counters;
     Ptr<SliceController> m_controller;

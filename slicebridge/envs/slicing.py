@@ -74,10 +74,11 @@ class SlicingCore:
         self.obs_dim = self.observe.obs_dim
         self.cell_observation_space = spaces.Box(0.0, scenario.observation.clip, (self.obs_dim,), np.float32)
         if scenario.action.mode == "continuous":
-            self.cell_action_space: spaces.Space = spaces.Box(0.0, 1.0, (self.n_slices,), np.float32)
+            # W = S shares, or 2·S with an edge section (bandwidth, then compute: bridge.actions)
+            self.cell_action_space: spaces.Space = spaces.Box(0.0, 1.0, (scenario.share_width,), np.float32)
         else:
             self.cell_action_space = spaces.Discrete(self.actions.n_moves)
-        self._initial = np.tile(np.asarray(scenario.initial_shares()), (self.num_envs, self.n_cells, 1))
+        self._initial = np.tile(np.asarray(scenario.initial_share_row()), (self.num_envs, self.n_cells, 1))
         self.shares = self._initial.copy()
         self.kpis: np.ndarray | None = None
         self.t = 0
@@ -131,7 +132,7 @@ class SlicingCore:
         """Where the running episode stands: its seed and the shares ``[t, B, C, S]`` applied so far."""
         if self.episode_seed is None:
             return {"episode_seed": None, "shares": None}
-        shape = (0, self.num_envs, self.n_cells, self.n_slices)
+        shape = (0, self.num_envs, self.n_cells, self.scenario.share_width)
         journal = np.stack(self._journal) if self._journal else np.zeros(shape)
         return {"episode_seed": self.episode_seed, "shares": journal}
 
@@ -170,7 +171,7 @@ def make_core(scenario: Scenario, simulator: str = "litesim", num_envs: int = 1,
 
 def _network_action_space(core: SlicingCore) -> spaces.Space:
     if isinstance(core.cell_action_space, spaces.Box):
-        return spaces.Box(0.0, 1.0, (core.n_cells, core.n_slices), np.float32)
+        return spaces.Box(0.0, 1.0, (core.n_cells, core.scenario.share_width), np.float32)
     return spaces.MultiDiscrete([core.actions.n_moves] * core.n_cells)
 
 

@@ -14,7 +14,7 @@ the backend ends all copies and raises :class:`Ns3Error` naming the run, its exi
 of its output.
 
 The observation each copy sends is a Dict of Box spaces, one per KPI name of :mod:`bridge.kpi`, each
-shaped ``[cells, slices]``; they are stacked into the KPI tensor ``[B, cells, slices, 11]`` in
+shaped ``[cells, slices]``; they are stacked into the KPI tensor ``[B, cells, slices, 13]`` in
 :data:`~slicebridge.bridge.kpi.KPI_NAMES` order (decoded by protobuf, ``wire.server.parse_state``). The
 last state of an episode carries ``isGameOver`` (reason ``SimulationEnd`` → truncated, ``GameOver``
 → terminated); the backend answers it with ``stopSimReq=true`` at once, and records the flags in
@@ -177,6 +177,10 @@ class Ns3Backend:
         self._base_seed = int(scenario.seed if seed is None else seed)
         self._unseeded = 0  # unseeded resets since the base seed was set
         self.shape = (scenario.n_cells, scenario.n_slices)
+        # share rows sent: [C, W], W = S or 2·S with an edge section (bandwidth, then compute)
+        self.share_shape = (scenario.n_cells, scenario.share_width)
+        self._initial_compute = np.tile(np.asarray(scenario.initial_compute_shares()), (scenario.n_cells, 1))
+        self._compute = np.broadcast_to(self._initial_compute, (self.num_envs, *self.shape)).copy()
         self.terminated = np.zeros(self.num_envs, dtype=bool)
         self.truncated = np.zeros(self.num_envs, dtype=bool)
         self.infos: list[dict] = [{} for _ in range(self.num_envs)]
@@ -186,7 +190,7 @@ class Ns3Backend:
 
     # -- backend interface -----------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> np.ndarray:
-        """End running copies and start fresh ones; return state 0, the KPI tensor ``[B, C, S, 11]``."""
+        """End running copies and start fresh ones; return state 0, the KPI tensor ``[B, C, S, 13]``."""
         self._check_open()
         self._res.end_runs()
         if seed is not None:
@@ -203,22 +207,30 @@ class Ns3Backend:
             for run in runs:
                 run.server.ack_init()
             states = self._gather(runs, self.init_timeout_s, "the reset state (EnvStateMsg)", starting=True)
+            self._compute[...] = self._initial_compute
         except BaseException:
             self._res.end_runs()
             raise
         return self._absorb(runs, states)
 
     def step(self, shares: np.ndarray) -> np.ndarray:
-        """Send every copy its shares ``[C, S]``; gather the next KPI tensor ``[B, C, S, 11]``."""
+        """Send every copy its share rows ``[C, W]`` (``shares [B, C, W]``; with an edge section ``[B, C, S]``
+        keeps the compute shares in force); gather the next KPI tensor ``[B, C, S, N_KPIS]``."""
         self._check_open()
         runs = self._res.runs
         if not runs:
             raise Ns3Error("step() called before reset()")
         shares = np.asarray(shares, dtype=np.float64)
-        if shares.shape != (self.num_envs, *self.shape):
-            raise ValueError(f"shares must have shape {(self.num_envs, *self.shape)}, got {shares.shape}")
+        if shares.shape == (self.num_envs, *self.shape) and self.share_shape != self.shape:
+            shares = np.concatenate([shares, self._compute], axis=-1)
+        if shares.shape != (self.num_envs, *self.share_shape):
+            raise ValueError(f"shares must have shape {(self.num_envs, *self.share_shape)}"
+                             f"{f' or {(self.num_envs, *self.shape)}' if self.share_shape != self.shape else ''}, "
+                             f"got {shares.shape}")
         if not np.all(np.isfinite(shares)):
             raise ValueError("shares contain NaN or infinite values")
+        if self.share_shape != self.shape:  # the compute shares sent: kept by a later bandwidth-only step
+            self._compute[...] = shares[..., self.shape[1]:]
         done = [r.index for r in runs if r.finished]
         if done:
             raise Ns3Error(f"ns-3 run(s) {done} already ended their episode (game over); call reset()")
@@ -329,13 +341,13 @@ class Ns3Backend:
 
     def _check_spaces(self, run: _Run, init: SimInit) -> None:
         act, obs = init.action_space, init.observation_space
-        if not isinstance(act, spaces.Box) or act.shape != self.shape:
-            raise self._failure(run, f"announced action space {act}, expected a Box of shape {self.shape}")
+        if not isinstance(act, spaces.Box) or act.shape != self.share_shape:
+            raise self._failure(run, f"announced action space {act}, expected a Box of shape {self.share_shape}")
         if not isinstance(obs, spaces.Dict) or set(obs.spaces) != set(KPI_NAMES):
             raise self._failure(run, f"announced observation space {obs}, expected a Dict of the KPIs {list(KPI_NAMES)}")
 
     def _kpi_tensor(self, run: _Run, obs: Any) -> np.ndarray:
-        """The decoded KPI Dict as one float64 array ``[cells, slices, 11]`` (KPI_NAMES order)."""
+        """The decoded KPI Dict as one float64 array ``[cells, slices, 13]`` (KPI_NAMES order)."""
         if not isinstance(obs, dict):
             raise self._failure(run, f"sent an observation of type {type(obs).__name__}, expected a Dict of KPI boxes")
         missing = [k for k in KPI_NAMES if k not in obs]

@@ -8,7 +8,9 @@ Format (all units in the key names)::
      "cells": [{"x_m", "y_m", "azimuth_deg" (null for omni), "site"}],
      "ues": [{"cell", "slice", "x_m", "y_m", "shadowing_db": [one value per cell]}],
      "sla_throughput_mbps": [[cells][slices]], "sla_delay_ms": [[cells][slices]],
-     "initial_shares": [[cells][slices]]}
+     "initial_shares": [[cells][W]]}
+
+W = slices, or 2 x slices with an edge section (bandwidth shares, then compute shares).
 
 UEs are listed cell by cell, and inside a cell slice by slice (the order of Scenario.ue_slice_index).
 """
@@ -52,7 +54,10 @@ def runtime_dict(scenario: Scenario, seed: int, shares: np.ndarray | None = None
     ]
     thr, dly = scenario.sla_matrix()
     if shares is None:
-        shares = np.tile(np.asarray(scenario.initial_shares()), (scenario.n_cells, 1))
+        shares = np.tile(np.asarray(scenario.initial_share_row()), (scenario.n_cells, 1))
+    elif np.shape(shares)[-1] != scenario.share_width:  # bandwidth shares only: the initial compute shares
+        compute = np.tile(np.asarray(scenario.initial_compute_shares()), (scenario.n_cells, 1))
+        shares = np.concatenate([np.asarray(shares, dtype=float), compute], axis=-1)
     return {
         "format": RUNTIME_FORMAT,
         "scenario": scenario.model_dump(mode="json"),
