@@ -132,6 +132,9 @@ class TrainConfig:
     # one SB3 learn() per model in lockstep threads (per_model, the reference); batched: refuse otherwise
     engine: str = "auto"  # auto | batched | per_model
     model_init: Callable[[int, BaseAlgorithm], None] | None = None  # called as (k, model) on every fresh model after init_policy (agents.transfer)
+    # called as (round, policy, record) at the end of every round but the last: the policy as it stands (federated:
+    # the global model on every cell), the round's history record, which the hook may extend (e.g. a greedy reward)
+    round_hook: Callable[[int, "MultiCellPolicy", dict[str, Any]], None] | None = None
 
 
 #: What ``slicebridge train`` and ``compare`` run with on litesim unless told otherwise (issue 17, measured
@@ -469,7 +472,7 @@ class _Trainer:
         d = asdict(self.cfg)
         # the engine is not part of it: both engines write and read the same checkpoints
         for k in ("run_dir", "progress", "resume", "stop_after_rounds", "timeout_s", "verbose", "tensorboard", "scenario", "backend_factory",
-                  "predictor", "model_init", "engine"):
+                  "predictor", "model_init", "engine", "round_hook"):
             d.pop(k, None)
         d["scenario"] = self.scenario.model_dump(mode="json")
         d["seed"] = self.seed
@@ -575,6 +578,19 @@ class _Trainer:
                 model.logger.record(f"federation/{key}", record[key])
         self.history.append(record)
         self.meter.clear()
+        if self.cfg.round_hook is not None and not final:
+            self.cfg.round_hook(len(self.history), self._policy_now(), record)
+
+    def _policy_now(self) -> MultiCellPolicy:
+        """The policy at a round's end (workers paused): federated, the global model just sent to the next
+        round's clients, on every cell; otherwise each cell's own model."""
+        cfg = self.cfg
+        mode = ("discrete" if cfg.algorithm == "dqn" else "continuous") if self.per_slice else self.scenario.action.mode
+        meta = {"name": f"{cfg.algorithm}-{cfg.mode}-round{len(self.history)}", "action_mode": mode}
+        if self.server is not None and self.server.selected:
+            return MultiCellPolicy([self.models[self.server.selected[0]]], [0] * self.core.n_cells, meta)
+        cell_model = [k for c in range(self.core.n_cells) for k, g in enumerate(self.hub.groups) if c in g]
+        return MultiCellPolicy(self.models, cell_model, meta)
 
     def _checkpoint(self, n_rounds: int) -> None:
         state = {

@@ -17,8 +17,10 @@ centralised (one DQN on every cell's transitions) and independent (no sharing) �
 
 Metrics, mean ± sd over seeds: reward α·U − β·C (mean per cell); resource utilisation (PRB share used
 per cell); satisfaction U (mean over slices with traffic of min(delivered/offered, 1)); rounds to
-target (first round whose 3-round moving training reward reaches r₀ + 0.9·(r_best − r₀), r₀ the first
-round's reward and r_best the best method's final reward, both means over methods/seeds); bytes per
+target (every ``probe_every`` rounds the policy as it stands — federated: the global model — plays one
+greedy litesim episode of ``probe_steps`` steps; the first probed round whose reward closes half the gap
+between equal shares and the oracle on that episode); mean training reward over all rounds (ε-greedy,
+the area under the learning curve); bytes per
 round (model bytes up + down; raw float32 transitions for the centralised learner); training time.
 Outputs in ``out_dir``: ``fdrl.md`` (the tables), ``fdrl.json`` (histories and per-seed values),
 one run directory per method and seed.
@@ -39,7 +41,7 @@ import numpy as np
 from slicebridge.agents.baselines import Baseline
 from slicebridge.agents.training import RunResult, TrainConfig, cell_metrics
 from slicebridge.app.evaluate import BaselinePolicy
-from slicebridge.app.recipes.common import SCENARIOS, as_scenario, method_config, smoothed, train_methods
+from slicebridge.app.recipes.common import SCENARIOS, as_scenario, greedy_episodes, method_config, smoothed, train_methods
 from slicebridge.app.recipes.confirm import Confirmation, confirm_in_ns3
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.backend import DemandOracle
@@ -75,6 +77,8 @@ class FdrlConfig:
     ns3_episodes: int = 1
     ns3_steps: int = 20
     ns3_workers: int = 1
+    probe_every: int = 4  # rounds between greedy probes of the policy as it stands (convergence)
+    probe_steps: int = 50
     progress: bool = True
     reuse: bool = False  # take finished runs (history.json + policy/) from out_dir instead of training
     dqn: dict[str, Any] = field(default_factory=lambda: dict(
@@ -169,23 +173,49 @@ def _train_group(cfg: FdrlConfig, scenario: Scenario, methods: tuple[str, ...], 
                 scenario, method, "dqn", cfg.dqn, rounds * cfg.local_steps * cfg.num_envs, folder / f"{method}-s{seed}",
                 num_envs=cfg.num_envs, local_steps=cfg.local_steps, seed=seed, progress=cfg.progress, fraction_fit=cfg.fraction_fit,
                 proximal_mu=cfg.proximal_mu, net_arch=list(cfg.net_arch))
+            configs[f"{method}-s{seed}"].round_hook = _probe_hook(cfg, scenario)
     runs, times = train_methods(configs, scenario, cfg.reuse, log, "fdrl",
                                 f"{scenario.name}: {rounds} rounds × {cfg.local_steps} steps × {cfg.num_envs} instances")
+    hook = _probe_hook(cfg, scenario)
+    for run in runs.values():  # the hook skips the last round (federated: the global model reaches every cell only then)
+        if run.history and "greedy_reward" not in run.history[-1] and len(run.history) % cfg.probe_every == 0:
+            hook(len(run.history), run.policy, run.history[-1])
     return _Group(scenario, {m: [runs[f"{m}-s{s}"] for s in seeds] for m in methods},
                   {m: [times[f"{m}-s{s}"] for s in seeds] for m in methods})
 
 
 def _rounds_to(history: list[dict[str, Any]], target: float) -> int | None:
-    hit = np.flatnonzero(smoothed(history) >= target)
-    return int(hit[0]) + 1 if hit.size else None
+    """First round whose greedy reward (the round hook's probe) reaches ``target``."""
+    return next((int(h["round"]) for h in history if h.get("greedy_reward", -np.inf) >= target), None)
 
 
-def _convergence(group: _Group) -> tuple[float, dict[str, list[int | None]]]:
-    """Common target r₀ + 0.9·(r_best − r₀) and each run's rounds to it."""
-    first = np.mean([r.history[0]["reward"] for runs in group.runs.values() for r in runs])
-    finals = {m: np.mean([np.mean([h["reward"] for h in r.history[-3:]]) for r in runs]) for m, runs in group.runs.items()}
-    target = float(first + 0.9 * (max(finals.values()) - first))
-    return target, {m: [_rounds_to(r.history, target) for r in runs] for m, runs in group.runs.items()}
+def _probe_scenario(cfg: FdrlConfig, scenario: Scenario) -> Scenario:
+    return scenario.with_updates(control={"episode_steps": min(cfg.probe_steps, scenario.control.episode_steps)})
+
+
+def _probe_hook(cfg: FdrlConfig, scenario: Scenario) -> Callable[[int, Any, dict[str, Any]], None]:
+    """Round hook: every ``probe_every`` rounds, the greedy reward of the policy as it stands (federated: the
+    global model) over one litesim episode of ``probe_steps`` steps from ``eval_seed``, kept in the history."""
+    probe = _probe_scenario(cfg, scenario)
+
+    def hook(round_no: int, policy: Any, record: dict[str, Any]) -> None:
+        if round_no % cfg.probe_every == 0:
+            record["greedy_reward"] = float(greedy_episodes(probe, policy, 1, cfg.eval_seed)[0].rewards.mean())
+
+    return hook
+
+
+def convergence_target(cfg: FdrlConfig, scenario: Scenario) -> tuple[float, float, float]:
+    """``(target, equal, oracle)``: greedy rewards of equal shares and the oracle on the probe episode; the
+    target closes half the gap between them."""
+    probe = _probe_scenario(cfg, scenario)
+    equal, oracle = (float(greedy_episodes(probe, p, 1, cfg.eval_seed)[0].rewards.mean()) for p in ("equal", need_oracle(probe)))
+    return equal + 0.5 * (oracle - equal), equal, oracle
+
+
+def _convergence(group: _Group, target: float) -> dict[str, list[int | None]]:
+    """Each run's rounds until its probed greedy reward reaches ``target``."""
+    return {m: [_rounds_to(r.history, target) for r in runs] for m, runs in group.runs.items()}
 
 
 def _pm(values: list[float] | np.ndarray, fmt: str = "{:.3f}", scale: float = 1.0) -> str:
@@ -201,8 +231,9 @@ def _rounds_cell(hits: list[int | None], rounds: int) -> str:
 
 def _main_table(cfg: FdrlConfig, group: _Group, conf: Confirmation, target: float, hits: dict[str, list[int | None]], rounds: int) -> list[str]:
     lines = [
-        "| method | reward | resource utilisation | satisfaction | rounds to target | bytes / round | training time | paper: utilisation / satisfaction / epochs |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| method | reward | resource utilisation | satisfaction | rounds to target | mean training reward | bytes / round | training time | "
+        "paper: utilisation / satisfaction / epochs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in conf.rows():
         vals = conf.values["litesim"][row]
@@ -210,14 +241,17 @@ def _main_table(cfg: FdrlConfig, group: _Group, conf: Confirmation, target: floa
                  _pm([v["satisfaction"] for v in vals], "{:.1f}", 100) + " %"]
         method = next((m for m, label in METHOD_LABELS.items() if label == row), None)
         if method is None:
-            cells += ["—", "—", "—", "—"]
+            cells += ["—", "—", "—", "—", "—"]
         else:
             nbytes = np.mean([r.summary()["bytes_per_round"] for r in group.runs[method]])
-            cells += [_rounds_cell(hits[method], rounds), "0" if nbytes == 0 else f"{nbytes / 1e6:.3f} MB",
+            cells += [_rounds_cell(hits[method], rounds), _pm([np.mean([h["reward"] for h in r.history]) for r in group.runs[method]]),
+                      "0" if nbytes == 0 else f"{nbytes / 1e6:.3f} MB",
                       _pm(group.times[method], "{:.0f}") + " s", "{} % / {} % / {}".format(*PAPER[method])]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Target reward for convergence: {target:.3f} (r₀ + 0.9·(r_best − r₀) of the training rewards).")
+    lines.append(f"Rounds to target: first probed round (every {cfg.probe_every} rounds; greedy, one {cfg.probe_steps}-step litesim "
+                 f"episode from seed {cfg.eval_seed}) whose reward reaches {target:.3f}, half-way from equal shares to the oracle "
+                 f"on that episode.")
     return lines
 
 
@@ -265,7 +299,8 @@ def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
     pool = ThreadPoolExecutor(max_workers=1)
     pending = pool.submit(confirm_in_ns3, scenario, rows, metrics, litesim_episodes=cfg.eval_episodes, ns3_episodes=cfg.ns3_episodes,
                           ns3_steps=cfg.ns3_steps, seed=cfg.eval_seed, ns3_workers=cfg.ns3_workers, ns3=cfg.ns3, log=log)
-    target, hits = _convergence(group)
+    target = convergence_target(cfg, scenario)[0]
+    hits = _convergence(group, target)
 
     sweep_methods = tuple(m for m in cfg.sweep_methods if m in cfg.methods)
     sweeps: dict[str, list[tuple[str, _Group, Confirmation | None, dict[str, list[int | None]]]]] = {"het": [], "clients": []}
@@ -279,7 +314,7 @@ def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
         g = _train_group(cfg, sc, sweep_methods, sweep_rounds, out / f"{kind}{label}", seeds, log)
         c = confirm_in_ns3(sc, {METHOD_LABELS[m]: [r.policy for r in g.runs[m]] for m in sweep_methods}, _metrics(sc),
                            litesim_episodes=cfg.eval_episodes, seed=cfg.eval_seed, ns3=False, log=log)
-        sweeps[kind].append((label, g, c, _convergence(g)[1]))
+        sweeps[kind].append((label, g, c, _convergence(g, convergence_target(cfg, sc)[0])))
     try:
         conf = pending.result()
     finally:
