@@ -85,3 +85,23 @@ def test_cli_ray_without_the_extra_is_one_clear_line(without_extra, capsys):
     assert cli.main(["eval", "tiny", "--ray"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and EXTRA_HINT in err[0] and "--ray" in err[0]
+
+
+@pytest.mark.parametrize("role", [["local"], ["server"], ["client", "--client-id", "0"]])
+def test_cli_flower_without_the_extra_is_one_clear_line(without_extra, capsys, role):
+    assert cli.main(["flower", *role]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and EXTRA_HINT in err[0] and "flwr" in err[0]
+
+
+def test_in_process_federation_of_edge_clients_resumes_bit_for_bit(tmp_path):
+    """The Flower test's reference (EdgeClient in run_federated) checkpoints and resumes exactly."""
+    from slicebridge.distributed.edge import EdgeConfig, FederationSpec, run_in_process
+
+    cfg, fed = EdgeConfig(local_steps=8), FederationSpec(clients=2, strategy="fedprox", codec="int8")
+    whole = run_in_process(cfg, fed, rounds=2)
+    run_in_process(cfg, fed, rounds=2, checkpoint_dir=tmp_path / "ckpt", stop_after=1)
+    resumed = run_in_process(cfg, fed, rounds=2, checkpoint_dir=tmp_path / "ckpt")
+    assert resumed.round == 2 and len(resumed.history) == 2
+    for a, b in zip(whole.global_params, resumed.global_params):
+        np.testing.assert_array_equal(a, b)

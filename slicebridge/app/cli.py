@@ -15,6 +15,8 @@ from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
 from slicebridge.distributed.executor import Executor, MissingExtraError, TaskFailures, make_executor
+from slicebridge.distributed.flower_cli import FlowerUsageError
+from slicebridge.distributed.flower_cli import main as flower_main
 from slicebridge.federation.params import DEFAULT_NORM_FACTOR
 from slicebridge.bridge.actions import InvalidActionError
 from slicebridge.bridge.scenario import (
@@ -175,6 +177,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flower(args: argparse.Namespace) -> int:
+    """Federation with each client a Flower process (docs/DISTRIBUTED.md)."""
+    try:
+        return flower_main(args.rest)
+    except FlowerUsageError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_recipe(args: argparse.Namespace) -> int:
 
     return recipes_main([args.name, *args.rest])
@@ -319,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("name", choices=sorted(RECIPES))
     rc.add_argument("rest", nargs=argparse.REMAINDER, help="recipe options, e.g. --out runs/fdrl --rounds 100")
     rc.set_defaults(func=cmd_recipe)
+
+    fl = sub.add_parser("flower", help="federated training with every client on Flower: local | server | client (docs/DISTRIBUTED.md)",
+                        add_help=False)
+    fl.add_argument("rest", nargs=argparse.REMAINDER, help="local | server | client and their options (slicebridge flower -h)")
+    fl.set_defaults(func=cmd_flower)
 
     bn = sub.add_parser("bench", help="run a benchmark from benchmarks/ (litesim, ns3, bridge)")
     bn.add_argument("which", choices=["litesim", "ns3", "bridge"])
