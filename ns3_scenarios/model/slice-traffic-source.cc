@@ -126,7 +126,9 @@ SliceTrafficSource::SetRateScale(double scale)
     m_scale = std::max(0.0, scale);
     if (m_running && m_scale > 0 && m_on && !m_sendEvent.IsPending())
     {
-        ScheduleNext(NextInterval());
+        // resuming (e.g. switched on by an active-UE mask): a random phase, as at the start, so that
+        // the sources switched on together do not send in lock-step
+        ScheduleNext(NextInterval() * m_uniform->GetValue());
     }
 }
 
