@@ -9,8 +9,11 @@ delivered over the radio in the period (arriving spread over it, as litesim's tr
 - processed ``P = min(Q0 + A, μ T)``, carried ``Q1 = Q0 + A − P`` (``Q0`` carried from before);
 - delay of a packet of ``L`` bytes = its service time ``x = L / μ`` inflated by the sharing with the
   other packets present, ``x · (1 + c² ρ / (1 − ρ))`` with ``ρ = min(A / (μ T), RHO_MAX)`` and ``c²``
-  the arrival variability of the slice (c² = 1 gives M/G/1-PS's ``x / (1 − ρ)``; c² = 0, evenly
-  spaced packets that never overlap, gives ``x``), plus the fluid backlog's drain time
+  the variability of the arrivals at the edge (c² = 1 gives M/G/1-PS's ``x / (1 − ρ)``; c² = 0, evenly
+  spaced packets that never overlap, gives ``x``). Those arrivals are the radio's departures: a slice
+  whose TTIs are busy a fraction b of the time delivers at the TTI pace, so c² is the source's c_a²
+  smoothed as a queue's departures are (Whitt's QNA, deterministic TTI service):
+  ``c² = (1 − b²) · c_a²``. Plus the fluid backlog's drain time
   ``(Q0 + Q1) / 2 / μ`` (Little's law with the mean backlog of the period);
 - the 95th percentile adds ``ln 20`` times the sharing term (an exponential tail) to the same backlog term.
 
@@ -43,7 +46,7 @@ class EdgeFluid:
     """Vectorised processor-sharing queues of every cell's edge server (see the module docstring)."""
 
     def __init__(self, scenario: Scenario, period_ms: float, packet_bytes: np.ndarray, arrival_scv: np.ndarray):
-        """``packet_bytes [S]``: payload bytes per packet; ``arrival_scv [S]``: c² of each slice's arrivals."""
+        """``packet_bytes [S]``: payload bytes per packet; ``arrival_scv [S]``: c_a² of each slice's sources."""
         edge = scenario.edge
         if edge is None:
             raise ValueError(f"scenario {scenario.name!r} has no edge section")
@@ -53,8 +56,9 @@ class EdgeFluid:
         self.packet = np.asarray(packet_bytes, dtype=np.float64)  # [S]
         self.ca2 = np.asarray(arrival_scv, dtype=np.float64)  # [S]
 
-    def step(self, queue: np.ndarray, arrived: np.ndarray, shares: np.ndarray) -> EdgePeriod:
-        """``queue``, ``arrived`` (bytes) and compute ``shares`` ``[n, C, S]`` → the period's :class:`EdgePeriod`."""
+    def step(self, queue: np.ndarray, arrived: np.ndarray, shares: np.ndarray, radio_busy: np.ndarray) -> EdgePeriod:
+        """``queue``, ``arrived`` (bytes), compute ``shares`` and the radio's busy TTI fraction ``radio_busy``,
+        each ``[n, C, S]`` → the period's :class:`EdgePeriod`."""
         free = self.work <= 0  # [S] no compute needed
         rate = np.where(free, np.inf, shares * self.capacity / np.where(free, 1.0, self.work) / 1000.0)  # bytes/ms
         capacity = rate * self.period_ms
@@ -64,7 +68,8 @@ class EdgeFluid:
         serving = (rate > 0) & ~free
         safe = np.where(serving, rate, 1.0)
         rho = np.minimum(np.where(serving, arrived / np.where(serving, capacity, 1.0), 0.0), RHO_MAX)
-        sharing = self.packet / safe * (1.0 + self.ca2 * rho / (1.0 - rho))
+        ca2 = (1.0 - np.minimum(radio_busy, 1.0) ** 2) * self.ca2
+        sharing = self.packet / safe * (1.0 + ca2 * rho / (1.0 - rho))
         backlog = 0.5 * (queue + left) / safe
         finished = (done > 0) & serving
         return EdgePeriod(done=done, delay_ms=np.where(finished, sharing + backlog, 0.0),

@@ -677,7 +677,8 @@ class LiteSim:
         budget = self._queue_budget  # [C, U]
         edge = None
         if self.edge is not None:  # the edge stage takes its mean delay out of the queueing budget
-            edge = self.edge.step(st.edge_queue, self._slice_sum(served).astype(np.float64), st.compute_shares)
+            edge = self.edge.step(st.edge_queue, self._slice_sum(served).astype(np.float64), st.compute_shares,
+                                  busy.astype(np.float64))
             budget = budget - self._per_ue(edge.delay_ms).astype(_F32)
         within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
                   + m3 * _wait_cdf(budget - xmit, wait))
