@@ -237,6 +237,8 @@ def _cut_to_size(scenario: Scenario) -> Scenario:
     data = scenario.model_dump(mode="json")
     data["topology"]["sites"] = 1
     n_cells = data["topology"]["sectors"]
+    for per_cell in ("cell_load_scale", "cell_load_shift_steps"):  # one value per cell: the first cells'
+        data["topology"][per_cell] = data["topology"][per_cell][:n_cells]
     for sl in data["slices"]:
         sl["ues_per_cell"] = min(sl["ues_per_cell"], 20)
     overrides = [dict(o, cells=[c for c in o["cells"] if c < n_cells]) for o in data["sla_overrides"]]
