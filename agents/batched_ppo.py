@@ -28,7 +28,9 @@ global torch generator, and the minibatch orders from NumPy's global generator a
 draws them; so with gSDE (the default for continuous actions) a run with the same seeds follows the
 per-model path's models up to float rounding (one batched matrix product against K single ones, ~1e-7
 per step; ``tests/test_batched_ppo.py``). Categorical and plain Gaussian actions are sampled for all
-models in one draw, so those runs are equal in distribution, not draw for draw.
+models in one draw (``[K, N]`` at once); at the tested sizes torch's generator gives the same values
+as K draws one after the other (the tests check it), which torch does not promise for every size: where
+it does not, the runs are equal in distribution, not draw for draw.
 
 Supported: ``MlpPolicy`` with the flatten extractor, separate or shared MLPs, gSDE (``sde_sample_freq``
 -1, ``full_std``, no ``expln``, no learned features), diagonal Gaussian or categorical actions, Adam,

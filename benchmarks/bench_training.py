@@ -24,7 +24,10 @@ Reward part (``--parts reward``): the README main job's training (``compare``'s 
 to reach a fixed training reward (the mean reward of the last 50 core steps — one episode, so every
 phase of the eMBB load cycle counts once — first at or above ``--target``), the final training
 reward and the reward of the trained policy evaluated deterministically in litesim as ``compare``
-does (6 episodes, the scenario's seed).
+does (6 episodes, the run's seed). Seed 7 (the scenario's, what ``compare`` runs) is trained on both
+engines and timed; the other ``--seeds`` show the spread of the rewards: there "before" is trained with
+the batched engine at the old settings — the per-model path's models to float rounding
+(``tests/test_batched_ppo.py``) in a third of its time — and is not timed.
 
 Usage: ``python benchmarks/bench_training.py [--parts speed,reward] [--reps 3] [--no-write]``
 """
@@ -103,7 +106,7 @@ def speed_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str,
         ("per-model B=4 (before)", lambda: run_slicebridge(OLD_CLI, int(3072 * scale))),
         ("batched B=4 (same settings)", lambda: run_slicebridge({**OLD_CLI, "engine": "batched"}, int(6144 * scale))),
         (f"batched B={new['num_envs']} (new defaults)", lambda: run_slicebridge(new, int(65536 * scale))),
-        (f"SB3 PPO + mobile-env {MOBILE_ENV}", lambda: run_sb3_mobile_env(int(4096 * scale))),
+        (f"SB3 PPO + mobile-env {MOBILE_ENV}", lambda: run_sb3_mobile_env(int(2048 * scale))),
     ]
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in paths}
     loads = [_load()]
@@ -143,23 +146,27 @@ def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tu
     return out
 
 
-def reward_part(target: float, budget: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def reward_part(target: float, budget: int, seeds: list[int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     sc = Scenario.from_yaml(SCENARIO)
-    runs = [("compare's training before (per-model B=16)", OLD_COMPARE),
-            (f"compare's training now (batched B={throughput_settings('litesim', 'ppo')['num_envs']})", throughput_settings("litesim", "ppo"))]
+    new = throughput_settings("litesim", "ppo")
     rows, loads = [], [_load()]
-    for name, settings in runs:
-        out = run_slicebridge(settings, budget)
-        res = out["result"]
-        curve = smoothed_curve(res.history, sc.control.episode_steps)
-        reached = next(((t, cs) for t, r, cs in curve if r >= target), None)
-        episodes = evaluate(sc, res.policy, "litesim", episodes=6, seed=sc.seed)
-        rows.append({"path": name, "wall": out["wall"], "tps": out["tps"], "final_train_reward": curve[-1][1] if curve else float("nan"),
-                     "eval_reward": float(np.mean([e.rewards.mean() for e in episodes])),
-                     "time_to_target": reached[0] if reached else None,
-                     "transitions_to_target": reached[1] * out["num_envs"] if reached else None})
-        loads.append(_load())
-        print(f"[reward] {name}: {rows[-1]}", flush=True)
+    for seed in seeds:
+        timed = seed == sc.seed
+        before = OLD_COMPARE if timed else {**OLD_COMPARE, "engine": "batched"}
+        runs = [("before: " + ("per-model" if timed else "batched") + " B=16, SB3 settings", before), (f"now: batched B={new['num_envs']}", new)]
+        for name, settings in runs:
+            out = run_slicebridge(settings, budget, seed)
+            res = out["result"]
+            curve = smoothed_curve(res.history, sc.control.episode_steps)
+            reached = next(((t, cs) for t, r, cs in curve if r >= target), None)
+            episodes = evaluate(sc, res.policy, "litesim", episodes=6, seed=seed)
+            rows.append({"seed": seed, "path": name, "timed": timed, "wall": out["wall"], "tps": out["tps"],
+                         "final_train_reward": curve[-1][1] if curve else float("nan"),
+                         "eval_reward": float(np.mean([e.rewards.mean() for e in episodes])),
+                         "time_to_target": reached[0] if reached else None,
+                         "transitions_to_target": reached[1] * out["num_envs"] if reached else None})
+            loads.append(_load())
+            print(f"[reward] seed {seed} {name}: {rows[-1]}", flush=True)
     return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
 
 
@@ -174,7 +181,7 @@ def write_doc(speed: tuple | None, reward: tuple | None, target: float, args: ar
         "",
         f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
         f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
-        f"`python benchmarks/bench_training.py --parts {args.parts} --reps {args.reps}`. Federated PPO (FedAvg, one model per "
+        f"`python benchmarks/bench_training.py --parts {args.parts} --reps {args.reps} --seeds {args.seeds}`. Federated PPO (FedAvg, one model per "
         "cell) on `scenarios/default.yaml` (3 cells x 10 UEs). A transition is one cell's observation → action → reward "
         "(mobile-env: one step of its central agent); UE-transitions count the UEs behind it (10 per cell; mobile-env 5). "
         "Wall time of `train()` with set-up. The paths ran in turn in one process, the order reversed every repetition; "
@@ -194,17 +201,25 @@ def write_doc(speed: tuple | None, reward: tuple | None, target: float, args: ar
         rows, info = reward
         lines += [f"The README main job's training part (`compare`: federated PPO, {args.budget:,} steps per cell; "
                   f"time to a training reward of {target} = mean over the last episode's 50 steps; evaluation as `compare`: "
-                  f"deterministic policy, litesim, 6 episodes, seed 7; load average {_fmt_loads(info)}):", "",
-                  "| training | wall s | transitions/s | time to reward ≥ " + f"{target} | transitions per cell to it | final training reward | "
-                  "evaluated reward |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  f"deterministic policy, litesim, 6 episodes, the training seed; load average {_fmt_loads(info)}):", "",
+                  "| seed | training | wall s | transitions/s | time to reward ≥ " + f"{target} | transitions per cell to it | "
+                  "final training reward | evaluated reward |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in rows:
             ttt = f"{r['time_to_target']:.1f} s" if r["time_to_target"] is not None else "not reached"
+            if not r["timed"]:
+                ttt += " (untimed path)"
             tr = f"{r['transitions_to_target']:,}" if r["transitions_to_target"] is not None else "-"
-            lines.append(f"| {r['path']} | {r['wall']:.1f} | {r['tps']:,.0f} | {ttt} | {tr} | {r['final_train_reward']:.3f} | {r['eval_reward']:.3f} |")
-        if len(rows) == 2:
-            lines += ["", f"Training part {rows[0]['wall'] / rows[1]['wall']:.1f}x faster; evaluated reward "
-                          f"{rows[1]['eval_reward']:.3f} now vs {rows[0]['eval_reward']:.3f} before."]
+            wall = f"{r['wall']:.1f}" if r["timed"] else f"({r['wall']:.1f})"
+            lines.append(f"| {r['seed']} | {r['path']} | {wall} | {r['tps']:,.0f} | {ttt} | {tr} | {r['final_train_reward']:.3f} | "
+                         f"{r['eval_reward']:.3f} |")
+        timed = [r for r in rows if r["timed"]]
+        if len(timed) == 2:
+            before = [r["eval_reward"] for r in rows if r["path"].startswith("before")]
+            now = [r["eval_reward"] for r in rows if r["path"].startswith("now")]
+            lines += ["", f"Training part {timed[0]['wall'] / timed[1]['wall']:.1f}x faster (seed {timed[0]['seed']}, the "
+                          f"main job's); evaluated reward now {timed[1]['eval_reward']:.3f} vs {timed[0]['eval_reward']:.3f} before; "
+                          f"mean over seeds {np.mean(now):.3f} now vs {np.mean(before):.3f} before."]
         lines.append("")
     return write_doc_section("\n".join(lines))
 
@@ -216,12 +231,13 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the speed part's budgets (smaller: quicker, noisier)")
     ap.add_argument("--budget", type=int, default=50000, help="reward part: steps per cell (compare's default)")
     ap.add_argument("--target", type=float, default=0.2, help="reward part: training reward to reach")
+    ap.add_argument("--seeds", default="7,8,9", help="reward part: training seeds (7, the scenario's, is timed)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
     parts = set(args.parts.split(","))
     speed = speed_part(args.reps, args.scale) if "speed" in parts else None
-    reward = reward_part(args.target, args.budget) if "reward" in parts else None
+    reward = reward_part(args.target, args.budget, [int(x) for x in args.seeds.split(",")]) if "reward" in parts else None
     if not args.no_write:
         print(f"written: {write_doc(speed, reward, args.target, args)}")
     return 0

@@ -54,21 +54,37 @@ def _assert_same_run(a, b) -> None:
 @pytest.mark.parametrize("mode,strategy", [("federated", "fedavg"), ("federated", "fedprox"), ("independent", "fedavg"),
                                            ("centralised", "fedavg")])
 def test_batched_ppo_follows_the_per_model_path(mode, strategy):
-    per_model = train(_cfg("per_model", mode=mode, strategy=strategy))
-    batched = train(_cfg("batched", mode=mode, strategy=strategy))
+    _check_followed(dict(mode=mode, strategy=strategy))
+
+
+@pytest.mark.parametrize("label,changes", [
+    ("per-slice agents", {"grouping": "slice"}),
+    ("per cell-and-slice agents", {"grouping": "cell_slice"}),
+    ("discrete moves (categorical)", {"scenario": _tiny(action={"mode": "discrete", "work_conserving": True})}),
+    ("absolute splits (categorical)", {"scenario": _tiny(action={"mode": "absolute", "work_conserving": True})}),
+    ("plain Gaussian", {"algo_kwargs": {"batch_size": 16, "n_epochs": 3, "use_sde": False}}),
+])
+def test_batched_ppo_follows_the_per_model_path_for_every_action_kind(label, changes):
+    _check_followed(changes)
+
+
+def _check_followed(changes: dict) -> None:
+    per_model = train(_cfg("per_model", **changes))
+    initial: dict[int, list[np.ndarray]] = {}
+    batched = train(_cfg("batched", model_init=lambda k, m: initial.setdefault(k, get_params(m)), **changes))
     # several rounds, and the models moved: equality is not the trivial one of untrained models
     assert len(batched.history) >= 3
-    moved = max(float(np.abs(p).max()) for p in get_params(batched.models[0]))
-    assert moved > 0
+    assert max(float(np.abs(p - q).max()) for p, q in zip(get_params(batched.models[0]), initial[0])) > 1e-3
     _assert_same_run(per_model, batched)
-    if mode == "independent":  # the models differ from each other, each follows its own reference
+    if changes.get("mode") == "independent":  # the models differ from each other, each follows its own reference
         assert any(not np.allclose(p, q) for p, q in zip(get_params(batched.models[0]), get_params(batched.models[1])))
 
 
-def test_batched_resume_matches_an_uninterrupted_per_model_run(tmp_path):
-    """A batched run cut after 2 rounds and resumed ends where the per-model run ends."""
+@pytest.mark.parametrize("cut_engine", ["batched", "per_model"])
+def test_batched_resume_matches_an_uninterrupted_per_model_run(tmp_path, cut_engine):
+    """A run cut after 2 rounds (on either engine) and resumed batched ends where the per-model run ends."""
     reference = train(_cfg("per_model", run_dir=tmp_path / "ref"))
-    cut = train(_cfg("batched", run_dir=tmp_path / "cut", stop_after_rounds=2))
+    cut = train(_cfg(cut_engine, run_dir=tmp_path / "cut", stop_after_rounds=2))
     assert cut.interrupted
     resumed = train(_cfg("batched", run_dir=tmp_path / "cut"))
     assert resumed.resumed_round == 2
@@ -122,7 +138,7 @@ def test_what_batched_ppo_cannot_train_is_named_and_auto_falls_back():
     assert "target_kl" in unsupported_reason(models, [1, 1])
     assert "different numbers of units" in unsupported_reason(models, [1, 2])
     with pytest.raises(ValueError, match="engine 'batched' cannot train this run: .*target_kl"):
-        train(_cfg("batched", algo_kwargs={"target_kl": 0.01}))
+        train(_cfg("batched", algo_kwargs={"target_kl": 0.01, "batch_size": 16}))
     auto = train(_cfg("auto", algo_kwargs={"target_kl": 0.01, "batch_size": 16, "n_epochs": 1}))
     assert auto.history  # trained on the per-model path
 
@@ -145,3 +161,32 @@ def test_a_batched_policy_evaluates_in_ns3(tmp_path, ns3_binary):
     episodes = evaluate(sc, load_policy(tmp_path / "run", sc), "ns3", episodes=1, seed=5)
     assert episodes[0].rewards.shape == (sc.control.episode_steps, 1)
     assert np.isfinite(episodes[0].rewards).all()
+
+
+def test_train_and_compare_use_the_throughput_settings_on_litesim(monkeypatch, tmp_path):
+    """``slicebridge train`` (PPO, litesim) and the main job's training run many instances, batched;
+    ns-3 and --num-envs keep what they ask for."""
+    from types import SimpleNamespace
+
+    from slicebridge.app import cli, compare
+    from slicebridge.agents.training import LITESIM_NUM_ENVS, PPO_ALGO_KWARGS
+
+    seen: list[TrainConfig] = []
+
+    def fake_train(cfg: TrainConfig):
+        seen.append(cfg)
+        return SimpleNamespace(resumed_round=None, run_dir=cfg.run_dir)
+
+    monkeypatch.setattr(cli, "train", fake_train)
+    monkeypatch.setattr(compare, "train", fake_train)
+    assert cli.main(["train", "default", "--out", str(tmp_path / "a")]) == 0
+    assert cli.main(["train", "default", "--simulator", "ns3", "--out", str(tmp_path / "b")]) == 0
+    assert cli.main(["train", "default", "--num-envs", "8", "--out", str(tmp_path / "c")]) == 0
+    assert cli.main(["train", "default", "--algo", "sac", "--out", str(tmp_path / "d")]) == 0
+    compare._train(compare.CompareConfig(scenario=_tiny(), out_dir=tmp_path / "e"), seed=1)
+    fast, ns3, asked, sac, main_job = seen
+    for cfg in (fast, main_job):
+        assert cfg.num_envs == LITESIM_NUM_ENVS and cfg.engine == "auto" and cfg.algo_kwargs == PPO_ALGO_KWARGS
+    assert ns3.num_envs == TrainConfig.num_envs and ns3.algo_kwargs == {}
+    assert asked.num_envs == 8 and asked.algo_kwargs == PPO_ALGO_KWARGS
+    assert sac.num_envs == TrainConfig.num_envs and sac.algo_kwargs == {}
