@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.set_defaults(func=cmd_flower)
 
     bn = sub.add_parser("bench", help="run a benchmark from benchmarks/ (litesim, ns3, bridge)")
-    bn.add_argument("which", choices=["litesim", "ns3", "bridge"])
+    bn.add_argument("which", choices=["litesim", "ns3", "bridge", "distributed"])
     bn.add_argument("rest", nargs=argparse.REMAINDER)
     bn.set_defaults(func=cmd_bench)
     return p
