@@ -117,3 +117,13 @@ def test_only_clients_answering_the_key_challenge_take_part(monkeypatch):
         strategy._identify(_Manager(proxies))
     assert strategy.ids == {"a": 0} and strategy.refused == {"b", "c", "d"}
     assert lines == ["[flower] client 0 joined (1/2)"]
+
+
+def test_a_client_that_reconnects_is_taken_back():
+    cfg, fed = _spec()
+    digest = spec_digest(cfg, fed)
+    strategy = OurStrategy(make_server(cfg, FederationSpec(clients=1)), digest, wait_s=0.5, report=lambda line: None)
+    manager = _Manager([_Proxy("first", 0, None, digest)])
+    assert {k: p.cid for k, p in strategy._identify(manager).items()} == {0: "first"}
+    manager.proxies = {"again": _Proxy("again", 0, None, digest)}  # the process restarted: a new Flower cid
+    assert {k: p.cid for k, p in strategy._identify(manager).items()} == {0: "again"}

@@ -149,6 +149,8 @@ class OurStrategy(FlowerStrategyBase):
         wanted = len(self.server.clients)
         deadline = time.monotonic() + self.wait_s
         while True:
+            for gone in [cid for cid in self.ids if cid not in client_manager.all()]:
+                log.warning("client %d disconnected; waiting for it to join again", self.ids.pop(gone))
             for cid, proxy in client_manager.all().items():
                 if cid in self.ids or cid in self.refused:
                     continue
