@@ -32,12 +32,14 @@ def _metrics(scenario: Scenario):
 
 
 def test_every_row_is_judged_in_both_simulators_on_the_same_window(tiny, ns3_binary):
-    rows = {"equal": ["equal"], "random": ["random"], "oracle": [oracle_proportional(tiny)]}
-    conf = confirm_in_ns3(tiny, rows, _metrics(tiny), litesim_episodes=2, ns3_episodes=1, ns3_steps=STEPS, seed=7, log=lambda m: None)
+    rows = {"equal": ["equal"], "random": ["random"], "oracle": [oracle_proportional(tiny)], "greedy": ["greedy_sla"]}
+    conf = confirm_in_ns3(tiny, rows, _metrics(tiny), litesim_episodes=2, ns3_episodes=1, ns3_steps=STEPS, seed=7, litesim_only=("greedy",),
+                          log=lambda m: None)
     assert conf.metrics == ("reward", "utilisation")
     assert conf.ns3_steps == STEPS and conf.litesim_steps == tiny.control.episode_steps
     assert set(conf.values["ns3"]) == {"equal", "random"}  # the oracle needs litesim's demand oracle
     assert "oracle" in conf.skipped and "oracle" in conf.values["litesim"]
+    assert "litesim" in conf.skipped["greedy"] and "greedy" in conf.values["litesim_window"]
     # the ns-3 numbers are those of evaluate() on the same window and seed (one evaluation loop)
     window = tiny.with_updates(control={"episode_steps": STEPS})
     direct = evaluate(window, "equal", "ns3", episodes=1, seed=7)

@@ -148,6 +148,7 @@ def confirm_in_ns3(
     seed: int = 1000,
     ns3_workers: int = 1,
     ns3: bool = True,
+    litesim_only: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> Confirmation:
     """Evaluate every row in litesim and ns-3 on the same scenario and episode seeds.
@@ -158,7 +159,8 @@ def confirm_in_ns3(
     ``ValueError`` is reported in ``skipped``). ``metrics`` maps the stacked KPI tensors and rewards of
     one policy's episodes to its metrics. ns-3 runs ``ns3_episodes`` × ``ns3_steps`` (fewer than
     litesim's full episodes; the table says so), ``ns3_workers`` ns-3 processes at a time (each a
-    thread waiting on its own process). ``ns3=False`` skips ns-3 (for tests and litesim-only runs).
+    thread waiting on its own process). ``ns3=False`` skips ns-3 (for tests and litesim-only runs);
+    ``litesim_only`` names rows kept out of ns-3 to save its time (listed under the table).
     """
     if ns3_steps < 1 or ns3_episodes < 1:
         raise ValueError(f"confirm_in_ns3: ns3_steps and ns3_episodes must be ≥ 1, got {ns3_steps} and {ns3_episodes}")
@@ -167,8 +169,8 @@ def confirm_in_ns3(
     for name, policies in rows.items():
         values["litesim"][name] = [_summarise(greedy_episodes(scenario, p, litesim_episodes, seed), metrics) for p in policies]
         values["litesim_window"][name] = [_summarise(greedy_episodes(window, p, ns3_episodes, seed), metrics) for p in policies]
-    skipped: dict[str, str] = {}
-    jobs = [(name, i, p) for name, policies in rows.items() for i, p in enumerate(policies)] if ns3 else []
+    skipped = {name: "kept to litesim to save ns-3 time" for name in litesim_only if name in rows and ns3}
+    jobs = [(name, i, p) for name, policies in rows.items() if name not in skipped for i, p in enumerate(policies)] if ns3 else []
 
     def one(job: tuple[str, int, Any]) -> tuple[str, int, dict[str, float] | str]:
         name, i, policy = job

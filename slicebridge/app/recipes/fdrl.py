@@ -72,11 +72,12 @@ class FdrlConfig:
     heterogeneity: tuple[float, ...] = (0.0,)  # sweep levels besides the scenario's own spread (1.0)
     clients: tuple[int, ...] = (5,)  # client counts besides the scenario's own
     sweep_methods: tuple[str, ...] = ("fedavg", "fedprox", "independent")
-    sweep_rounds: int | None = None  # default: ``rounds``
+    sweep_rounds: int | None = 30  # None: ``rounds``
     ns3: bool = True
     ns3_episodes: int = 1
     ns3_steps: int = 20
-    ns3_workers: int = 1
+    ns3_workers: int = 2
+    ns3_random: bool = False  # random moves in ns-3 too (else litesim only: it saves one ns-3 run)
     probe_every: int = 4  # rounds between greedy probes of the policy as it stands (convergence)
     probe_steps: int = 50
     progress: bool = True
@@ -298,7 +299,8 @@ def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
     # ns-3 mostly waits on its own process: the confirmation runs in a thread while the sweeps train
     pool = ThreadPoolExecutor(max_workers=1)
     pending = pool.submit(confirm_in_ns3, scenario, rows, metrics, litesim_episodes=cfg.eval_episodes, ns3_episodes=cfg.ns3_episodes,
-                          ns3_steps=cfg.ns3_steps, seed=cfg.eval_seed, ns3_workers=cfg.ns3_workers, ns3=cfg.ns3, log=log)
+                          ns3_steps=cfg.ns3_steps, seed=cfg.eval_seed, ns3_workers=cfg.ns3_workers, ns3=cfg.ns3,
+                          litesim_only=() if cfg.ns3_random else ("random moves",), log=log)
     target = convergence_target(cfg, scenario)[0]
     hits = _convergence(group, target)
 
@@ -380,9 +382,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_ints, help="comma-separated training seeds (default 11,12,13)")
     p.add_argument("--heterogeneity", type=_floats, help="sweep levels besides 1 (the scenario's spread), comma-separated (default 0)")
     p.add_argument("--clients", type=_ints, help="client counts besides the scenario's cells, comma-separated (default 5)")
-    p.add_argument("--sweep-rounds", type=int, help="rounds of the sweep points (default: --rounds)")
+    p.add_argument("--sweep-rounds", type=int, help="rounds of the sweep points (default 30)")
     p.add_argument("--ns3-steps", type=int, help="ns-3 evaluation window in decision steps (default 20)")
-    p.add_argument("--ns3-workers", type=int, help="ns-3 processes at a time (default 1)")
+    p.add_argument("--ns3-workers", type=int, help="ns-3 processes at a time (default 2)")
+    p.add_argument("--ns3-random", action="store_true", default=None, help="evaluate random moves in ns-3 too")
     p.add_argument("--no-ns3", dest="ns3", action="store_false", default=None, help="litesim only")
 
 
