@@ -301,7 +301,8 @@ class Edge(_Model):
 
     Every cell has an edge server of ``capacity_cycles_per_s``; a slice's delivered packets need
     ``cycles_per_bit[slice]`` cycles per bit there, served in the slice's processor-sharing queue at its
-    compute share of the capacity. The packet's delay is the radio delay plus that sojourn. With an
+    compute share of the capacity (``work_conserving``: plus the share of the slices with nothing to
+    process, in proportion to the shares). The packet's delay is the radio delay plus that sojourn. With an
     edge section the per-cell action holds 2·S shares: S bandwidth shares, then S compute shares."""
 
     capacity_cycles_per_s: Float = Field(gt=0, le=MAX_COMPUTE_CYCLES_PER_S, description="per cell")
@@ -309,6 +310,8 @@ class Edge(_Model):
     min_compute_share: tuple[Float, ...] = Field((), description="one per slice (empty = 0)")
     initial_compute_share: tuple[Float, ...] = Field((), description="one per slice, sum 1 (empty = equal split "
                                                                       "above the minimums)")
+    work_conserving: bool = Field(False, description="lend the compute of idle slices to busy ones (by share); "
+                                                     "false: strict shares")
 
     @model_validator(mode="after")
     def _check(self) -> "Edge":

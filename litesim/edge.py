@@ -2,6 +2,11 @@
 """The fluid twin of the ns-3 edge server (``SliceEdgeServer``): per cell and slice a processor-sharing
 queue served at ``compute_share · capacity`` cycles/s (strict: unused compute is not lent).
 
+``edge.work_conserving``: the slices with work in the period share the server in proportion to their
+shares (equally if those shares are all 0): a busy slice's rate is ``capacity · share / Σ shares of the
+busy slices``, and what it may process in the period is its own part plus the spare the others leave
+(:func:`litesim.sharing.lend_spare`).
+
 Per period of ``T`` ms and per (instance, cell, slice), with ``w`` cycles per payload byte
 (``8 · cycles_per_bit``), rate ``μ = share · capacity / (w · 1000)`` payload bytes/ms and ``A`` bytes
 delivered over the radio in the period (arriving spread over it, as litesim's traffic):
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from slicebridge.bridge.scenario import Scenario
+from slicebridge.litesim.sharing import lend_spare
 
 RHO_MAX = 0.95  # beyond it the fluid backlog carries the delay
 _LN20 = float(np.log(20.0))  # p95 of an exponential / its mean
@@ -51,6 +57,7 @@ class EdgeFluid:
         if edge is None:
             raise ValueError(f"scenario {scenario.name!r} has no edge section")
         self.capacity = float(edge.capacity_cycles_per_s)
+        self.work_conserving = edge.work_conserving
         self.work = 8.0 * np.asarray(edge.cycles_per_bit, dtype=np.float64)  # [S] cycles per payload byte
         self.period_ms = float(period_ms)
         self.packet = np.asarray(packet_bytes, dtype=np.float64)  # [S]
@@ -60,14 +67,28 @@ class EdgeFluid:
         """``queue``, ``arrived`` (bytes), compute ``shares`` and the radio's busy TTI fraction ``radio_busy``,
         each ``[n, C, S]`` → the period's :class:`EdgePeriod`."""
         free = self.work <= 0  # [S] no compute needed
-        rate = np.where(free, np.inf, shares * self.capacity / np.where(free, 1.0, self.work) / 1000.0)  # bytes/ms
-        capacity = rate * self.period_ms
         total = queue + arrived
+        cycles_per_s = shares * self.capacity
+        capacity_cycles = cycles_per_s * self.period_ms / 1000.0
+        if self.work_conserving:
+            busy = (total > 0) & ~free
+            weight = np.where(busy, shares, 0.0)
+            n_busy = busy.sum(-1, keepdims=True)
+            weight_sum = weight.sum(-1, keepdims=True)
+            split = np.where(weight_sum > 0, weight / np.where(weight_sum > 0, weight_sum, 1.0),
+                             busy / np.maximum(n_busy, 1))  # all busy shares 0: equal split
+            cycles_per_s = np.where(busy, split * self.capacity, cycles_per_s)
+            need = np.where(free, 0.0, total * self.work)  # cycles
+            capacity_cycles = lend_spare(need, capacity_cycles, np.where(busy, split, shares),
+                                         self.capacity * self.period_ms / 1000.0)
+        safe_work = np.where(free, 1.0, self.work)
+        rate = np.where(free, np.inf, cycles_per_s / safe_work / 1000.0)  # bytes/ms while busy
+        capacity = np.where(free, np.inf, capacity_cycles / safe_work)  # bytes in the period
         done = np.minimum(total, capacity)
         left = total - done
         serving = (rate > 0) & ~free
         safe = np.where(serving, rate, 1.0)
-        rho = np.minimum(np.where(serving, arrived / np.where(serving, capacity, 1.0), 0.0), RHO_MAX)
+        rho = np.minimum(np.where(serving, arrived / np.where(serving, rate * self.period_ms, 1.0), 0.0), RHO_MAX)
         ca2 = (1.0 - np.minimum(radio_busy, 1.0) ** 2) * self.ca2
         sharing = self.packet / safe * (1.0 + ca2 * rho / (1.0 - rho))
         backlog = 0.5 * (queue + left) / safe

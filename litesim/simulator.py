@@ -97,6 +97,7 @@ from slicebridge.litesim.kernels import (
 )
 from slicebridge.litesim.memory import check_fits
 from slicebridge.litesim.rng import CounterRng, Stream, instance_keys
+from slicebridge.litesim.sharing import lend_spare
 from slicebridge.litesim.traffic import RENEWAL_MODELS, TrafficModel, TrafficState, renewal_scv
 
 _F32 = np.float32
@@ -535,19 +536,7 @@ class LiteSim:
         other slices leave unused, split among the slices needing more in proportion to their shares."""
         if not self.work_conserving:
             return own_s
-        weight = shares.astype(_F32) + _F32(1e-6)
-        satisfied = need_s <= own_s
-        total = _F32(self.n_prb)
-        level = own_s
-        for _ in range(self.n_slices):
-            spare = total - np.where(satisfied, need_s, 0.0).sum(-1, keepdims=True)
-            w_active = np.where(satisfied, 0.0, weight)
-            level = spare * w_active / np.maximum(w_active.sum(-1, keepdims=True), _F32(1e-12))
-            newly = (~satisfied) & (need_s <= level)
-            if not newly.any():
-                break
-            satisfied |= newly
-        return np.where(satisfied, np.maximum(own_s, need_s), np.maximum(level, own_s))
+        return lend_spare(need_s, own_s, shares, self.n_prb)
 
     def _water_level(self, need: np.ndarray, avail_s: np.ndarray) -> np.ndarray:
         """Equal PRB-time water level per slice and cell ``[n, C, S]``: ``Σ_u min(need_u, L) = avail``

@@ -306,3 +306,30 @@ def test_slicing_core_acts_on_both_resources(tiny, mode):
     np.testing.assert_allclose(core.kpis[:, 0, :, COMPUTE_SHARE], np.tile(want, (2, 1)))
     assert np.all(np.isfinite(rewards))
     core.close()
+
+
+def _lending(tiny, work_conserving):
+    """eMBB needs 100 cycles/bit (~0.8e9 cycles/s at its load) with 30 % of a 1.2e9 cycles/s server; URLLC needs none."""
+    return tiny.with_updates(edge={"capacity_cycles_per_s": 1.2e9, "cycles_per_bit": [100.0, 0.0],
+                                   "initial_compute_share": [0.3, 0.7], "work_conserving": work_conserving})
+
+
+def _lending_check(strict, lent):
+    """Strict: eMBB's processing is capped at 0.3 x 1.2e9 / 100 = 3.6 Mbit/s (overloaded, a real PS queue
+    spreads that over ever more unfinished packets, so fewer complete); work-conserving: it gets the idle
+    URLLC share and keeps up with the radio."""
+    assert 1.0 < strict[2:, 0, 0, THROUGHPUT].mean() <= 3.6 * 1.02
+    assert lent[2:, 0, 0, THROUGHPUT].mean() > 5.0
+    assert lent[2:, 0, 0, COMPUTE_DELAY].mean() < 0.2 * strict[2:, 0, 0, COMPUTE_DELAY].mean()
+
+
+def test_litesim_work_conserving_compute_lends_idle_shares(tiny):
+    strict = _litesim_kpis(_lending(tiny, False), steps=8)
+    _lending_check(strict, _litesim_kpis(_lending(tiny, True), steps=8))
+    np.testing.assert_allclose(strict[2:, 0, 0, THROUGHPUT], 3.6, rtol=0.01)  # the fluid twin completes at capacity
+
+
+@pytest.mark.ns3
+def test_ns3_work_conserving_compute_lends_idle_shares(ns3_binary, tiny):
+    strict, lent = (run_ns3(_lending(tiny, wc), seed=1, steps=8, binary=ns3_binary) for wc in (False, True))
+    _lending_check(strict, lent)

@@ -283,6 +283,7 @@ FromJson(const json& root)
         cfg.edgeCapacityCyclesPerS = Get<double>(edge, "capacity_cycles_per_s", where);
         cfg.edgeCyclesPerBit = Get<std::vector<double>>(edge, "cycles_per_bit", where);
         cfg.minComputeShare = GetOr<std::vector<double>>(edge, "min_compute_share", where, {});
+        cfg.edgeWorkConserving = GetOr<bool>(edge, "work_conserving", where, false);
         cfg.minComputeShare.resize(cfg.minComputeShare.empty() ? cfg.slices.size() : cfg.minComputeShare.size(), 0.0);
         if (cfg.edgeCyclesPerBit.size() != cfg.slices.size() || cfg.minComputeShare.size() != cfg.slices.size())
         {

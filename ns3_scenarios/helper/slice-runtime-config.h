@@ -112,6 +112,7 @@ class SliceRuntimeConfig
     double edgeCapacityCyclesPerS{0.0};
     std::vector<double> edgeCyclesPerBit; //!< [slices]
     std::vector<double> minComputeShare;  //!< [slices] (zeros when not given)
+    bool edgeWorkConserving{false};       //!< edge.work_conserving
     /// Values per cell in a share row: slices, or 2 x slices with an edge section (bandwidth, then compute).
     std::size_t ShareWidth() const
     {

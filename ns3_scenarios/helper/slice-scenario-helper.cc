@@ -422,6 +422,7 @@ SliceScenarioHelper::InstallTraffic()
             // the cell's edge server sits on its eNB node (mobile edge computing next to the radio)
             Ptr<SliceEdgeServer> server = CreateObject<SliceEdgeServer>();
             server->SetAttribute("Capacity", DoubleValue(m_cfg.edgeCapacityCyclesPerS));
+            server->SetAttribute("WorkConserving", BooleanValue(m_cfg.edgeWorkConserving));
             server->SetCyclesPerBit(m_cfg.edgeCyclesPerBit);
             m_enbNodes.Get(c)->AggregateObject(server);
             m_collector->SetEdgeServer(c, server);

@@ -2,6 +2,7 @@
 #include "slice-edge-server.h"
 
 #include "ns3/abort.h"
+#include "ns3/boolean.h"
 #include "ns3/double.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace ns3
 {
@@ -37,6 +39,12 @@ SliceEdgeServer::GetTypeId()
                           DoubleValue(1e9),
                           MakeDoubleAccessor(&SliceEdgeServer::m_capacity),
                           MakeDoubleChecker<double>(0.0))
+            .AddAttribute("WorkConserving",
+                          "Lend the share of slices without jobs to the busy ones, in proportion to their "
+                          "shares (scenario edge.work_conserving); false: strict shares",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&SliceEdgeServer::m_workConserving),
+                          MakeBooleanChecker())
             .AddTraceSource("Completed",
                             "A job finished processing: slice, bits, sojourn",
                             MakeTraceSourceAccessor(&SliceEdgeServer::m_completed),
@@ -50,11 +58,8 @@ SliceEdgeServer::~SliceEdgeServer() = default;
 void
 SliceEdgeServer::DoDispose()
 {
-    for (Queue& q : m_queues)
-    {
-        q.next.Cancel();
-        q.jobs.clear();
-    }
+    m_next.Cancel();
+    m_queues.clear();
     Object::DoDispose();
 }
 
@@ -62,13 +67,14 @@ void
 SliceEdgeServer::SetCyclesPerBit(const std::vector<double>& cyclesPerBit)
 {
     NS_ABORT_MSG_IF(cyclesPerBit.empty(), "SliceEdgeServer: no slices");
+    m_next.Cancel();
     m_queues.assign(cyclesPerBit.size(), Queue());
     for (std::size_t s = 0; s < cyclesPerBit.size(); ++s)
     {
         NS_ABORT_MSG_IF(!(cyclesPerBit[s] >= 0), "SliceEdgeServer: cycles per bit of slice " << s << " < 0");
         m_queues[s].cyclesPerBit = cyclesPerBit[s];
-        m_queues[s].updated = Simulator::Now();
     }
+    m_updated = Simulator::Now();
     SetShares(std::vector<double>(cyclesPerBit.size(), 1.0 / cyclesPerBit.size()));
 }
 
@@ -78,14 +84,14 @@ SliceEdgeServer::SetShares(const std::vector<double>& shares)
     NS_LOG_FUNCTION(this);
     NS_ABORT_MSG_IF(shares.size() != m_queues.size(),
                     "SliceEdgeServer: " << shares.size() << " shares for " << m_queues.size() << " slices");
+    Advance(); // the work done so far at the old rates
     for (uint32_t s = 0; s < m_queues.size(); ++s)
     {
         NS_ABORT_MSG_IF(!(shares[s] >= 0), "SliceEdgeServer: negative or NaN share of slice " << s);
-        Advance(m_queues[s]); // the work done so far at the old rate
         m_queues[s].share = shares[s];
-        Reschedule(s);
     }
     m_shares = shares;
+    Reschedule();
 }
 
 const std::vector<double>&
@@ -95,54 +101,91 @@ SliceEdgeServer::GetShares() const
 }
 
 double
-SliceEdgeServer::Rate(const Queue& q) const
+SliceEdgeServer::JobRate(uint32_t slice) const
 {
-    return q.jobs.empty() ? 0.0 : q.share * m_capacity / q.jobs.size();
+    const Queue& q = m_queues[slice];
+    if (q.jobs.empty())
+    {
+        return 0.0;
+    }
+    double rate = q.share * m_capacity;
+    if (m_workConserving)
+    {
+        double busyShares = 0.0;
+        uint32_t busy = 0;
+        for (const Queue& other : m_queues)
+        {
+            busyShares += other.jobs.empty() ? 0.0 : other.share;
+            busy += other.jobs.empty() ? 0 : 1;
+        }
+        rate = busyShares > 0 ? m_capacity * q.share / busyShares : m_capacity / busy;
+    }
+    return rate / q.jobs.size();
 }
 
 void
-SliceEdgeServer::Advance(Queue& q)
+SliceEdgeServer::Advance()
 {
     const Time now = Simulator::Now();
-    const double served = Rate(q) * (now - q.updated).GetSeconds();
-    for (Job& job : q.jobs)
+    const double elapsedS = (now - m_updated).GetSeconds();
+    for (uint32_t s = 0; s < m_queues.size(); ++s)
     {
-        job.remaining -= served;
+        const double served = JobRate(s) * elapsedS;
+        for (Job& job : m_queues[s].jobs)
+        {
+            job.remaining -= served;
+        }
     }
-    q.updated = now;
+    m_updated = now;
 }
 
 void
-SliceEdgeServer::Reschedule(uint32_t slice)
+SliceEdgeServer::Reschedule()
 {
-    Queue& q = m_queues[slice];
-    q.next.Cancel();
-    const double rate = Rate(q);
-    if (q.jobs.empty() || rate <= 0)
+    m_next.Cancel();
+    double soonestS = std::numeric_limits<double>::infinity();
+    for (uint32_t s = 0; s < m_queues.size(); ++s)
     {
-        return; // idle, or no share: the jobs wait
+        const double rate = JobRate(s);
+        for (const Job& job : m_queues[s].jobs)
+        {
+            if (rate > 0)
+            {
+                soonestS = std::min(soonestS, std::max(job.remaining, 0.0) / rate);
+            }
+        }
     }
-    double least = std::numeric_limits<double>::infinity();
-    for (const Job& job : q.jobs)
+    if (std::isfinite(soonestS)) // else idle, or the jobs have no share and wait
     {
-        least = std::min(least, job.remaining);
+        m_next = Simulator::Schedule(Seconds(soonestS), &SliceEdgeServer::Complete, this);
     }
-    q.next = Simulator::Schedule(Seconds(std::max(least, 0.0) / rate), &SliceEdgeServer::Complete, this, slice);
 }
 
 void
-SliceEdgeServer::Complete(uint32_t slice)
+SliceEdgeServer::Complete()
 {
-    Queue& q = m_queues[slice];
-    Advance(q);
-    const double tolerance = Rate(q) * kDoneWithinS;
-    std::vector<Job> done;
-    auto finished = [tolerance](const Job& job) { return job.remaining <= tolerance; };
-    std::copy_if(q.jobs.begin(), q.jobs.end(), std::back_inserter(done), finished);
-    q.jobs.erase(std::remove_if(q.jobs.begin(), q.jobs.end(), finished), q.jobs.end());
-    Reschedule(slice);
+    Advance();
+    std::vector<std::pair<uint32_t, Job>> done;
+    for (uint32_t s = 0; s < m_queues.size(); ++s)
+    {
+        const double tolerance = JobRate(s) * kDoneWithinS;
+        auto& jobs = m_queues[s].jobs;
+        for (auto it = jobs.begin(); it != jobs.end();)
+        {
+            if (it->remaining <= tolerance)
+            {
+                done.emplace_back(s, std::move(*it));
+                it = jobs.erase(it);
+            }
+            else
+            {
+                ++it;
+            }
+        }
+    }
+    Reschedule();
     const Time now = Simulator::Now();
-    for (Job& job : done)
+    for (auto& [slice, job] : done)
     {
         m_completed(slice, job.bits, now - job.arrival);
         job.done(now - job.arrival);
@@ -161,9 +204,9 @@ SliceEdgeServer::Submit(uint32_t slice, double bits, DoneCallback done)
         done(Seconds(0)); // nothing to compute
         return;
     }
-    Advance(q);
+    Advance();
     q.jobs.push_back(Job{bits * q.cyclesPerBit, bits, Simulator::Now(), std::move(done)});
-    Reschedule(slice);
+    Reschedule();
 }
 
 uint32_t
@@ -175,10 +218,9 @@ SliceEdgeServer::GetJobs(uint32_t slice) const
 double
 SliceEdgeServer::GetBacklogCycles(uint32_t slice) const
 {
-    const Queue& q = m_queues.at(slice);
-    const double served = Rate(q) * (Simulator::Now() - q.updated).GetSeconds();
+    const double served = JobRate(slice) * (Simulator::Now() - m_updated).GetSeconds();
     double total = 0.0;
-    for (const Job& job : q.jobs)
+    for (const Job& job : m_queues.at(slice).jobs)
     {
         total += std::max(job.remaining - served, 0.0);
     }

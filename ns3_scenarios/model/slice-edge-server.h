@@ -18,15 +18,18 @@ namespace ns3
  * @brief A cell's edge server: one processor-sharing queue per slice (scenario "edge";
  * bridge/contract.json "edge.about").
  *
- * The server has Capacity cycles/s. Slice s is given the share shares[s] of it (strict: a share its
- * slice does not use is not lent) and serves every job it holds at the same rate,
- * shares[s] * Capacity / n cycles/s with n jobs present (processor sharing). A job of b bits of slice
+ * The server has Capacity cycles/s. Slice s is given the share shares[s] of it and serves every job
+ * it holds at the same rate, r_s / n with n jobs present (processor sharing), where r_s =
+ * shares[s] * Capacity (strict, WorkConserving false: a share its slice does not use is not lent), or
+ * (WorkConserving true) Capacity * shares[s] / (sum of the shares of the slices holding jobs), the
+ * busy slices splitting the server equally when their shares are all 0. A job of b bits of slice
  * s needs b * cyclesPerBit[s] cycles; when its last cycle is served its completion callback gets
  * its sojourn time (arrival to completion). A slice with cyclesPerBit 0 completes every job at once
  * (sojourn 0); one with share 0 holds its jobs until it gets a share.
  *
- * Event-driven: the remaining work of a slice's jobs is brought up to date at every arrival, share
- * change and completion, and one event per slice is scheduled at its next completion.
+ * Event-driven: the remaining work of every job is brought up to date at every arrival, share
+ * change and completion (the rates are constant in between), and one event is scheduled at the
+ * server's next completion.
  */
 class SliceEdgeServer : public Object
 {
@@ -70,16 +73,17 @@ class SliceEdgeServer : public Object
         std::vector<Job> jobs;
         double cyclesPerBit{0.0};
         double share{0.0};
-        Time updated;  //!< time up to which the jobs' remaining work is counted
-        EventId next;  //!< the next completion
     };
 
-    double Rate(const Queue& q) const; //!< cycles/s each job of @p q receives now
-    void Advance(Queue& q);
-    void Reschedule(uint32_t slice);
-    void Complete(uint32_t slice);
+    double JobRate(uint32_t slice) const; //!< cycles/s each job of @p slice receives now
+    void Advance();                       //!< serve every job up to now at the rates in force
+    void Reschedule();                    //!< the event of the next completion
+    void Complete();
 
     double m_capacity{1e9};
+    bool m_workConserving{false};
+    Time m_updated; //!< time up to which the jobs' remaining work is counted
+    EventId m_next; //!< the next completion
     std::vector<Queue> m_queues;
     std::vector<double> m_shares;
     TracedCallback<uint32_t, double, Time> m_completed;

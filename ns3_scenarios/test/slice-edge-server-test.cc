@@ -3,6 +3,7 @@
 
 #include "slice-edge-server.h"
 
+#include "ns3/boolean.h"
 #include "ns3/double.h"
 #include "ns3/simulator.h"
 #include "ns3/test.h"
@@ -105,6 +106,32 @@ class ShareChangeTestCase : public TestCase
     }
 };
 
+class WorkConservingTestCase : public TestCase
+{
+  public:
+    WorkConservingTestCase()
+        : TestCase("work-conserving: a busy slice takes the idle slices' share, split by shares when both are busy")
+    {
+    }
+
+  private:
+    void DoRun() override
+    {
+        // 1000 cycles/s, shares 0.5/0.5, 1 cycle per bit. A (slice 0, 500 cycles at 0) has the whole
+        // server alone: 250 cycles done at 0.25 s, when B (slice 1, 500 cycles) arrives; 500 cycles/s
+        // each: A done at 0.75 s (strict shares: 1.0 s), B then has 250 left, alone: done 1.0 s.
+        Ptr<SliceEdgeServer> server = Server(1000.0, {1.0, 1.0}, {0.5, 0.5});
+        server->SetAttribute("WorkConserving", BooleanValue(true));
+        Log log;
+        Simulator::Schedule(Seconds(0), [&]() { server->Submit(0, 500, log.Job("A")); });
+        Simulator::Schedule(Seconds(0.25), [&]() { server->Submit(1, 500, log.Job("B")); });
+        Simulator::Run();
+        NS_TEST_ASSERT_MSG_EQ_TOL(log.doneAtS["A"], 0.75, kTol, "A completes at 0.75 s");
+        NS_TEST_ASSERT_MSG_EQ_TOL(log.doneAtS["B"], 1.0, kTol, "B completes at 1.0 s");
+        Simulator::Destroy();
+    }
+};
+
 class SliceEdgeServerTestSuite : public TestSuite
 {
   public:
@@ -113,6 +140,7 @@ class SliceEdgeServerTestSuite : public TestSuite
     {
         AddTestCase(new ProcessorSharingScheduleTestCase, Duration::QUICK);
         AddTestCase(new ShareChangeTestCase, Duration::QUICK);
+        AddTestCase(new WorkConservingTestCase, Duration::QUICK);
     }
 };
 
