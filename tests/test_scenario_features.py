@@ -9,7 +9,7 @@ import pytest
 from slicebridge.bridge import contract
 from slicebridge.bridge.actions import ActionMapper
 from slicebridge.bridge.kpi import ACTIVE_UES, COMPUTE_DELAY, COMPUTE_SHARE, DELAY_MEAN, OFFERED, SPECTRAL_EFF, THROUGHPUT
-from slicebridge.bridge.scenario import ScenarioError, load_scenario
+from slicebridge.bridge.scenario import Scenario, ScenarioError, load_scenario
 from slicebridge.envs.slicing import make_core
 from slicebridge.litesim import LiteSim
 from slicebridge.ns3.backend import Ns3Backend
@@ -333,3 +333,12 @@ def test_litesim_work_conserving_compute_lends_idle_shares(tiny):
 def test_ns3_work_conserving_compute_lends_idle_shares(ns3_binary, tiny):
     strict, lent = (run_ns3(_lending(tiny, wc), seed=1, steps=8, binary=ns3_binary) for wc in (False, True))
     _lending_check(strict, lent)
+
+
+def test_yaml_exponent_floats_are_numbers(tmp_path):
+    """PyYAML reads 2e9 / 1.0e9 as text (YAML 1.1); the scenario reader takes them as numbers (YAML 1.2)."""
+    path = tmp_path / "edge.yaml"
+    path.write_text("slices: [{name: a, ues_per_cell: 1, traffic: {model: cbr, rate_mbps: 1.0}}]\n"
+                    "edge: {capacity_cycles_per_s: 2e9, cycles_per_bit: [1.0e2]}\n", encoding="utf-8")
+    edge = Scenario.from_yaml(path).edge
+    assert edge.capacity_cycles_per_s == 2e9 and edge.cycles_per_bit == (100.0,)
