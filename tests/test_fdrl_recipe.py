@@ -83,17 +83,23 @@ def test_sweep_scenarios(fdrl_scenario):
         with_clients(fdrl_scenario, 11)
 
 
-def test_need_first_oracle_gives_each_slice_its_need(fdrl_scenario):
-    sc = fdrl_scenario
+def test_need_first_oracle_gives_each_slice_its_need():
+    sc = load_scenario("fdrl_10edge_compute")
     kpis = np.zeros((1, sc.n_cells, sc.n_slices, len(K.KPI_NAMES)))
     kpis[..., K.SPECTRAL_EFF] = 2.0
     cell_mbps = 2.0 * sc.radio.bandwidth_prb * PRB_BANDWIDTH_HZ / 1e6
     demand = np.tile([0.5, 0.1, 0.01], (sc.n_cells, 1)) * cell_mbps  # needs 60 %, 12 %, 1.2 % with headroom 1.2
     shares = NeedFirstShares(sc, lambda: demand).act(kpis)[0]
+    assert shares.shape == (sc.n_cells, 2 * sc.n_slices)  # bandwidth, then edge compute
     need = np.maximum(1.2 * np.array([0.5, 0.1, 0.01]), 0.05)
-    assert shares[0] == pytest.approx(need + (1 - need.sum()) / 3)
+    assert shares[0, :3] == pytest.approx(need + (1 - need.sum()) / 3)
+    compute_need = np.maximum(1.2 * demand[0] * 1e6 * np.array(sc.edge.cycles_per_bit) / sc.edge.capacity_cycles_per_s, 0.05)
+    expected = compute_need / compute_need.sum() if compute_need.sum() > 1 else compute_need + (1 - compute_need.sum()) / 3
+    assert shares[0, 3:] == pytest.approx(expected)
     overloaded = NeedFirstShares(sc, lambda: demand * 4).act(kpis)[0]  # needs exceed the cell: scaled in proportion
-    assert overloaded.sum(-1) == pytest.approx(np.ones(sc.n_cells)) and overloaded[0, 0] > 0.6
+    assert overloaded[:, :3].sum(-1) == pytest.approx(np.ones(sc.n_cells)) and overloaded[0, 0] > 0.6
+    bandwidth_only = load_scenario("fdrl_10edge")
+    assert NeedFirstShares(bandwidth_only, lambda: demand).act(kpis)[0] == pytest.approx(shares[:, :3])
 
 
 def test_cli_passes_the_recipes_options(tmp_path, monkeypatch):

@@ -94,7 +94,8 @@ class FdrlConfig:
 class NeedFirstShares(Baseline):
     """The oracle: each slice gets the PRB share its coming demand needs (``demand() [C, S]`` Mbit/s over
     the slice's last spectral efficiency, times ``headroom``), the rest split equally; when the needs
-    exceed the cell they are scaled down in proportion."""
+    exceed the cell they are scaled down in proportion. With an edge section the same rule gives the
+    compute shares (need = demand · cycles per bit / capacity); the share rows are then ``[..., 2S]``."""
 
     name = "need-first oracle"
 
@@ -103,15 +104,26 @@ class NeedFirstShares(Baseline):
         self.demand = demand
         self.headroom = headroom
         self.cell_hz = scenario.radio.bandwidth_prb * PRB_BANDWIDTH_HZ
+        self.edge = scenario.edge
+        self.min_compute = np.array(scenario.min_compute_shares())
 
-    def _act(self, kpis: np.ndarray) -> np.ndarray:
+    def _fill(self, need: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        need = np.maximum(self.headroom * need, floor)
+        total = need.sum(-1, keepdims=True)
+        return np.where(total > 1.0, need / total, need + (1.0 - total) / self.n_slices)
+
+    def act(self, kpis: np.ndarray) -> np.ndarray:
+        """``kpis [B, C, S, K]`` → share rows ``[B, C, S]`` (bandwidth) or ``[B, C, 2S]`` (with compute)."""
+        kpis = np.asarray(kpis, dtype=np.float64)
         offered = np.broadcast_to(np.asarray(self.demand(), dtype=np.float64), kpis.shape[:-1])
         se = kpis[..., K.SPECTRAL_EFF]
         # a slice that sent nothing last period has no efficiency of its own: take the cell's best
         se = np.maximum(np.where(se > 0, se, se.max(-1, keepdims=True)), 0.1)
-        need = np.maximum(self.headroom * offered * 1e6 / (se * self.cell_hz), self.min_share)
-        total = need.sum(-1, keepdims=True)
-        return np.where(total > 1.0, need / total, need + (1.0 - total) / self.n_slices)
+        bandwidth = self._fill(offered * 1e6 / (se * self.cell_hz), self.min_share)
+        if self.edge is None:
+            return bandwidth
+        compute = self._fill(offered * 1e6 * np.array(self.edge.cycles_per_bit) / self.edge.capacity_cycles_per_s, self.min_compute)
+        return np.concatenate([bandwidth, compute], axis=-1)
 
 
 def need_oracle(scenario: Scenario) -> Callable[[Any], BaselinePolicy]:
@@ -151,7 +163,11 @@ def _metrics(scenario: Scenario) -> Callable[[np.ndarray, np.ndarray], dict[str,
 
     def metrics(kpis: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         m = cell_metrics(kpis, reward)
-        return {"utilisation": float(m["utilisation"].mean()), "satisfaction": float(m["satisfaction"].mean())}
+        out = {"utilisation": float(m["utilisation"].mean()), "satisfaction": float(m["satisfaction"].mean())}
+        if scenario.edge is not None:  # mean processor-sharing sojourn at the edge server, over slices with traffic
+            busy = kpis[..., K.OFFERED] > 0
+            out["compute_delay_ms"] = float(kpis[..., K.COMPUTE_DELAY][busy].mean()) if busy.any() else 0.0
+        return out
 
     return metrics
 
@@ -343,7 +359,7 @@ def run_fdrl(cfg: FdrlConfig, log: Callable[[str], None] = print) -> str:
         "",
         conf.settings() + ".",
         "",
-        conf.table({"utilisation": "utilisation", "satisfaction": "satisfaction"}, percent=("utilisation", "satisfaction")).rstrip(),
+        conf.table({"compute_delay_ms": "compute delay (ms)"}, percent=("utilisation", "satisfaction")).rstrip(),
         "",
         f"### Heterogeneity sweep (litesim; per-cell load spread and phase shift × level; sweep points {sweep_rounds} rounds)",
         "",
@@ -377,6 +393,7 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", help="scenario YAML (default scenarios/fdrl_10edge.yaml; with edge compute: scenarios/fdrl_10edge_compute.yaml)")
     p.add_argument("--rounds", type=int, help="federation rounds (default 60)")
     p.add_argument("--local-steps", type=int, help="decision steps per round (default 50)")
     p.add_argument("--seeds", type=_ints, help="comma-separated training seeds (default 11,12,13)")
