@@ -158,6 +158,12 @@ def section(args, ray_res: dict | None, fl_res: dict | None) -> str:
                   f"{med(fl_res['wall']):.0f} s (median) against {med(fl_res['setup']) + args.rounds * i:.0f} s in-process: "
                   f"starting {args.clients + 1} Python processes (torch, SB3, Flower imports) dominates at this size. "
                   f"Load average {min(fl_res['loads']):.1f}–{max(fl_res['loads']):.1f}.", ""]
+    lines += ["Caveat: on a shared machine a run with more processes (Ray workers each driving an ns-3 process, against one "
+              "sequentially) also gets a larger share of the CPUs from the scheduler, so a Ray speed-up measured under load is "
+              "not only parallelism; on an idle machine it cannot exceed the worker count, and Ray's start-up is paid once per "
+              "command. The Flower figures are per round of training (start-up excluded): the in-process loop trains the "
+              "clients one after the other, Flower's clients train at the same time in their processes, which hides the gRPC "
+              "and serialisation cost at this model size (a few thousand parameters).", ""]
     return "\n".join(lines)
 
 
