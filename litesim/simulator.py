@@ -550,7 +550,10 @@ class LiteSim:
         n, C = need.shape[:2]
         # slot-major [M, S, nC]: slot k of every slice and cell is one contiguous block
         slots = np.take(need.reshape(n * C, self.n_ues).T, self._slot_ue.T, axis=0)
-        np.minimum(slots, _PAD_NEED, out=slots)  # no real need may sort after a pad
+        # A UE never uses more than the carrier (the level is ≤ avail ≤ N_PRB, so Σ min(need, L) is
+        # unchanged); unclipped, a deep-faded UE's need (~1e12) swallows its slice's float32 running sum
+        # and the level came out as the whole allocation for each UE (PRB use above the share).
+        np.minimum(slots, _F32(self.n_prb), out=slots)
         slots[~self._slot_valid.T] = _PAD_NEED
         avail = avail_s.reshape(n * C, self.n_slices).T  # [S, nC]
         level = water_level(slots, avail, self._wl_div, self._wl_network)
@@ -617,12 +620,19 @@ class LiteSim:
         rho = np.minimum(busy, _F32(RHO_MAX))
         mean_service = div0(ttis_s, bursts_s, bursts_s > 0, fill=1.0) * _F32(TTI_MS)
         wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
+        # No byte waits longer than the time simulated (see the KPIs below); a backlog-inflated
+        # mean service time would otherwise overflow float32 in the quantile
+        horizon = self._horizon_ms(st.periods)  # [n] ms since the episode started
+        wait_s = np.minimum(wait_s, horizon[:, None, None])
         wait = self._per_ue(wait_s)
         # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
         # of base_delay), counted for the bytes that spill over
         pkt_tb = div0(self.traffic.packet_bytes, tb, tb > 0)
         xmit = np.maximum(pkt_tb - _F32(1.0), _F32(0.0)) * _F32(TTI_MS)
-        shift = xmit + wait * _F32(_EXP_MEAN)  # mean extra delay of queued bytes
+        # Bytes that queued in the fluid (segments 1 and 2) found the slice's server continuously busy:
+        # their fluid queueing delay already is their wait, so only the extra TTIs of large packets
+        # are added. The stochastic Kingman wait is for bytes the fluid serves on arrival (segment 3).
+        shift = xmit
 
         # -- FIFO queue with tail drop ----------------------------------------------------------
         dropped = np.maximum(demand - served - self.buffer_bytes, 0.0)
@@ -658,8 +668,13 @@ class LiteSim:
         queue = select(has, q1, 0.0)
 
         # -- KPIs ---------------------------------------------------------------------------------
-        lo1, hi1 = np.minimum(d1a, d1b) + shift, np.maximum(d1a, d1b) + shift
-        lo2, hi2 = np.minimum(d2a, d2b) + shift, np.maximum(d2a, d2b) + shift
+        # No byte delivered by the end of this period can have waited longer than the time simulated
+        # (the contract's clock: the warm-up window, then T per step); the fixed latency and the extra
+        # TTIs of the first packets would otherwise push the first periods' delays past it.
+        cap = self._per_ue(np.broadcast_to(np.maximum(horizon - self.base_delay, _F32(0.0))[:, None, None],
+                                           (n, self.n_cells, self.n_slices)))
+        lo1, hi1 = np.minimum(np.minimum(d1a, d1b) + shift, cap), np.minimum(np.maximum(d1a, d1b) + shift, cap)
+        lo2, hi2 = np.minimum(np.minimum(d2a, d2b) + shift, cap), np.minimum(np.maximum(d2a, d2b) + shift, cap)
         m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
         delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
@@ -679,9 +694,10 @@ class LiteSim:
         to_mbps = 8e-3 / float(T)
         has_rx = thr_b > 0
         safe_thr = select(has_rx, thr_b, 1.0)
-        delay_mean = select(has_rx, dsum / safe_thr + self.base_delay, 0.0)
+        h = horizon[:, None, None]
+        delay_mean = select(has_rx, np.minimum(dsum / safe_thr + self.base_delay, h), 0.0)
         p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b)
-        p95 = select(has_rx, p95 + self.base_delay, 0.0)
+        p95 = select(has_rx, np.minimum(p95 + self.base_delay, h), 0.0)
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
         if self.edge is not None:  # delivered when processed at the edge server, with its delay added
@@ -715,6 +731,16 @@ class LiteSim:
         st.shares_prev[...] = sh
         st.periods += 1
         return kpis
+
+    def _horizon_ms(self, periods: np.ndarray) -> np.ndarray:
+        """Time simulated ``[n]`` (ms, float32) at the end of the period after ``periods [n]`` periods.
+
+        Warm-up periods count ``T`` each; step ``k`` ends at ``warmup_ms + (k + 1)·T``, as ns-3's clock
+        (whose warm-up is one window of ``warmup_ms``, litesim's the ``ceil(warmup_ms / T)`` periods)."""
+        T = float(self.period_ms)
+        w = self.warmup_periods
+        after = periods + 1
+        return np.where(after <= w, after * T, self.scenario.control.warmup_ms + (after - w) * T).astype(_F32)
 
     def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s) -> np.ndarray:
         """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' delay (without base delay).

@@ -522,6 +522,7 @@ SliceScenarioHelper::OnDrbCreated(uint64_t imsi, uint16_t cellId, uint16_t rnti,
         path.str(),
         MakeCallback(&SliceKpiCollector::NotifyRlcDrop, m_collector, ue->second));
     NS_ABORT_MSG_IF(!ok, "cannot connect the RLC drop trace " << path.str());
+    m_collector->SetUeBearerUp(ue->second);
 }
 
 void

@@ -109,6 +109,12 @@ SliceKpiCollector::SetUeRnti(uint32_t ue, uint16_t rnti)
 }
 
 void
+SliceKpiCollector::SetUeBearerUp(uint32_t ue)
+{
+    m_ues.at(ue).bearerUp = true;
+}
+
+void
 SliceKpiCollector::SetSlaDelayMs(const ShareMatrix& delayMs)
 {
     m_slaDelayMs = delayMs;
@@ -225,6 +231,18 @@ SliceKpiCollector::NotifyTx(uint32_t ue, Ptr<const Packet> packet)
     k.offeredBytes += packet->GetSize();
     k.offeredPackets++;
     u.offered = true;
+    if (!u.bearerUp)
+    {
+        // no radio bearer yet: the EPC drops the packet silently; count it once (the sink's sequence
+        // gap will skip it, as for an RLC drop)
+        SlicePacketHeader header;
+        if (packet->GetSize() >= SlicePacketHeader::SIZE)
+        {
+            packet->PeekHeader(header);
+            u.rlcDropped.insert(header.GetSeq());
+        }
+        k.lost++;
+    }
 }
 
 void

@@ -62,6 +62,10 @@ class SliceKpiCollector : public Object
     /// Register a UE; returns its index (used by the Notify* methods).
     uint32_t AddUe(uint32_t cell, uint32_t slice);
     void SetUeRnti(uint32_t ue, uint16_t rnti);
+    /// The UE's data radio bearer exists: from now on its packets reach an RLC queue. Packets the
+    /// UE's source sends before (attach not finished, or never: out of coverage) are dropped in the
+    /// EPC without a trace, so NotifyTx counts them as lost.
+    void SetUeBearerUp(uint32_t ue);
     void SetSlaDelayMs(const ShareMatrix& delayMs);
     void SetCellScheduler(uint32_t cell, Ptr<SliceFfMacScheduler> scheduler);
     /// The edge server of @p cell (scenario "edge"); without one, packets count when the UE receives them.
@@ -105,7 +109,8 @@ class SliceKpiCollector : public Object
         uint32_t slice{0};
         uint16_t rnti{0};
         bool offered{false};
-        std::set<uint32_t> rlcDropped; //!< sequence numbers dropped by RLC, not yet passed at the sink
+        bool bearerUp{false};
+        std::set<uint32_t> rlcDropped; //!< sequence numbers counted as lost (RLC drop or no bearer), not yet passed at the sink
     };
 
     KpiTensor Measure(double periodS);
