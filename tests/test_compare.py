@@ -9,7 +9,7 @@ import pytest
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.scenario import Scenario, load_scenario
 
-from slicebridge.app.calibration import calibrate, relative_gap
+from slicebridge.app.calibration import Split, calibrate, relative_gap
 from slicebridge.app.cli import main
 from slicebridge.app.evaluate import evaluate
 from slicebridge.app.report import rank_agreement
@@ -38,7 +38,8 @@ def test_calibration_recovers_a_known_litesim_truth():
     truth = base.with_updates(litesim={"scheduler_efficiency": 0.5, "se_scale": [1.4, 1.1, 0.9]})
     policies = ("equal", "proportional")
     target = {p: _lite(truth, p) for p in policies}
-    result = calibrate(base, target, lambda s, p: _lite(s, p))
+    result = calibrate(base, target, lambda s, p, eps: _lite(s, p)[list(eps)],
+                       split=Split(policies, (0,), (), (0,)))  # both policies fitted, nothing held out
     assert result.gap_before > 0.05
     assert result.gap_after < 0.5 * result.gap_before
     fitted = result.params
@@ -73,8 +74,9 @@ def test_compare_pipeline_on_tiny(tmp_path, ns3_binary, capsys):
     for png in ("throughput.png", "delay.png", "sla_ratio.png", "reward_over_time.png"):
         assert (out / png).stat().st_size > 1000
     cal = json.loads((out / "calibration.json").read_text())
-    after = cal["median_throughput_gap_after"] + cal["median_prb_use_gap_after"]
-    assert after <= cal["median_throughput_gap_before"] + cal["median_prb_use_gap_before"] + 1e-12
+    assert cal["fit_after"]["objective"] <= cal["fit_before"]["objective"] + 1e-12  # never worse than uncalibrated
+    assert set(cal["split"]["held_out_policies"]).isdisjoint(cal["split"]["fit_policies"])
+    assert "Held-out check" in report
     traces = (out / "traces.csv").read_text().splitlines()
     assert len(traces) == 1 + 2 * len(policies) * 10 * 2  # header + sims × policies × steps × slices
 

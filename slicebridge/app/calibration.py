@@ -8,14 +8,25 @@ Fitted parameters (``scenario.litesim``), in this order:
 3. ``slice_efficiency`` per slice and ``scheduler_efficiency``: delivered bits per used PRB per unit
    of SE, ns-3 over litesim, per slice (what transport-block sizes, control overhead, HARQ and
    under-filled RBGs leave of the SE); their median becomes the global efficiency;
-4. the global efficiency is refined on a grid to minimise the median per-slice throughput gap plus
-   the median per-slice PRB-use gap. The uncalibrated parameters stay a candidate, so calibration
-   never makes that objective worse.
+4. capacity: the global efficiency is refined on a grid to minimise the median per-slice throughput
+   gap plus the median per-slice PRB-use gap;
+5. delay and SLA (issue 10): ``base_delay_ms`` on a grid, then each slice's ``slice_efficiency``
+   by a few per cent either way (a slice's service rate is what sets its queueing delay), to
+   minimise the whole objective :func:`objective` (throughput, PRB use, mean delay, p95 delay and
+   SLA ratio gaps), among candidates whose throughput gap stays within ``THROUGHPUT_SLACK`` of the
+   capacity fit's. The uncalibrated parameters stay a candidate, so calibration never makes the
+   objective worse on the traces it fits.
+
+Held-out check: the traces are split (:func:`held_out_split`) into a fit set (some policies, the
+first episodes) and a held-out set (the other policies, the other episodes). Only the fit set is
+ever simulated or compared while fitting; the held-out gaps are measured once, at the end, for the
+uncalibrated and the fitted parameters. A fit that makes the held-out objective worse than
+uncalibrated litesim is over-fitted: it is flagged and the uncalibrated parameters are returned.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,7 +35,16 @@ from slicebridge.bridge import kpi as K
 from slicebridge.bridge.scenario import Scenario
 
 PRB_WEIGHT = 0.25  # weight of the PRB-use gap next to the throughput gap in the fit objective
+DELAY_WEIGHT = 1.0 / 3.0  # weight of each of the mean-delay, p95-delay and SLA-ratio gaps
+THROUGHPUT_SLACK = 0.01  # a delay candidate may raise the median throughput gap by at most this
 GAP_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "prb_used_share", "spectral_eff_bps_hz")
+OBJECTIVE_KPIS = ("throughput_mbps", "prb_used_share", "delay_mean_ms", "delay_p95_ms", "sla_ratio")
+BASE_DELAY_GRID_MS = tuple(float(v) for v in np.arange(0.0, 12.5, 1.0))  # absolute base_delay_ms candidates
+SLICE_EFF_STEPS = (0.9, 0.95, 1.05, 1.1)  # per-slice efficiency multipliers tried in step 5
+
+# run_litesim(scenario, policy, episodes) -> litesim KPI traces [len(episodes), T, C, S, K] of those
+# episode indices (episode e is seeded like the ns-3 trace's episode e)
+RunLitesim = Callable[[Scenario, str, tuple[int, ...]], np.ndarray]
 
 
 def relative_gap(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
@@ -36,29 +56,80 @@ def relative_gap(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
 
 
 def per_slice_means(kpis: np.ndarray) -> np.ndarray:
-    """KPI traces ``[..., T, C, S, 11]`` → mean per slice ``[S, 11]`` over everything else."""
+    """KPI traces ``[..., T, C, S, K]`` → mean per slice ``[S, K]`` over everything else."""
     flat = np.asarray(kpis).reshape(-1, kpis.shape[-2], kpis.shape[-1])
     return flat.mean(axis=0)
 
 
 def gap_table(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
-    """Relative gap per slice and KPI of the per-slice means, ``[S, 11]``."""
+    """Relative gap per slice and KPI of the per-slice means, ``[S, K]``."""
     return relative_gap(per_slice_means(lite), per_slice_means(ns3))
 
 
+def median_gaps(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray]) -> dict[str, float]:
+    """Median over (policy, slice) of the per-slice gaps, per KPI name of ``GAP_KPIS``."""
+    gaps = np.stack([gap_table(lite[p], ns3[p]) for p in sorted(ns3)])  # [P, S, K]
+    return {k: float(np.median(gaps[..., K.KPI_INDEX[k]])) for k in GAP_KPIS}
+
+
+def objective(gaps: dict[str, float]) -> float:
+    """The calibration objective from :func:`median_gaps`: throughput + ¼ PRB use + ⅓ (mean delay +
+    p95 delay + SLA ratio) gaps."""
+    return (gaps["throughput_mbps"] + PRB_WEIGHT * gaps["prb_used_share"]
+            + DELAY_WEIGHT * (gaps["delay_mean_ms"] + gaps["delay_p95_ms"] + gaps["sla_ratio"]))
+
+
 def _bits_per_prb_se(kpis: np.ndarray) -> float:
-    """Σ throughput / Σ (used PRB share × spectral efficiency) over KPI rows ``[..., 11]``."""
+    """Σ throughput / Σ (used PRB share × spectral efficiency) over KPI rows ``[..., K]``."""
     denom = float(np.sum(kpis[..., K.PRB_USED] * kpis[..., K.SPECTRAL_EFF]))
     return float(np.sum(kpis[..., K.THROUGHPUT])) / denom if denom > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class Split:
+    """Which policies and episode indices the fit sees, and which are held out."""
+
+    fit_policies: tuple[str, ...]
+    fit_episodes: tuple[int, ...]
+    held_policies: tuple[str, ...]
+    held_episodes: tuple[int, ...]
+
+    @property
+    def seeds_held_out(self) -> bool:
+        """False when there was one episode only: the held-out set then differs by policy alone."""
+        return not set(self.held_episodes) & set(self.fit_episodes)
+
+
+def held_out_split(policies: Sequence[str], n_episodes: int, held_policies: Sequence[str] | None = None) -> Split:
+    """Hold out ``held_policies`` (default: the last ⌈P/3⌉ of the sorted names, none if P < 2) and the
+    second half of the episodes (none when there is one episode)."""
+    names = sorted(policies)
+    if held_policies is None:
+        held_policies = names[len(names) - (len(names) + 2) // 3:] if len(names) >= 2 else []
+    held = tuple(p for p in names if p in set(held_policies))
+    fit = tuple(p for p in names if p not in held)
+    if not fit:
+        raise ValueError(f"held_out_split: every policy {names} is held out; keep at least one to fit on")
+    n_fit = (n_episodes + 1) // 2 if n_episodes >= 2 else 1
+    fit_eps = tuple(range(n_fit))
+    held_eps = tuple(range(n_fit, n_episodes)) if n_episodes >= 2 else fit_eps
+    return Split(fit, fit_eps, held, held_eps)
+
+
 @dataclass
 class CalibrationResult:
-    scenario: Scenario  # calibrated copy (the uncalibrated one when nothing fitted better)
-    gap_before: float  # median per-slice throughput gap
+    scenario: Scenario  # calibrated copy (the uncalibrated one when nothing fitted better, or over-fitted)
+    gap_before: float  # median per-slice throughput gap, fit set
     gap_after: float
-    prb_gap_before: float  # median per-slice PRB-use gap
+    prb_gap_before: float  # median per-slice PRB-use gap, fit set
     prb_gap_after: float
+    split: Split | None = None
+    fit_before: dict[str, float] = field(default_factory=dict)  # median gaps per KPI, fit set
+    fit_after: dict[str, float] = field(default_factory=dict)
+    held_before: dict[str, float] = field(default_factory=dict)  # median gaps per KPI, held-out set
+    held_after: dict[str, float] = field(default_factory=dict)
+    overfit: bool = False  # the fitted parameters made the held-out objective worse: rejected
+    rejected: dict = field(default_factory=dict)  # when overfit: the rejected parameters and their gaps
 
     @property
     def params(self) -> dict:
@@ -71,38 +142,58 @@ class CalibrationResult:
             "base_delay_ms": p.base_delay_ms,
         }
 
+    def summary(self) -> dict:
+        """JSON-ready: parameters, split, gaps per KPI before/after on the fit and held-out sets."""
+        out = {**self.params,
+               "median_throughput_gap_before": self.gap_before, "median_throughput_gap_after": self.gap_after,
+               "median_prb_use_gap_before": self.prb_gap_before, "median_prb_use_gap_after": self.prb_gap_after,
+               "overfit_rejected": self.overfit, **({"rejected": self.rejected} if self.rejected else {})}
+        if self.split is not None:
+            out["split"] = {"fit_policies": list(self.split.fit_policies), "fit_episodes": list(self.split.fit_episodes),
+                            "held_out_policies": list(self.split.held_policies),
+                            "held_out_episodes": list(self.split.held_episodes),
+                            "seeds_held_out": self.split.seeds_held_out}
+        for name in ("fit_before", "fit_after", "held_before", "held_after"):
+            gaps = getattr(self, name)
+            if gaps:
+                out[name] = {**gaps, "objective": objective(gaps)}
+        return out
+
 
 def _flat(traces: dict[str, np.ndarray]) -> np.ndarray:
-    """policy → ``[E, T, C, S, 11]`` traces → all rows ``[N, C, S, 11]``."""
+    """policy → ``[E, T, C, S, K]`` traces → all rows ``[N, C, S, K]``."""
     return np.concatenate([t.reshape(-1, *t.shape[-3:]) for t in traces.values()])
-
-
-def _median_gap(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray], kpi: int) -> float:
-    return float(np.median(np.concatenate([gap_table(lite[p], ns3[p])[:, kpi] for p in ns3])))
 
 
 def calibrate(
     scenario: Scenario,
     ns3_traces: dict[str, np.ndarray],
-    run_litesim: Callable[[Scenario, str], np.ndarray],
+    run_litesim: RunLitesim,
     factors: Sequence[float] = tuple(np.round(np.linspace(0.6, 1.4, 17), 3)),
+    split: Split | None = None,
+    extra_candidates: Sequence[dict] = (),
 ) -> CalibrationResult:
-    """Fit ``scenario.litesim`` to ``ns3_traces`` (policy name → KPI traces ``[E, T, C, S, 11]``).
+    """Fit ``scenario.litesim`` to ``ns3_traces`` (policy name → KPI traces ``[E, T, C, S, K]``).
 
-    ``run_litesim(scenario, policy)`` must return litesim traces of the same shape for the same seeds.
-    The objective is the median per-slice throughput gap plus the median per-slice PRB-use gap.
+    ``run_litesim(scenario, policy, episodes)`` must return litesim traces of those episode indices,
+    seeded like the ns-3 ones. ``split`` (default :func:`held_out_split` of the traces) says what
+    the fit may see; the held-out policies and episodes are simulated only after the fit.
+    ``extra_candidates``: further ``litesim`` updates (dicts) tried in step 5 on top of the fit.
     """
-    policies = sorted(ns3_traces)
+    n_eps = min(t.shape[0] for t in ns3_traces.values())
+    split = split or held_out_split(list(ns3_traces), n_eps)
+    fit_ns3 = {p: ns3_traces[p][list(split.fit_episodes)] for p in split.fit_policies}
+    held_ns3 = {p: ns3_traces[p][list(split.held_episodes)] for p in split.held_policies}
 
-    def run(candidate: Scenario) -> dict[str, np.ndarray]:
-        return {p: run_litesim(candidate, p) for p in policies}
+    def run(candidate: Scenario, policies: Sequence[str], episodes: tuple[int, ...]) -> dict[str, np.ndarray]:
+        return {p: run_litesim(candidate, p, episodes) for p in policies}
 
-    def objective(traces: dict[str, np.ndarray]) -> tuple[float, float]:
-        return _median_gap(traces, ns3_traces, K.THROUGHPUT), _median_gap(traces, ns3_traces, K.PRB_USED)
+    def fit_gaps(candidate: Scenario) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        traces = run(candidate, split.fit_policies, split.fit_episodes)
+        return median_gaps(traces, fit_ns3), traces
 
-    before = run(scenario)
-    thr_before, prb_before = objective(before)
-    ns3_all, lite_all = _flat(ns3_traces), _flat(before)
+    before_gaps, before = fit_gaps(scenario)
+    ns3_all, lite_all = _flat(fit_ns3), _flat(before)
     n = scenario.n_slices
 
     # 1. channel: the spectral efficiency each simulator's CQI yields for the same UE drop
@@ -125,7 +216,7 @@ def calibrate(
     # 3. data bits per used PRB per unit SE, per slice: the ratio ns-3 / litesim is the direct estimate
     #    of what TB sizes, control overhead, HARQ and under-filled RBGs leave of the SE in each slice.
     scaled = scenario.with_updates(litesim={"se_scale": se_scale, "base_delay_ms": base})
-    lite_scaled = _flat(run(scaled))
+    lite_scaled = _flat(run(scaled, split.fit_policies, split.fit_episodes))
     old_eff = np.array(scenario.litesim.slice_efficiency or [1.0] * n) * scenario.litesim.scheduler_efficiency
     ratios = np.ones(n)
     for s in range(n):
@@ -136,12 +227,54 @@ def calibrate(
     global_eff = float(np.median(eff))
     slice_eff = [float(np.clip(v / global_eff, 0.1, 10.0)) for v in eff]
 
-    # 4. refine the global efficiency on a grid; the uncalibrated scenario stays a candidate, so
-    #    calibration never makes the objective worse.
-    best, best_thr, best_prb = scenario, thr_before, prb_before
+    # 4. capacity: refine the global efficiency on a grid (throughput + PRB use)
+    capacity = lambda g: g["throughput_mbps"] + PRB_WEIGHT * g["prb_used_share"]  # noqa: E731
+    cap_best, cap_gaps = scenario, before_gaps
     for f in factors:
-        candidate = scaled.with_updates(litesim={"slice_efficiency": slice_eff, "scheduler_efficiency": float(np.clip(global_eff * f, 0.05, 1.2))})
-        thr, prb = objective(run(candidate))
-        if thr + PRB_WEIGHT * prb < best_thr + PRB_WEIGHT * best_prb - 1e-12:
-            best, best_thr, best_prb = candidate, thr, prb
-    return CalibrationResult(best, thr_before, best_thr, prb_before, best_prb)
+        candidate = scaled.with_updates(litesim={"slice_efficiency": slice_eff,
+                                                 "scheduler_efficiency": float(np.clip(global_eff * f, 0.05, 1.2))})
+        gaps, _ = fit_gaps(candidate)
+        if capacity(gaps) < capacity(cap_gaps) - 1e-12:
+            cap_best, cap_gaps = candidate, gaps
+
+    # 5. delay and SLA: base delay, then each slice's service rate, on the whole objective; the
+    #    uncalibrated scenario stays a candidate, so the objective never gets worse on the fit set
+    thr_limit = cap_gaps["throughput_mbps"] + THROUGHPUT_SLACK
+    best, best_gaps = scenario, before_gaps
+    if objective(cap_gaps) < objective(best_gaps) - 1e-12:
+        best, best_gaps = cap_best, cap_gaps
+
+    def consider(candidate: Scenario) -> None:
+        nonlocal best, best_gaps
+        gaps, _ = fit_gaps(candidate)
+        if gaps["throughput_mbps"] <= max(thr_limit, before_gaps["throughput_mbps"]) \
+                and objective(gaps) < objective(best_gaps) - 1e-12:
+            best, best_gaps = candidate, gaps
+
+    for d in BASE_DELAY_GRID_MS:
+        consider(cap_best.with_updates(litesim={"base_delay_ms": d}))
+    tuned = best
+    for s in range(n):
+        eff_s = np.array(tuned.litesim.slice_efficiency or [1.0] * n)
+        for m in SLICE_EFF_STEPS:
+            trial = eff_s.copy()
+            trial[s] = float(np.clip(trial[s] * m, 0.1, 10.0))
+            consider(tuned.with_updates(litesim={"slice_efficiency": [float(v) for v in trial]}))
+        tuned = best
+    for extra in extra_candidates:
+        consider(best.with_updates(litesim=dict(extra)))
+
+    # held-out check, once, at the end: the fitted parameters against uncalibrated litesim
+    result = CalibrationResult(best, before_gaps["throughput_mbps"], best_gaps["throughput_mbps"],
+                               before_gaps["prb_used_share"], best_gaps["prb_used_share"], split,
+                               fit_before=before_gaps, fit_after=best_gaps)
+    if held_ns3:
+        result.held_before = median_gaps(run(scenario, split.held_policies, split.held_episodes), held_ns3)
+        result.held_after = (result.held_before if best is scenario else
+                             median_gaps(run(best, split.held_policies, split.held_episodes), held_ns3))
+        if objective(result.held_after) > objective(result.held_before) + 1e-12:
+            # over-fitted: keep what it would have been for the record, return uncalibrated litesim
+            result.overfit, result.rejected = True, {"params": result.params, "fit": best_gaps, "held_out": result.held_after}
+            result.scenario, result.gap_after, result.prb_gap_after = scenario, result.gap_before, result.prb_gap_before
+            result.fit_after, result.held_after = before_gaps, result.held_before
+    return result

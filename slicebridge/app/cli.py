@@ -11,6 +11,7 @@ from slicebridge.agents.policy import load_policy
 from slicebridge.agents.training import LITESIM_NUM_ENVS, ConfigChangedError, TrainConfig, throughput_settings, train
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
+from slicebridge.app.fidelity import FidelityConfig, run_fidelity
 from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
@@ -164,6 +165,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise CliError(_explain_config_change("compare", exc)) from None
     print(f"report: {report}")
     return 0
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    """litesim vs ns-3 over scenarios (issue 10): see slicebridge.app.fidelity."""
+    specs = args.scenarios or sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+    for spec in specs:
+        _scenario(spec)  # refuse a bad name before hours of simulation
+    config = FidelityConfig(scenarios=specs, out_dir=Path(args.out), episodes=args.episodes, seed=args.seed,
+                            include_random=not args.no_random, large_ues=args.large_ues, large_steps=args.large_steps,
+                            large_episodes=args.large_episodes)
+    command = " ".join(["slicebridge fidelity", *args.scenarios, f"--episodes {args.episodes}", f"--large-ues {args.large_ues}",
+                        f"--large-steps {args.large_steps}", f"--large-episodes {args.large_episodes}",
+                        *([f"--seed {args.seed}"] if args.seed is not None else []), *(["--no-random"] if args.no_random else []),
+                        f"--out {args.out}"])
+    results = run_fidelity(config, command=command)
+    print(f"matrix: {Path(args.out) / 'matrix.md'} ({len(results)} of {len(specs)} scenarios)")
+    return 0 if len(results) == len(specs) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -324,6 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help=RESUME_HELP + " (the training in OUT/train)")
     _fan_out_options(cp)
     cp.set_defaults(func=cmd_compare)
+
+    fi = sub.add_parser("fidelity", help="litesim vs ns-3 gap matrix over scenarios, before/after calibration (docs/FIDELITY.md)")
+    fi.add_argument("scenarios", nargs="*", help="scenario names or YAML files (default: every shipped scenario)")
+    fi.add_argument("--episodes", type=int, default=2, help="episodes per policy and simulator (default %(default)s)")
+    fi.add_argument("--seed", type=int, default=None, help="first episode's seed (default: each scenario's own)")
+    fi.add_argument("--no-random", action="store_true", help="leave the random policy out")
+    fi.add_argument("--large-ues", type=int, default=100, help="more UEs than this in all: a short ns-3 window (default %(default)s)")
+    fi.add_argument("--large-steps", type=int, default=3, help="decision periods of a large scenario (default %(default)s)")
+    fi.add_argument("--large-episodes", type=int, default=1, help="episodes of a large scenario (default %(default)s)")
+    fi.add_argument("--out", default="reports/fidelity", help="output directory")
+    fi.set_defaults(func=cmd_fidelity)
 
     rc = sub.add_parser("recipe", help="reproduce a published system (see docs/recipes/); extra options go to the recipe")
     rc.add_argument("name", choices=sorted(RECIPES))

@@ -16,8 +16,8 @@ import numpy as np
 
 from slicebridge.agents.policy import load_policy
 from slicebridge.agents.training import TrainConfig, throughput_settings, train
-from slicebridge.app.calibration import calibrate
-from slicebridge.app.evaluate import Policy, episode_jobs, evaluate, run_jobs
+from slicebridge.app.calibration import calibrate, held_out_split
+from slicebridge.app.evaluate import Policy, episode_jobs, run_jobs
 from slicebridge.app.report import write_report
 from slicebridge.app.summary import format_kpi_table, summarise_arrays
 from slicebridge.bridge.scenario import Scenario
@@ -57,6 +57,7 @@ class CompareData:
     calibrated_rewards: dict[str, np.ndarray] = field(default_factory=dict)
     calibration: dict | None = None
     train_seconds: float | None = None
+    policy_objects: dict = field(default_factory=dict)  # name → Policy for the non-baseline (trained) policies
 
 
 def _log(msg: str) -> None:
@@ -81,6 +82,27 @@ def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
                       strategy=config.strategy, total_steps=config.budget_steps, seed=seed, run_dir=run_dir,
                       resume=config.resume, **settings))
     return run_dir, time.perf_counter() - t0
+
+
+def calibrate_compare_data(scenario: Scenario, data: CompareData, seed: int, executor: Executor | None = None):
+    """Calibrate litesim on ``data.traces["ns3"]`` (baselines and the random policy, split into a fit
+    and a held-out set by ``calibration.held_out_split``), re-run every litesim policy with the
+    fitted scenario into ``data.calibrated``, and put the summary in ``data.calibration``.
+    Shared by ``run_compare`` and ``slicebridge fidelity``. Returns the ``CalibrationResult``."""
+    ns3 = {p: t for p, t in data.traces["ns3"].items() if p in data.baselines or p == "random"}
+    n_eps = min(t.shape[0] for t in ns3.values())
+
+    def run_lite(candidate: Scenario, name: str, episodes: tuple[int, ...]) -> np.ndarray:
+        jobs = episode_jobs(candidate, name, "litesim", n_eps, seed)
+        return _stack(run_jobs([[jobs[e] for e in episodes]])[0])[0]
+
+    result = calibrate(scenario, ns3, run_lite, split=held_out_split(list(ns3), n_eps))
+    names = list(data.traces["litesim"])
+    groups = [episode_jobs(result.scenario, data.policy_objects.get(name, name), "litesim", n_eps, seed) for name in names]
+    for name, results in zip(names, run_jobs(groups, executor)):
+        data.calibrated[name], data.calibrated_rewards[name] = _stack(results)
+    data.calibration = result.summary()
+    return result
 
 
 def run_compare(config: CompareConfig) -> Path:
@@ -111,6 +133,7 @@ def run_compare(config: CompareConfig) -> Path:
 
         trained = load_policy(policy_dir, scenario)
         policies = {trained.name: trained, **policies}
+        data.policy_objects[trained.name] = trained
 
     # every (simulator, policy, episode) is one task: sequentially pair by pair, or all pairs in one
     # fan-out when config.executor is a parallel one (Ray); the same run_jobs path either way
@@ -125,22 +148,8 @@ def run_compare(config: CompareConfig) -> Path:
             data.traces.setdefault(sim, {})[name], data.rewards.setdefault(sim, {})[name] = _stack(results)
 
     if config.calibrate and {"litesim", "ns3"} <= set(config.simulators):
-        _log("calibrating litesim against the ns-3 baseline traces")
-        baseline_ns3 = {p: data.traces["ns3"][p] for p in baselines}
-
-        def run_lite(candidate: Scenario, name: str) -> np.ndarray:
-            return _stack(evaluate(candidate, name, "litesim", config.episodes, seed))[0]
-
-        result = calibrate(scenario, baseline_ns3, run_lite)
-        names = list(policies)
-        groups = [episode_jobs(result.scenario, policies[name], "litesim", config.episodes, seed) for name in names]
-        for name, results in zip(names, run_jobs(groups, config.executor)):
-            data.calibrated[name], data.calibrated_rewards[name] = _stack(results)
-        data.calibration = {
-            **result.params,
-            "median_throughput_gap_before": result.gap_before, "median_throughput_gap_after": result.gap_after,
-            "median_prb_use_gap_before": result.prb_gap_before, "median_prb_use_gap_after": result.prb_gap_after,
-        }
+        _log("calibrating litesim against the ns-3 traces (fit on some policies and seeds, checked on the others)")
+        result = calibrate_compare_data(scenario, data, seed, config.executor)
         (out / "calibration.json").write_text(json.dumps(data.calibration, indent=1))
         (out / "calibrated_scenario.json").write_text(result.scenario.to_json())
     report = write_report(out, scenario, data)

@@ -157,6 +157,26 @@ def _per_policy_gaps(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[
     return "\n\n".join(parts)
 
 
+def held_out_section(cal: dict) -> str:
+    """Markdown: median gaps per KPI before/after calibration on the fit set and the held-out set
+    (``CalibrationResult.summary()``); empty when the summary has no split."""
+    split = cal.get("split")
+    if not split:
+        return ""
+    kpis = ("throughput_mbps", "prb_used_share", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "objective")
+    rows = [[label] + [f"{100 * cal[key][k]:.1f}%" if k != "objective" else f"{cal[key][k]:.3f}" for k in kpis]
+            for label, key in (("fit, before", "fit_before"), ("fit, after", "fit_after"),
+                               ("held-out, before", "held_before"), ("held-out, after", "held_after")) if key in cal]
+    seeds = "and episodes " + ", ".join(map(str, split["held_out_episodes"])) if split["seeds_held_out"] \
+        else "(one episode: the same seed, held out by policy only)"
+    text = (f"#### Held-out check\n\nFitted on policies {', '.join(split['fit_policies'])} and episodes "
+            f"{', '.join(map(str, split['fit_episodes']))}; held out: policies {', '.join(split['held_out_policies']) or 'none'} "
+            f"{seeds}. Median per-slice gap over the set's policies and slices:\n\n" + _md_table(["set", *kpis], rows))
+    if cal.get("overfit_rejected"):
+        text += "\n\n**The fit made the held-out objective worse: rejected (over-fitted); litesim stays uncalibrated.**"
+    return text
+
+
 def write_report(out: Path, scenario: Scenario, data) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -219,6 +239,7 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
                       f"{', '.join(f'{v:.3g}' for v in cal['se_scale'])}, slice_efficiency "
                       f"{', '.join(f'{v:.3g}' for v in cal['slice_efficiency'])}, base_delay_ms {cal['base_delay_ms']:.3g} "
                       "(see calibration.json and calibrated_scenario.json)."]
+            parts += ["", held_out_section(cal)]
     path = out / "report.md"
     path.write_text("\n".join(parts) + "\n")
     return path

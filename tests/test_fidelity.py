@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""``slicebridge fidelity``: sizing, bounds, matrix files, and the whole command on tiny with real ns-3."""
+
+import csv
+import json
+
+import numpy as np
+
+from slicebridge.app.calibration import GAP_KPIS
+from slicebridge.app.cli import main
+from slicebridge.app.fidelity import FidelityConfig, ScenarioFidelity, sized, write_matrix
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.scenario import load_scenario
+
+
+def _result(name: str, after: float, thr_after: float = 0.01) -> ScenarioFidelity:
+    gaps_after = np.full((2, K.N_KPIS), after)
+    gaps_after[:, K.THROUGHPUT] = thr_after
+    means = {k: np.ones((2, K.N_KPIS)) for k in ("lite_before", "lite_after", "ns3")}
+    return ScenarioFidelity(name, ("a", "b"), 3, 50, 1, np.full((2, K.N_KPIS), 0.5), gaps_after, 0.5, 1.0,
+                            {"equal": 0.2}, {"equal": 0.05}, {}, means)
+
+
+def test_large_scenarios_get_a_short_window(tmp_path):
+    config = FidelityConfig(scenarios=[], out_dir=tmp_path, episodes=2, large_ues=100, large_steps=3, large_episodes=1)
+    big, eps = sized(load_scenario("bench_13cell"), config)
+    assert big.control.episode_steps == 3 and eps == 1
+    small, eps = sized(load_scenario("default"), config)
+    assert small.control.episode_steps == load_scenario("default").control.episode_steps and eps == 2
+
+
+def test_bounds_name_the_cells_over_them():
+    assert _result("ok", 0.2).violations() == []
+    bad = _result("bad", 0.3, thr_after=0.08).violations()
+    assert "median throughput gap 8.0%" in bad and "a delay_mean_ms 30%" in bad and "b sla_ratio 30%" in bad
+
+
+def test_matrix_files(tmp_path):
+    path = write_matrix([_result("one", 0.2), _result("two", 0.4)], tmp_path, command="slicebridge fidelity x")
+    text = path.read_text()
+    assert "`slicebridge fidelity x`" in text and "| two | b | 50 → 1% | 50 → 40% |" in text
+    assert "over: a delay_mean_ms 40%" in text and "| one | 3 × 1 (cut from 50) | 0.50 → 1.00 |" in text
+    rows = list(csv.DictReader((tmp_path / "matrix.csv").open()))
+    assert len(rows) == 2 * 2 * len(GAP_KPIS) and rows[0]["scenario"] == "one"
+    assert json.loads((tmp_path / "scenarios.json").read_text())[1]["violations"]
+    assert (tmp_path / "fidelity_heatmap.png").stat().st_size > 2000
+
+
+def test_fidelity_command_on_tiny(tmp_path, ns3_binary, capsys):
+    out = tmp_path / "fid"
+    assert main(["fidelity", "tiny", "--episodes", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[fidelity] tiny: equal in ns3" in printed and "calibrating" in printed
+    rows = [r for r in csv.DictReader((out / "matrix.csv").open()) if r["kpi"] == "delay_mean_ms"]
+    assert [r["slice"] for r in rows] == ["embb", "urllc"]
+    assert all(np.isfinite(float(r["gap_before"])) and np.isfinite(float(r["gap_after"])) for r in rows)
+    cal = json.loads((out / "tiny" / "calibration.json").read_text())
+    assert cal["fit_after"]["objective"] <= cal["fit_before"]["objective"]
+    assert cal["split"]["held_out_policies"] == ["proportional", "random"] and cal["split"]["held_out_episodes"] == [1]
+    assert (out / "tiny" / "traces.csv").read_text().count("\n") == 1 + 2 * 4 * 2 * 10 * 2  # sims×policies×eps×steps×slices
+    assert "Held-out check" not in (out / "matrix.md").read_text() and "held out: policies proportional" in (out / "matrix.md").read_text()
+    # a second run with the same settings reuses the simulations
+    assert main(["fidelity", "tiny", "--episodes", "2", "--out", str(out)]) == 0
+    assert "ns-3 simulations cached" in capsys.readouterr().out
