@@ -330,7 +330,8 @@ class BatchedPPO:
             if truncated.any():
                 # time-limit bootstrap, as collect_rollouts: r += γ V(terminal observation)
                 idx = np.flatnonzero(truncated)
-                term = np.stack([info["terminal_observation"] for info in hub.infos])  # [B, C, F]
+                # [B, C, F]; instances still running (never read below) keep their observation
+                term = np.stack([info.get("terminal_observation", hub.obs[b]) for b, info in enumerate(hub.infos)])
                 with torch.no_grad():
                     tv = self.policy.values(torch.as_tensor(self._mine(term)[:, idx], dtype=torch.float32)).numpy()
                 r[:, idx] += gamma * tv
