@@ -235,6 +235,45 @@ class RuntimeErrorsTestCase : public TestCase
     }
 };
 
+class ScenarioFeaturesTestCase : public TestCase
+{
+  public:
+    ScenarioFeaturesTestCase()
+        : TestCase("issue 11 features: per-cell load, active-UE masks, edge section and its share rows")
+    {
+    }
+
+  private:
+    void DoRun() override
+    {
+        json r = ValidRuntime();
+        r["scenario"]["topology"]["cell_load_scale"] = {2.0};
+        r["scenario"]["topology"]["cell_load_shift_steps"] = {1};
+        r["scenario"]["slices"][0]["load_profile"]["applies_to"] = "active_ues";
+        r["scenario"]["edge"] = {{"capacity_cycles_per_s", 1e9}, {"cycles_per_bit", {10.0, 0.0}},
+                                 {"min_compute_share", {0.1, 0.0}}, {"work_conserving", true}};
+        r["initial_shares"] = {{0.5, 0.5, 0.6, 0.4}};
+        const SliceRuntimeConfig cfg = SliceRuntimeConfig::Parse(r.dump(), "unit.json");
+        NS_TEST_ASSERT_MSG_EQ(cfg.LoadScale(0, 0, 0), 2.0, "cell 0 at step 0 = 2 x profile(1) = 2 x 1.0");
+        NS_TEST_ASSERT_MSG_EQ(cfg.LoadScale(0, 0, 1), 1.0, "cell 0 at step 1 = 2 x profile(2) = 2 x 0.5");
+        NS_TEST_ASSERT_MSG_EQ(cfg.UeRateScale(0, 0, 0, 1), 1.0, "mask 1.0 of 1 UE (capped): the UE is active");
+        NS_TEST_ASSERT_MSG_EQ(cfg.UeRateScale(0, 1, 0, 1), 1.6, "a rate slice keeps its rate scale 2 x 0.8");
+        NS_TEST_ASSERT_MSG_EQ(cfg.hasEdge, true, "edge section");
+        NS_TEST_ASSERT_MSG_EQ(cfg.ShareWidth(), 4u, "share rows: bandwidth, then compute");
+        NS_TEST_ASSERT_MSG_EQ(cfg.edgeWorkConserving, true, "edge.work_conserving");
+        NS_TEST_ASSERT_MSG_EQ(cfg.minComputeShare[0], 0.1, "edge.min_compute_share");
+
+        r["initial_shares"] = {{0.5, 0.5}};
+        const std::string message = ParseError(r.dump());
+        NS_TEST_ASSERT_MSG_NE(message.find("initial_shares must be [1 cells][4 shares: bandwidth, compute]"),
+                              std::string::npos, "bandwidth-only initial shares with an edge section: " << message);
+        r = ValidRuntime();
+        r["scenario"]["slices"][0]["load_profile"]["applies_to"] = "users";
+        NS_TEST_ASSERT_MSG_NE(ParseError(r.dump()).find("applies_to: 'users' unknown; allowed: rate, active_ues"),
+                              std::string::npos, "unknown applies_to");
+    }
+};
+
 class SliceRuntimeConfigTestSuite : public TestSuite
 {
   public:
@@ -243,6 +282,7 @@ class SliceRuntimeConfigTestSuite : public TestSuite
     {
         AddTestCase(new ValidRuntimeTestCase, Duration::QUICK);
         AddTestCase(new RuntimeErrorsTestCase, Duration::QUICK);
+        AddTestCase(new ScenarioFeaturesTestCase, Duration::QUICK);
     }
 };
 
