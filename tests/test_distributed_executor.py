@@ -71,9 +71,13 @@ def test_run_jobs_groups_results_like_separate_evaluations():
 @pytest.fixture
 def without_extra(monkeypatch):
     """As if slicebridge[distributed] were not installed."""
+    import slicebridge.distributed as package
+
     for name in ("ray", "flwr"):
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.delitem(sys.modules, "slicebridge.distributed.ray_executor", raising=False)
+    for module in ("ray_executor", "flower"):  # imported already when the Ray/Flower tests were collected
+        monkeypatch.delitem(sys.modules, f"slicebridge.distributed.{module}", raising=False)
+        monkeypatch.delattr(package, module, raising=False)
 
 
 def test_ray_without_the_extra_names_the_install_command(without_extra):
@@ -104,4 +108,24 @@ def test_in_process_federation_of_edge_clients_resumes_bit_for_bit(tmp_path):
     resumed = run_in_process(cfg, fed, rounds=2, checkpoint_dir=tmp_path / "ckpt")
     assert resumed.round == 2 and len(resumed.history) == 2
     for a, b in zip(whole.global_params, resumed.global_params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_edge_federation_does_not_depend_on_the_process_torch_threads():
+    """The in-process reference (often a 1-thread test process) and a Flower client process (default
+    threads) must build and train the same numbers."""
+    import torch
+
+    from slicebridge.distributed.edge import EdgeConfig, FederationSpec, run_in_process
+
+    cfg, fed = EdgeConfig(local_steps=8), FederationSpec(clients=2)
+    saved = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run_in_process(cfg, fed, rounds=1).global_params
+        torch.set_num_threads(2)
+        two = run_in_process(cfg, fed, rounds=1).global_params
+    finally:
+        torch.set_num_threads(saved)
+    for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
