@@ -356,7 +356,7 @@ def _ms(values: Sequence[float], fmt: str = "{:.3f}", scale: float = 1.0) -> str
     v = np.asarray(values, dtype=float) * scale
     if len(v) == 1:
         return fmt.format(v[0])
-    return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))}"
+    return f"{fmt.format(v.mean())} ± {fmt.replace('+', '').format(v.std(ddof=1))}"
 
 
 def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
