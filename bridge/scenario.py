@@ -392,6 +392,10 @@ class LitesimParams(_Model):
         (), description="per-slice multiplier of data bits per PRB on top of scheduler_efficiency (empty = 1)"
     )
     base_delay_ms: Float = Field(2.0, ge=0, le=MAX_DURATION_MS, description="fixed MAC/HARQ/core delay added to queueing")
+    slice_delay_ms: tuple[Float, ...] = Field(
+        (), description="per-slice fixed latency on top of base_delay_ms (empty = 0): what a slice's packets wait at "
+                        "light load beyond the shared latency (segmentation over small TBs, HARQ, turns in a narrow slice)"
+    )
     buffer_bytes: Int = Field(102400, ge=1500, le=10**9, description="per-UE RLC transmission buffer")
 
 
@@ -460,6 +464,9 @@ class Scenario(_Model):
                 raise ValueError(f"litesim.{knob} needs one value per slice")
             if any(not 0 < v <= 10 for v in values):
                 raise ValueError(f"litesim.{knob} values must lie in (0, 10]")
+        delays = self.litesim.slice_delay_ms
+        if delays and (len(delays) != len(self.slices) or any(not 0 <= v <= MAX_DURATION_MS for v in delays)):
+            raise ValueError(f"litesim.slice_delay_ms needs one value per slice, each in [0, {MAX_DURATION_MS:g}] ms")
         if self.edge is not None:
             self._check_edge()
         for i, o in enumerate(self.sla_overrides):

@@ -30,7 +30,8 @@ cells or instances):
    the period is piecewise linear in their order, so the delivered bytes' delays are a mixture of
    uniform segments (backlog carried from earlier periods, new arrivals that queued, new arrivals
    served at once). Mean, 95th percentile and the share within the delay budget are computed from
-   that mixture per cell and slice, plus ``litesim.base_delay_ms`` (MAC/HARQ/core latency). The age
+   that mixture per cell and slice, plus ``litesim.base_delay_ms`` (MAC/HARQ/core latency) and the
+   slice's ``litesim.slice_delay_ms`` (its own fixed latency, fitted by calibration). The age
    of the backlog is tracked by its oldest and newest byte.
 
 Packet-level corrections to the fluid picture (measured against ns-3 in ``docs/FIDELITY.md``):
@@ -256,9 +257,11 @@ class LiteSim:
         self.poisson_ue = np.array([sc.slices[s].traffic.model == "poisson" for s in ue_slice])  # [U]
         self.ca2 = np.array([arrival_scv(sl.traffic, sl.ues_per_cell) for sl in sc.slices], dtype=_F32)  # [S]
         self.base_delay = _F32(sc.litesim.base_delay_ms)
+        # fixed latency per slice [S]: base_delay_ms plus the slice's slice_delay_ms (calibrated; issue 10)
+        self.fixed_delay = (self.base_delay + np.asarray(sc.litesim.slice_delay_ms or [0.0] * self.n_slices)).astype(_F32)
         thr, dly = sc.sla_matrix()
         self.delay_budget = np.asarray(dly, dtype=_F32)  # [C, S]
-        self._queue_budget = self._per_ue(self.delay_budget) - self.base_delay  # [C, U] ms left for queueing
+        self._queue_budget = self._per_ue(self.delay_budget - self.fixed_delay)  # [C, U] ms left for queueing
         # share rows [C, W]: bandwidth, then (edge) compute shares
         self.initial_shares = np.tile(np.asarray(sc.initial_share_row(), dtype=np.float64), (self.n_cells, 1))
         self.edge = None if sc.edge is None else EdgeFluid(
@@ -671,7 +674,7 @@ class LiteSim:
         # No byte delivered by the end of this period can have waited longer than the time simulated
         # (the contract's clock: the warm-up window, then T per step); the fixed latency and the extra
         # TTIs of the first packets would otherwise push the first periods' delays past it.
-        cap = self._per_ue(np.broadcast_to(np.maximum(horizon - self.base_delay, _F32(0.0))[:, None, None],
+        cap = self._per_ue(np.broadcast_to(np.maximum(horizon[:, None, None] - self.fixed_delay, _F32(0.0)),
                                            (n, self.n_cells, self.n_slices)))
         lo1, hi1 = np.minimum(np.minimum(d1a, d1b) + shift, cap), np.minimum(np.maximum(d1a, d1b) + shift, cap)
         lo2, hi2 = np.minimum(np.minimum(d2a, d2b) + shift, cap), np.minimum(np.maximum(d2a, d2b) + shift, cap)
@@ -695,9 +698,9 @@ class LiteSim:
         has_rx = thr_b > 0
         safe_thr = select(has_rx, thr_b, 1.0)
         h = horizon[:, None, None]
-        delay_mean = select(has_rx, np.minimum(dsum / safe_thr + self.base_delay, h), 0.0)
+        delay_mean = select(has_rx, np.minimum(dsum / safe_thr + self.fixed_delay, h), 0.0)
         p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b)
-        p95 = select(has_rx, np.minimum(p95 + self.base_delay, h), 0.0)
+        p95 = select(has_rx, np.minimum(p95 + self.fixed_delay, h), 0.0)
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
         if self.edge is not None:  # delivered when processed at the edge server, with its delay added

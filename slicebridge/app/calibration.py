@@ -10,8 +10,9 @@ Fitted parameters (``scenario.litesim``), in this order:
    under-filled RBGs leave of the SE); their median becomes the global efficiency;
 4. capacity: the global efficiency is refined on a grid to minimise the median per-slice throughput
    gap plus the median per-slice PRB-use gap;
-5. delay and SLA (issue 10): ``base_delay_ms`` on a grid, then each slice's ``slice_efficiency``
-   by a few per cent either way (a slice's service rate is what sets its queueing delay), to
+5. delay and SLA (issue 10): ``base_delay_ms`` on a grid, then each slice's own fixed latency
+   (``base_delay_ms`` + ``slice_delay_ms``: on the grid and at its light-load delay difference), then each slice's
+   ``slice_efficiency`` by a few per cent either way (a slice's service rate sets its queueing delay), to
    minimise the whole objective :func:`objective` (throughput, PRB use, mean delay, p95 delay and
    SLA ratio gaps), among candidates whose throughput gap stays within ``THROUGHPUT_SLACK`` of the
    capacity fit's. The uncalibrated parameters stay a candidate, so calibration never makes the
@@ -39,7 +40,7 @@ DELAY_WEIGHT = 1.0 / 3.0  # weight of each of the mean-delay, p95-delay and SLA-
 THROUGHPUT_SLACK = 0.01  # a delay candidate may raise the median throughput gap by at most this
 GAP_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "prb_used_share", "spectral_eff_bps_hz")
 OBJECTIVE_KPIS = ("throughput_mbps", "prb_used_share", "delay_mean_ms", "delay_p95_ms", "sla_ratio")
-BASE_DELAY_GRID_MS = tuple(float(v) for v in np.arange(0.0, 12.5, 1.0))  # absolute base_delay_ms candidates
+BASE_DELAY_GRID_MS = tuple(float(v) for v in np.arange(0.0, 12.5, 1.0))  # fixed-latency candidates [ms]
 SLICE_EFF_STEPS = (0.9, 0.95, 1.05, 1.1)  # per-slice efficiency multipliers tried in step 5
 
 # run_litesim(scenario, policy, episodes) -> litesim KPI traces [len(episodes), T, C, S, K] of those
@@ -140,6 +141,7 @@ class CalibrationResult:
             "slice_efficiency": list(p.slice_efficiency or [1.0] * n),
             "scheduler_efficiency": p.scheduler_efficiency,
             "base_delay_ms": p.base_delay_ms,
+            "slice_delay_ms": list(p.slice_delay_ms or [0.0] * n),
         }
 
     def summary(self) -> dict:
@@ -213,6 +215,14 @@ def calibrate(
         diff = np.median(ns3_all[..., K.DELAY_MEAN][light]) - np.median(lite_all[..., K.DELAY_MEAN][light_lite])
         base = float(max(0.0, base + diff))
 
+    # per slice: ns-3's minus litesim's median mean delay in lightly loaded periods (≥ 0; step 5)
+    light_diff = []
+    for s in range(n):
+        a, b = light[..., s], light_lite[..., s]
+        ok = a.any() and b.any()
+        light_diff.append(max(0.0, float(np.median(ns3_all[..., s, K.DELAY_MEAN][a]) - np.median(lite_all[..., s, K.DELAY_MEAN][b])))
+                          if ok else 0.0)
+
     # 3. data bits per used PRB per unit SE, per slice: the ratio ns-3 / litesim is the direct estimate
     #    of what TB sizes, control overhead, HARQ and under-filled RBGs leave of the SE in each slice.
     scaled = scenario.with_updates(litesim={"se_scale": se_scale, "base_delay_ms": base})
@@ -254,6 +264,17 @@ def calibrate(
     for d in BASE_DELAY_GRID_MS:
         consider(cap_best.with_updates(litesim={"base_delay_ms": d}))
     tuned = best
+    # each slice's total fixed latency L_s (base_delay_ms = min L, slice_delay_ms = L − min), on the
+    # grid and at the slice's light-load delay difference, one slice at a time
+    latency = tuned.litesim.base_delay_ms + np.array(tuned.litesim.slice_delay_ms or [0.0] * n)
+    for s in range(n):
+        for d in sorted({*BASE_DELAY_GRID_MS, round(scenario.litesim.base_delay_ms + light_diff[s], 2)}):
+            trial = latency.copy()
+            trial[s] = d
+            consider(tuned.with_updates(litesim={"base_delay_ms": float(trial.min()),
+                                                 "slice_delay_ms": [float(v) for v in trial - trial.min()]}))
+        tuned = best
+        latency = tuned.litesim.base_delay_ms + np.array(tuned.litesim.slice_delay_ms or [0.0] * n)
     for s in range(n):
         eff_s = np.array(tuned.litesim.slice_efficiency or [1.0] * n)
         for m in SLICE_EFF_STEPS:
