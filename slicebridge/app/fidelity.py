@@ -59,6 +59,7 @@ class FidelityConfig:
     large_ues: int = 100  # a scenario with more UEs than this (cells × UEs per cell) is "large" ...
     large_steps: int = 3  # ... and runs this many decision periods
     large_episodes: int = 1  # ... in this many episodes
+    ns3_step_timeout_s: float = 900.0  # a large scenario's ns-3 step can take minutes on a loaded machine
     log: object = print
 
 
@@ -162,7 +163,9 @@ def _simulate(scenario: Scenario, names: list[str], episodes: int, seed: int, ou
     for sim in sims:
         for name in names:
             t0 = time.perf_counter()
-            results = run_jobs([episode_jobs(scenario, name, sim, episodes, seed)], out_csv=csv_path if "ns3" in sims else None)[0]
+            kwargs = {"timeout_s": config.ns3_step_timeout_s} if sim == "ns3" else {}
+            results = run_jobs([episode_jobs(scenario, name, sim, episodes, seed, **kwargs)],
+                               out_csv=csv_path if "ns3" in sims else None)[0]
             steps = min(r.kpis.shape[0] for r in results)
             data.traces.setdefault(sim, {})[name] = np.stack([r.kpis[:steps] for r in results])
             data.rewards.setdefault(sim, {})[name] = np.stack([r.rewards[:steps] for r in results])
