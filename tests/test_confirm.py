@@ -73,3 +73,5 @@ def test_ranking_agreement_reads_both_orders(tiny):
     assert conf.order("ns3") == ["b", "c", "a"]
     assert conf.tau() == pytest.approx(1 / 3)
     assert "does not hold fully" in conf.table()
+    conf.values["ns3"] = {name: [{"reward": r + 0.1, "utilisation": 0.5}] for name, r in zip("abc", (0.1, 0.2, 0.3))}
+    assert "the ranking holds" in conf.table()
