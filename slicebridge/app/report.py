@@ -237,7 +237,8 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
             parts += ["", text, "",
                       f"Fitted: scheduler_efficiency {cal['scheduler_efficiency']:.3g}, se_scale "
                       f"{', '.join(f'{v:.3g}' for v in cal['se_scale'])}, slice_efficiency "
-                      f"{', '.join(f'{v:.3g}' for v in cal['slice_efficiency'])}, base_delay_ms {cal['base_delay_ms']:.3g} "
+                      f"{', '.join(f'{v:.3g}' for v in cal['slice_efficiency'])}, base_delay_ms {cal['base_delay_ms']:.3g}, "
+                      f"slice_delay_ms {', '.join(f'{v:.3g}' for v in cal.get('slice_delay_ms', []))} "
                       "(see calibration.json and calibrated_scenario.json)."]
             parts += ["", held_out_section(cal)]
     path = out / "report.md"
