@@ -249,7 +249,8 @@ class ScenarioFeaturesTestCase : public TestCase
         json r = ValidRuntime();
         r["scenario"]["topology"]["cell_load_scale"] = {2.0};
         r["scenario"]["topology"]["cell_load_shift_steps"] = {1};
-        r["scenario"]["slices"][0]["load_profile"]["applies_to"] = "active_ues";
+        const std::string activeUes(contract::kLoadAppliesTo[1]); // the mask of active UEs
+        r["scenario"]["slices"][0]["load_profile"]["applies_to"] = activeUes;
         r["scenario"]["edge"] = {{"capacity_cycles_per_s", 1e9}, {"cycles_per_bit", {10.0, 0.0}},
                                  {"min_compute_share", {0.1, 0.0}}, {"work_conserving", true}};
         r["initial_shares"] = {{0.5, 0.5, 0.6, 0.4}};
@@ -269,7 +270,7 @@ class ScenarioFeaturesTestCase : public TestCase
                               std::string::npos, "bandwidth-only initial shares with an edge section: " << message);
         r = ValidRuntime();
         r["scenario"]["slices"][0]["load_profile"]["applies_to"] = "users";
-        NS_TEST_ASSERT_MSG_NE(ParseError(r.dump()).find("applies_to: 'users' unknown; allowed: rate, active_ues"),
+        NS_TEST_ASSERT_MSG_NE(ParseError(r.dump()).find("applies_to: 'users' unknown; allowed: rate, " + activeUes),
                               std::string::npos, "unknown applies_to");
     }
 };
