@@ -16,44 +16,20 @@ Q-values ``[N, A]``) and on real transitions logged by :class:`~slicebridge.agen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch as th
 from torch import nn
 from torch.nn import functional as F
 
 from slicebridge.agents.dqn_family import double_q_values
+from slicebridge.agents.transitions import Transitions
 from slicebridge.agents.twin import TransitionLog, TwinConfig, TwinEnv, TwinModel
 
 
-@dataclass
-class Transitions:
-    """``obs [N, F]``, ``actions [N]`` (int), ``rewards [N]``, ``next_obs [N, F]``."""
-
-    obs: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    next_obs: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.actions)
-
-    @staticmethod
-    def from_log(log: TransitionLog) -> "Transitions":
-        eps = log.arrays()
-        if not eps:
-            raise ValueError("Transitions.from_log: the log holds no transition")
-        return Transitions(np.concatenate([o[:-1] for o, _, _ in eps]), np.concatenate([a for _, a, _ in eps]),
-                           np.concatenate([r for _, _, r in eps]), np.concatenate([o[1:] for o, _, _ in eps]))
-
-    def __add__(self, other: "Transitions") -> "Transitions":
-        return Transitions(*(np.concatenate([getattr(self, k), getattr(other, k)]) for k in
-                             ("obs", "actions", "rewards", "next_obs")))
-
-    def tensors(self) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
-        return (th.as_tensor(self.obs, dtype=th.float32), th.as_tensor(self.actions, dtype=th.int64),
-                th.as_tensor(self.rewards, dtype=th.float32), th.as_tensor(self.next_obs, dtype=th.float32))
+def q_tensors(data: Transitions) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
+    """``(obs, actions, rewards, next_obs)`` of ``data`` as tensors for a Q-network: float32, actions int64."""
+    return (th.as_tensor(data.obs, dtype=th.float32), th.as_tensor(data.actions, dtype=th.int64),
+            th.as_tensor(data.rewards, dtype=th.float32), th.as_tensor(data.next_obs, dtype=th.float32))
 
 
 class QPolicy:
@@ -129,7 +105,7 @@ def train_cql(data: Transitions, n_actions: int, hidden: tuple[int, ...], alpha:
     target = mlp(data.obs.shape[1], n_actions, hidden)
     target.load_state_dict(q_net.state_dict())
     opt = th.optim.Adam(q_net.parameters(), lr=lr)
-    tensors = data.tensors()
+    tensors = q_tensors(data)
     rng = np.random.default_rng(seed)
     step = 0
     for _ in range(epochs):
@@ -171,7 +147,7 @@ def td_loss_along_gradient(q_net: nn.Module, target_net: nn.Module, data: Transi
                            gamma: float = 0.9) -> np.ndarray:
     """TD loss ``[len(ts)]`` of ``q_net`` on all of ``data`` at ``θ + t · g / |g|`` (target network held
     fixed); ``g``: the loss's gradient at θ. ``q_net``'s weights are restored afterwards."""
-    batch = data.tensors()
+    batch = q_tensors(data)
     params = [p for p in q_net.parameters()]
     q_net.zero_grad()
     td_loss(q_net, target_net, batch, gamma).backward()

@@ -31,6 +31,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
+from slicebridge.agents.transitions import Transitions
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.envs import autoreset, make_core
 
@@ -170,20 +171,6 @@ def copy_weights(target: BaseAlgorithm, source: BaseAlgorithm) -> None:
     target.policy.load_state_dict(source.policy.state_dict())
 
 
-@dataclass
-class Transitions:
-    """Flat transitions ``(obs [N, F], action [N, A], next_obs [N, F], done [N], reward [N])``."""
-
-    obs: np.ndarray
-    actions: np.ndarray
-    next_obs: np.ndarray
-    dones: np.ndarray
-    rewards: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.rewards)
-
-
 def source_transitions(buffer: ReplayBuffer) -> Transitions:
     """Every stored transition of an SB3 replay buffer (all its envs), oldest first per env, flattened;
     a done that came from a time limit counts as not done (as SB3's own sampling does)."""
@@ -197,8 +184,8 @@ def source_transitions(buffer: ReplayBuffer) -> Transitions:
         return np.ascontiguousarray(a.reshape((-1,) + a.shape[2:]))
 
     dones = flat(buffer.dones) * (1.0 - flat(buffer.timeouts))
-    return Transitions(flat(buffer.observations), flat(buffer.actions), flat(buffer.next_observations), dones.astype(np.float32),
-                       flat(buffer.rewards))
+    return Transitions(obs=flat(buffer.observations), actions=flat(buffer.actions), rewards=flat(buffer.rewards),
+                       next_obs=flat(buffer.next_observations), dones=dones.astype(np.float32))
 
 
 class MixedReplayBuffer(ReplayBuffer):

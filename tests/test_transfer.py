@@ -12,7 +12,6 @@ from slicebridge.agents.algorithms import build_model
 from slicebridge.agents.training import TrainConfig, train
 from slicebridge.agents.transfer import (
     MixedReplayBuffer,
-    Transitions,
     default_action_samples,
     distance_matrix,
     fit_vae,
@@ -21,6 +20,7 @@ from slicebridge.agents.transfer import (
     source_transitions,
     transfer_init,
 )
+from slicebridge.agents.transitions import Transitions
 from slicebridge.bridge.scenario import load_scenario
 from slicebridge.bridge.observation import ObservationBuilder
 from slicebridge.envs import SlicingVecEnv, make_core

@@ -35,9 +35,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from slicebridge.agents.policy import MultiCellPolicy  # noqa: E402
-from slicebridge.agents.training import RunResult, TrainConfig, train  # noqa: E402
+from slicebridge.agents.training import RunResult, TrainConfig  # noqa: E402
 from slicebridge.agents.transfer import (  # noqa: E402
-    Transitions,
     default_action_samples,
     distance_matrix,
     fit_vae,
@@ -45,14 +44,15 @@ from slicebridge.agents.transfer import (  # noqa: E402
     source_transitions,
     transfer_init,
 )
+from slicebridge.agents.transitions import Transitions  # noqa: E402
 from slicebridge.app.recipes.confirm import Confirmation, confirm_in_ns3  # noqa: E402
 from slicebridge.app.recipes.common import (  # noqa: E402
     SCENARIOS,
     as_scenario,
-    finished_run,
     greedy_episodes,
     method_config,
     oracle_proportional,
+    train_methods,
 )
 from slicebridge.bridge import kpi as K  # noqa: E402
 from slicebridge.bridge.reward import RewardFunction, ratio_or_one  # noqa: E402
@@ -180,18 +180,6 @@ class SeedResult:
     times: dict[str, float]
 
 
-def _train_or_reuse(tc: TrainConfig, reuse: bool, scenario: Scenario, log: Callable[[str], None], what: str) -> tuple[RunResult, float]:
-    run_dir = Path(tc.run_dir)
-    if reuse and (run_dir / "history.json").is_file():
-        log(f"[tl_madrl] reusing {run_dir}")
-        r = finished_run(run_dir, scenario)
-        return r, r.wall_time_s
-    log(f"[tl_madrl] training {what}")
-    t0 = time.perf_counter()
-    r = train(tc)
-    return r, time.perf_counter() - t0
-
-
 def _save_replays(path: Path, models: Sequence[Any]) -> dict[int, Transitions]:
     out = {k: source_transitions(m.replay_buffer) for k, m in enumerate(models)}
     np.savez_compressed(path, **{f"{k}_{f.name}": getattr(t, f.name) for k, t in out.items() for f in dataclasses.fields(Transitions)})
@@ -223,10 +211,8 @@ def run_seed(scenario: Scenario, cfg: TlMadrlConfig, seed: int, log: Callable[[s
                            seed=seed, progress=cfg.progress)
         return dataclasses.replace(tc, checkpoint_every=0, tensorboard=False, **extra)
 
-    runs: dict[str, RunResult] = {}
-    times: dict[str, float] = {}
-    runs["madrl"], times["madrl"] = _train_or_reuse(config("madrl", {**cfg.td3, "learning_starts": explore}, steps), cfg.reuse, scenario, log,
-                                                    f"MADRL without transfer, seed {seed} ({steps} transitions per cell, {explore} exploring)")
+    runs, times = train_methods({"madrl": config("madrl", {**cfg.td3, "learning_starts": explore}, steps)}, scenario, cfg.reuse, log,
+                                NAME, f"without transfer, seed {seed}: {steps} transitions per cell, {explore} exploring")
     replay_file = out / "madrl" / "replays.npz"
     if runs["madrl"].models:
         replays = _save_replays(replay_file, runs["madrl"].models)
@@ -249,8 +235,10 @@ def run_seed(scenario: Scenario, cfg: TlMadrlConfig, seed: int, log: Callable[[s
         if name not in cfg.methods:
             continue
         init = transfer_init(trained, pick[name], replays, cfg.mix_ratio, frozen=cfg.sources)
-        runs[name], times[name] = _train_or_reuse(config(name, algo, transfer_steps, model_init=init), cfg.reuse, scenario, log,
-                                                  f"{LABELS[name]}, seed {seed} ({transfer_steps} transitions per target cell, sources {pick[name]})")
+        run, took = train_methods({name: config(name, algo, transfer_steps, model_init=init)}, scenario, cfg.reuse, log, NAME,
+                                  f"{LABELS[name]}, seed {seed}: {transfer_steps} transitions per target cell, sources {pick[name]}")
+        runs.update(run)
+        times.update(took)
     policies: dict[str, Any] = {m: runs[m].policy for m in METHODS if m in runs and m in cfg.methods}
     if cfg.baselines:
         composed = [trained[pick["tl"].get(c, c)] for c in range(scenario.n_cells)]
