@@ -34,7 +34,7 @@ def _number(cell: str) -> float:
 
 def test_tl_madrl_tiny_budget(tmp_path):
     cfg = TlMadrlConfig(out_dir=tmp_path, steps=60, explore=20, transfer_steps=40, num_envs=2, local_steps=5, n_seeds=2, vae_steps=10,
-                        vae_epochs=3, eval_episodes=1, ns3=False, progress=False)
+                        vae_epochs=3, early_steps=20, eval_episodes=1, ns3=False, progress=False)
     table = run_tl_madrl(cfg, log=lambda msg: None)
     (header, rows), (gain_header, gain_rows) = _tables(table)
     assert header == COLUMNS and gain_header == GAIN_COLUMNS
@@ -49,6 +49,12 @@ def test_tl_madrl_tiny_budget(tmp_path):
     assert rows[0][5].endswith(" s") and rows[4][5] == "—"
     assert gain_rows[0][0] == "training reward over the first 40 transitions" and "%" in gain_rows[0][4]
     assert all(math.isfinite(_number(c)) for c in gain_rows[0][1:6])
+    assert re.fullmatch(r"[+-]\d+\.\d ± \d+\.\d % \(SE \d+\.\d\)", gain_rows[0][4])  # two seeds: mean ± sd and the SE
+    assert [r[0] for r in gain_rows] == ["training reward over the first 40 transitions", "training reward over the first 20 transitions",
+                                         "greedy evaluation reward, TL after 40 vs MADRL after 60",
+                                         "most vs least similar source, first 20 transitions", "most vs least similar source, first 40 transitions"]
+    assert "In words, at equal step counts: over the first 40 transitions" in table and table.count("2 SE") == 5
+    assert re.search(r"Wall time [0-9.]+ min, of which training [0-9.]+ min\.", table)
     assert (tmp_path / "tl_madrl.md").read_text() == table
     assert (tmp_path / "tl_madrl_distances.png").stat().st_size > 0 and (tmp_path / "tl_madrl_curves.png").stat().st_size > 0
     for seed in (4, 5):
@@ -57,6 +63,8 @@ def test_tl_madrl_tiny_budget(tmp_path):
         assert np.load(run / "distances.npy").shape == (12, 12)
     again = run_tl_madrl(dataclasses.replace(cfg, reuse=True), log=lambda msg: None)  # rebuilt from the finished runs
     assert [r[:5] for r in _tables(again)[0][1]] == [r[:5] for r in rows]
+    assert _tables(again)[1] == _tables(table)[1]  # the gains come from the stored training curves
+    assert "it reused 6 of the 6 training runs" in again  # the invocation's wall time is not read as the training's
 
 
 def test_recipe_cli_rejects_other_recipes_options(capsys):

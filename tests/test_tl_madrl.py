@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from slicebridge.app.recipes.tl_madrl import cutout_policy, mean_up_to, paper_metrics, site_cutout
+from slicebridge.app.recipes.tl_madrl import cutout_policy, mean_up_to, paper_metrics, relative_gain, sign_word, site_cutout
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.reward import RewardFunction
 from slicebridge.bridge.scenario import load_scenario
@@ -70,3 +70,13 @@ def test_cutout_policy_routes_each_cell_to_its_model():
     cut = cutout_policy(full, (9, 10, 11))
     act = cut.act(np.zeros((3, 16), np.float32))
     assert act[:, 0].tolist() == [9.0, 10.0, 11.0]
+
+
+def test_relative_gain_states_sd_se_and_whether_the_mean_clears_two_se():
+    # gains 5, 6, 7 %: mean 6, sd 1, SE 1/√3 ≈ 0.58 → 6 > 2 SE
+    assert relative_gain([0.05, 0.06, 0.07], judge=True) == "+6.0 ± 1.0 % (SE 0.6, beyond 2 SE)"
+    # −1, +1, −3 %: mean −1, sd 2, SE 1.15 → within 2 SE of 0
+    assert relative_gain([-0.01, 0.01, -0.03], judge=True) == "-1.0 ± 2.0 % (SE 1.2, within 2 SE of 0)"
+    assert relative_gain([-0.01, 0.01, -0.03]) == "-1.0 ± 2.0 % (SE 1.2)"
+    assert relative_gain([0.02]) == "+2.0 % (one seed: no SE)" and relative_gain([]) == "—"
+    assert sign_word([-0.01, 0.01, -0.03], "ahead of", "behind") == "behind" and sign_word([0.05], "more", "less") == "more"

@@ -77,6 +77,7 @@ class TlMadrlConfig:
     budget_fraction: float = 1.0  # scales steps, explore and transfer_steps alike (same ratios as the paper)
     num_envs: int = 4
     local_steps: int = 25  # decision steps per training-curve window (× num_envs transitions per cell)
+    early_steps: int = 200  # the early window of the equal-step comparison (transitions per cell from the start)
     seed: int = 4
     n_seeds: int = 3
     sources: tuple[int, ...] = (0, 1, 2, 3, 4, 5)  # cells of sites 1-2: trained agents to transfer from
@@ -347,6 +348,27 @@ def _ms(values: Sequence[float], fmt: str = "{:.3f}", scale: float = 1.0) -> str
     return f"{fmt.format(v.mean())} ± {fmt.replace('+', '').format(v.std(ddof=1))}"
 
 
+def relative_gain(per_seed: Sequence[float], judge: bool = False) -> str:
+    """Per-seed relative gains (fractions) as ``+6.4 ± 0.9 % (SE 0.5)``: mean ± sd over seeds, SE = sd/√n;
+    ``judge`` adds whether the mean is more than 2 SE from 0. One seed: the value alone (no spread)."""
+    v = np.asarray(per_seed, dtype=float) * 100
+    if v.size == 0:
+        return "—"
+    if v.size == 1:
+        return f"{v[0]:+.1f} % (one seed: no SE)"
+    mean, sd = v.mean(), v.std(ddof=1)
+    se = sd / np.sqrt(v.size)
+    text = f"{mean:+.1f} ± {sd:.1f} % (SE {se:.1f}"
+    if judge:
+        text += ", beyond 2 SE" if abs(mean) > 2 * se else ", within 2 SE of 0"
+    return text + ")"
+
+
+def sign_word(per_seed: Sequence[float], positive: str, negative: str) -> str:
+    """``positive`` if the mean of ``per_seed`` is > 0, else ``negative``."""
+    return positive if np.mean(per_seed) > 0 else negative
+
+
 def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
     """Every seed of the recipe; returns the Markdown tables (also written to ``out_dir``)."""
     t_start = time.perf_counter()
@@ -364,7 +386,7 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
     conf = ns3_check(scenario, results, cfg, log) if cfg.ns3 else None
 
     # transfer's gain at equal step counts (training curves of the target cells)
-    first = int(min(200, transfer_steps))
+    first = int(min(cfg.early_steps, transfer_steps))
     eq: dict[str, list[float]] = {k: [] for k in ("madrl", "tl", "tl_least", "madrl_first", "tl_first", "tl_least_first")}
     for r in results:
         for name in METHODS:
@@ -372,6 +394,14 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
                 eq[name].append(mean_up_to(r.runs[name].history, cfg.targets, cfg.num_envs, transfer_steps))
                 eq[name + "_first"].append(mean_up_to(r.runs[name].history, cfg.targets, cfg.num_envs, first))
 
+    n_runs = sum(len(r.runs) for r in results)
+    reused = sum(1 for r in results for run in r.runs.values() if not run.models)  # a run loaded from disk carries no models
+    wall_min = (time.perf_counter() - t_start) / 60
+    if reused:
+        wall_time = (f"Wall time of this invocation {wall_min:.1f} min; it reused {reused} of the {n_runs} training runs, finished "
+                     f"earlier in {out / 'runs'} (their own training times are in the table).")
+    else:
+        wall_time = f"Wall time {wall_min:.1f} min, of which training {sum(t for r in results for t in r.times.values()) / 60:.1f} min."
     lines = [
         f"TL-MADRL on `{scenario.name}` ({scenario.n_cells} cells × {scenario.n_slices} slices): TD3 per cell "
         f"{cfg.td3['policy_kwargs']['net_arch']}, actor lr {cfg.td3.get('actor_learning_rate')}, critic lr {cfg.td3['learning_rate']}, "
@@ -379,8 +409,7 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
         f"{steps} transitions per cell ({explore} random), TL {transfer_steps} per target cell from the chosen source's networks with "
         f"{cfg.mix_ratio:.0%} of every batch from its replay. Sources: cells {[c + 1 for c in cfg.sources]}; targets: cells "
         f"{[c + 1 for c in cfg.targets]} (rows below are over the target cells). Seeds {seeds} (mean ± sd); evaluation: "
-        f"{cfg.eval_episodes} greedy episodes × {scenario.control.episode_steps} steps from seed {cfg.eval_seed}. Wall time "
-        f"{(time.perf_counter() - t_start) / 60:.1f} min.",
+        f"{cfg.eval_episodes} greedy episodes × {scenario.control.episode_steps} steps from seed {cfg.eval_seed}. {wall_time}",
         "",
         "Sources chosen (target cell ← source cell, seed by seed): "
         + "; ".join(f"seed {r.seed}: most similar " + ", ".join(f"{t + 1}←{s + 1}" for t, s in r.pick["tl"].items())
@@ -395,25 +424,42 @@ def run_tl_madrl(cfg: TlMadrlConfig, log: Callable[[str], None] = print) -> str:
         lines.append(f"| {LABELS[k]} | {_ms([x['satisfaction'] for x in m])} | {_ms([x['under'] for x in m], '{:.1f}', 100)} % | "
                      f"{_ms([x['max_delay'] for x in m], '{:.1f}')} ms | {_ms([x['reward'] for x in m])} | "
                      + (f"{np.mean(t):.0f} s" if t else "—") + " |")
-    lines += ["", "Transfer's gain over MADRL without transfer (target cells; mean ± sd over seeds of each seed's relative gain):", "",
+    lines += ["", "Transfer's gain over MADRL without transfer (target cells; each seed's relative gain, then mean ± sd over seeds "
+                  f"and the standard error SE = sd/√{len(results)}):", "",
               "| comparison | TL (most similar) | TL (least similar) | MADRL | gain, most similar | gain, least similar |",
               "|---|---:|---:|---:|---:|---:|"]
 
+    def per_seed(a: str, b: str) -> list[float]:
+        return [gain(x, y) for x, y in zip(eq[a], eq[b])]
+
     def gains(a: str, b: str) -> str:
-        if not eq[a] or not eq[b]:
-            return "—"
-        return _ms([gain(x, y) for x, y in zip(eq[a], eq[b])], "{:+.1f}", 100) + " %"
+        return relative_gain(per_seed(a, b))
 
     lines.append(f"| training reward over the first {transfer_steps} transitions | {_ms(eq['tl'])} | {_ms(eq['tl_least'])} | "
                  f"{_ms(eq['madrl'])} | {gains('tl', 'madrl')} | {gains('tl_least', 'madrl')} |")
-    lines.append(f"| training reward over the first {first} transitions | {_ms(eq['tl_first'])} | {_ms(eq['tl_least_first'])} | "
-                 f"{_ms(eq['madrl_first'])} | {gains('tl_first', 'madrl_first')} | {gains('tl_least_first', 'madrl_first')} |")
+    short = first < transfer_steps  # a shorter early window; with a budget of early_steps or less both windows are the same
+    if short:
+        lines.append(f"| training reward over the first {first} transitions | {_ms(eq['tl_first'])} | {_ms(eq['tl_least_first'])} | "
+                     f"{_ms(eq['madrl_first'])} | {gains('tl_first', 'madrl_first')} | {gains('tl_least_first', 'madrl_first')} |")
     fin = {k: [x["reward"] for x in litesim[k]] for k in ("tl", "tl_least", "madrl") if k in litesim}
     if len(fin) == 3:
-        g = {k: _ms([gain(x, y) for x, y in zip(fin[k], fin["madrl"])], "{:+.1f}", 100) + " %" for k in ("tl", "tl_least")}
+        after = {k: [gain(x, y) for x, y in zip(fin[k], fin["madrl"])] for k in ("tl", "tl_least")}
         lines.append(f"| greedy evaluation reward, TL after {transfer_steps} vs MADRL after {steps} | {_ms(fin['tl'])} | "
-                     f"{_ms(fin['tl_least'])} | {_ms(fin['madrl'])} | {g['tl']} | {g['tl_least']} |")
-        lines.append(f"| most vs least similar source, first {first} transitions | | | | {gains('tl_first', 'tl_least_first')} | |")
+                     f"{_ms(fin['tl_least'])} | {_ms(fin['madrl'])} | {relative_gain(after['tl'])} | {relative_gain(after['tl_least'])} |")
+        if short:
+            lines.append(f"| most vs least similar source, first {first} transitions | | | | {gains('tl_first', 'tl_least_first')} | |")
+        lines.append(f"| most vs least similar source, first {transfer_steps} transitions | | | | {gains('tl', 'tl_least')} | |")
+        most, least, most_least = per_seed("tl", "madrl"), per_seed("tl_least", "madrl"), per_seed("tl", "tl_least")
+        early = per_seed("tl_first", "tl_least_first")
+        lines += ["", f"In words, at equal step counts: over the first {transfer_steps} transitions the target cells that start from their "
+                      f"most similar source earn {sign_word(most, 'more', 'less')} training reward than MADRL without transfer, "
+                      f"{relative_gain(most, judge=True)}, and from their least similar source "
+                      f"{sign_word(least, 'more', 'less')}, {relative_gain(least, judge=True)}. The most similar source is "
+                      f"{sign_word(most_least, 'ahead of', 'behind')} the least similar one over the first {transfer_steps} transitions, "
+                      f"{relative_gain(most_least, judge=True)}"
+                      + (f"; over the first {first}, {sign_word(early, 'ahead', 'behind')}, {relative_gain(early, judge=True)}" if short else "")
+                      + f". After training (greedy, TL after {transfer_steps} transitions vs MADRL after {steps}), TL from the most similar "
+                      f"source ends {sign_word(after['tl'], 'above', 'below')} MADRL, {relative_gain(after['tl'], judge=True)}."]
     if conf is not None:
         lines += ["", f"Packet-level confirmation on a one-site cut-out (cells {[c + 1 for c in cfg.ns3_cells]} alone: same slices, SLAs, "
                       f"loads, masks and mobility, no other sites), every seed's final policy of those cells: {conf.settings()}.", "",
