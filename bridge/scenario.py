@@ -26,8 +26,10 @@ from slicebridge.bridge.contract import TRAFFIC_MODELS
 from slicebridge.bridge.kpi import KPI_NAMES
 
 LTE_BANDWIDTHS_PRB = (6, 15, 25, 50, 75, 100)
-# radio.technology values some simulator models; the schema knows "nr" too, refused until an NR backend exists
-SIMULATED_TECHNOLOGIES = ("lte",)
+# radio.technology values some simulator models (nr: ns-3 with 5G-LENA, slicebridge-nr; docs/NR.md)
+SIMULATED_TECHNOLOGIES = ("lte", "nr")
+NR_NUMEROLOGIES = (0, 1, 2, 3, 4)  # 5G-LENA's: subcarrier spacing 15·2^µ kHz, slot 1/2^µ ms
+NR_MAX_CHANNEL_MHZ = 400.0  # widest NR carrier (FR2, 38.101-2); 275 PRBs at µ = 3 need 396 MHz
 SLICE_KINDS = ("embb", "urllc", "mmtc", "volte", "video", "other")
 REWARD_NAMES = ("min_satisfaction", "utility_cost", "sigmoid_utility", "se_ssr")
 # Default QCI per slice kind for the ns-3 bearers (a slice is identified by its bearer in the MAC).
@@ -140,17 +142,30 @@ class Radio(_Model):
     antenna: Antenna = Antenna()
     fading: bool = False
     scheduler: Literal["pf", "rr"] = "pf"
-    numerology: Int = Field(0, ge=0, le=4, description="NR only")
+    numerology: Int = Field(0, ge=0, le=4, description="NR only: subcarrier spacing 15·2^µ kHz, slot 1/2^µ ms")
 
     @model_validator(mode="after")
     def _lte_bandwidth(self) -> "Radio":
         if self.technology not in SIMULATED_TECHNOLOGIES:
-            raise ValueError(f"technology {self.technology!r} has no simulator yet: litesim and the ns-3 program "
-                             f"(slicebridge-lte) model {', '.join(SIMULATED_TECHNOLOGIES)} only; set "
-                             "radio.technology: lte (and an LTE bandwidth_prb) until an NR backend is added")
+            raise ValueError(f"technology {self.technology!r} has no simulator yet; allowed: "
+                             f"{', '.join(SIMULATED_TECHNOLOGIES)}")
         if self.technology == "lte" and self.bandwidth_prb not in LTE_BANDWIDTHS_PRB:
             raise ValueError(f"bandwidth_prb must be one of {list(LTE_BANDWIDTHS_PRB)} for LTE")
+        if self.technology == "nr" and self.channel_mhz > NR_MAX_CHANNEL_MHZ:
+            raise ValueError(f"bandwidth_prb {self.bandwidth_prb} at numerology {self.numerology} spans "
+                             f"{self.channel_mhz:g} MHz, wider than an NR carrier ({NR_MAX_CHANNEL_MHZ:g} MHz): "
+                             "use fewer PRBs or a lower numerology")
         return self
+
+    @property
+    def prb_khz(self) -> float:
+        """Width of one PRB in kHz: 12 subcarriers of 15 kHz (LTE), of 15·2^µ kHz (NR)."""
+        return 180.0 * (2 ** self.numerology if self.technology == "nr" else 1)
+
+    @property
+    def channel_mhz(self) -> float:
+        """The PRBs' bandwidth in MHz (what the NR program configures as the carrier's bandwidth)."""
+        return self.bandwidth_prb * self.prb_khz / 1000.0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -191,6 +191,10 @@ class LiteSim:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        if scenario.radio.technology != "lte":
+            raise ValueError(f"litesim models LTE only so far; scenario {scenario.name!r} has radio.technology "
+                             f"{scenario.radio.technology!r} (its NR twin is not written yet, docs/NR.md): run it on "
+                             "the ns-3 backend (program slicebridge-nr)")
         # refuse a batch that will not fit before allocating (it used to end in MemoryError mid-reset)
         check_fits(scenario, int(num_envs))
         self.scenario = scenario

@@ -167,8 +167,8 @@ SliceScenarioHelper::Build(const SliceRuntimeConfig& config)
     if (m_cfg.technology != "lte")
     {
         throw std::runtime_error("radio.technology '" + m_cfg.technology +
-                                 "' is not supported by slicebridge-lte (LTE only; NR needs an NR backend, "
-                                 "e.g. on 5G-LENA): set radio.technology: lte in the scenario");
+                                 "' is not supported by slicebridge-lte (LTE only): NR scenarios run on "
+                                 "slicebridge-nr, built with 5G-LENA (docs/NR.md)");
     }
     ConfigureDefaults();
     m_lte = CreateObject<LteHelper>();

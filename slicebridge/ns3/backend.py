@@ -1,4 +1,4 @@
-"""Ns3Backend: ``num_envs`` copies of the ns-3 program ``slicebridge-lte`` behind the backend interface.
+"""Ns3Backend: ``num_envs`` copies of the ns-3 scenario program (slicebridge-lte, or slicebridge-nr) behind the backend interface.
 
 Each copy is a separate ns-3 process speaking the ns3opengym wire (ZeroMQ REQ, see
 :mod:`bridge.wire`) to its own endpoint in this Python process (by default ipc:// in a private
@@ -37,7 +37,7 @@ from gymnasium import spaces
 from slicebridge.bridge.backend import next_seeds
 from slicebridge.bridge.kpi import KPI_NAMES, N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir, program_for
 from slicebridge.ns3.runtime import write_runtime_json
 from slicebridge.ns3.wire import GymServer, WireError, WireTimeout, recv_all
 from slicebridge.ns3.wire.server import IPC_PATH_MAX, EnvState, SimInit, parse_state
@@ -169,7 +169,7 @@ class Ns3Backend:
             raise ValueError(f"endpoint must be 'tcp' or 'ipc', got {endpoint!r}")
         self.scenario = scenario
         self.num_envs = int(num_envs)
-        self.program = find_program(binary)
+        self.program = find_program(binary, program_for(scenario.radio.technology))
         self.timeout_s = float(timeout_s)
         self.init_timeout_s = float(startup_timeout_s(scenario) if init_timeout_s is None else init_timeout_s)
         self.endpoint = endpoint

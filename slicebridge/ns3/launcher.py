@@ -5,7 +5,8 @@ The C++ side is built with CMake against the ns-3 of the PyPI wheel ``ns3``::
 
     cmake -S . -B build && cmake --build build -j2
 
-which leaves the programs in ``build/ns3_scenarios/``: ``slicebridge-lte`` (the LTE scenario) and
+which leaves the programs in ``build/ns3_scenarios/``: ``slicebridge-lte`` (the LTE scenario),
+``slicebridge-nr`` (the NR scenario, only when CMake found a 5G-LENA build: docs/NR.md) and
 ``slicebridge-gym-echo`` (the wire's C++ end without a simulation). ``$SLICEBRIDGE_NS3_BINARY``
 points at another build of ``slicebridge-lte``; the other programs are looked up next to it.
 
@@ -29,6 +30,12 @@ from typing import IO, Sequence
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO_ROOT / "build"
 PROGRAM = "slicebridge-lte"
+NR_PROGRAM = "slicebridge-nr"
+# the scenario program of each radio.technology
+PROGRAMS = {"lte": PROGRAM, "nr": NR_PROGRAM}
+NR_BUILD_REMEDY = ("slicebridge-nr is built only against an ns-3 with the nr module (5G-LENA): run "
+                   "`scripts/build-nr.sh <5G-LENA 4.0 source tree> [prefix]`, then `cmake -S . -B build "
+                   "-DNS3_NR_DIR=<prefix> && cmake --build build -j2` (docs/NR.md)")
 ECHO_PROGRAM = "slicebridge-gym-echo"
 ENV_BINARY = "SLICEBRIDGE_NS3_BINARY"
 BUILD_COMMAND = "cmake -S . -B build && cmake --build build -j2"
@@ -57,11 +64,22 @@ def find_program(binary: str | Path | None = None, name: str = PROGRAM) -> Path:
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return path
+    if name == NR_PROGRAM:
+        raise Ns3BuildError(f"the ns-3 program {name} is not built (looked at {', '.join(map(str, candidates))}); "
+                            f"{NR_BUILD_REMEDY}")
     raise Ns3BuildError(
         f"the ns-3 program {name} is not built (looked at {', '.join(map(str, candidates))}); build it in "
         f"{REPO_ROOT} with `{BUILD_COMMAND}` (needs `pip install --no-deps ns3==3.44.post0` and `apt-get install "
         f"libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev`), or set ${ENV_BINARY}"
     )
+
+
+def program_for(technology: str) -> str:
+    """The scenario program that simulates ``radio.technology`` (``lte`` or ``nr``)."""
+    try:
+        return PROGRAMS[technology]
+    except KeyError:
+        raise ValueError(f"no ns-3 program for radio.technology {technology!r}; known: {', '.join(PROGRAMS)}") from None
 
 
 def build(jobs: int = 2, build_dir: Path | None = None, timeout_s: float = 1800.0, targets: Sequence[str] = ()) -> Path:

@@ -19,7 +19,7 @@ import numpy as np
 
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.scenario import Scenario
-from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir
+from slicebridge.ns3.launcher import Ns3Error, Ns3Process, find_program, make_run_dir, program_for
 from slicebridge.ns3.runtime import write_runtime_json
 
 
@@ -82,7 +82,7 @@ def run_ns3(
         raise ValueError(f"scheduler must be 'slice' or 'pf', got {scheduler!r}")
     if shares is not None and len(shares) != scenario.n_slices:
         raise ValueError(f"shares has {len(shares)} values; the scenario has {scenario.n_slices} slices")
-    binary = find_program(binary)
+    binary = find_program(binary, program_for(scenario.radio.technology))
     n_steps = steps if steps is not None else scenario.control.episode_steps
     tmp = make_run_dir()
     try:
