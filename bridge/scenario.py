@@ -406,7 +406,8 @@ class LitesimParams(_Model):
     slice_efficiency: tuple[Float, ...] = Field(
         (), description="per-slice multiplier of data bits per PRB on top of scheduler_efficiency (empty = 1)"
     )
-    base_delay_ms: Float = Field(2.0, ge=0, le=MAX_DURATION_MS, description="fixed MAC/HARQ/core delay added to queueing")
+    base_delay_ms: Float = Field(0.0, ge=0, le=MAX_DURATION_MS, description="core/backhaul latency on top of litesim's "
+                                 "LTE pipeline (the ns-3 program's S1-U/S5/SGi links have none)")
     slice_delay_ms: tuple[Float, ...] = Field(
         (), description="per-slice fixed latency on top of base_delay_ms (empty = 0): what a slice's packets wait at "
                         "light load beyond the shared latency (segmentation over small TBs, HARQ, turns in a narrow slice)"

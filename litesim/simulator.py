@@ -104,6 +104,16 @@ from slicebridge.litesim.traffic import RENEWAL_MODELS, TrafficModel, TrafficSta
 _F32 = np.float32
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
 TTI_MS = 1.0  # LTE subframe: the MAC scheduler decides once per TTI
+# LTE DL latency floor of a packet that finds its slice idle (issue 10, measured per packet in ns-3,
+# docs/FIDELITY.md "The LTE latency floor"): it waits for the next TTI boundary (half a TTI on
+# average), the scheduler's decision reaches the air MAC_TO_CHANNEL_TTIS later (ns-3's
+# LteEnbPhy::MacToChannelDelay), and the TB takes one TTI on the air. The ns-3 program's S1-U, S5
+# and SGi links have no delay; ``litesim.base_delay_ms`` is any core latency on top.
+MAC_TO_CHANNEL_TTIS = 2
+LTE_PIPELINE_MS = (0.5 + MAC_TO_CHANNEL_TTIS + 1) * TTI_MS
+# A failed TB reaches the UE again this much later (ns-3: UE feedback, the eNB's re-scheduling and the
+# MAC-to-channel delay; measured 7 TTIs between a failed first transmission and its retransmission)
+HARQ_RETX_MS = 7.0 * TTI_MS
 # Over-the-air bytes per application packet beyond its payload: IPv4 20 + UDP 8 + PDCP 2 + RLC UM 2
 # (GTP-U/UDP/IP of S1-U never cross the radio). The RLC buffer and the PRBs carry these bytes.
 HEADER_BYTES = 32.0
@@ -112,6 +122,27 @@ RHO_MAX = 0.95  # Kingman term: utilisation cap (beyond it the fluid backlog car
 # and 1/4 on [a W, (a + 2) W] (the memoryless tail's mean excess): mean 1.117 W, p95 2.986 W (exp: 2.996 W)
 _EXP_A = float(np.log(4.0))
 _EXP_MEAN = 0.75 * _EXP_A / 2 + 0.25 * (_EXP_A + 1.0)
+
+
+def fixed_latency_ms(scenario: Scenario) -> np.ndarray:
+    """Fixed latency ``[S]`` (ms) litesim adds to every delivered byte of each slice: the LTE pipeline
+    (:data:`LTE_PIPELINE_MS`) plus ``litesim.base_delay_ms`` and the slice's ``slice_delay_ms``."""
+    extra = np.asarray(scenario.litesim.slice_delay_ms or [0.0] * scenario.n_slices, dtype=np.float64)
+    return LTE_PIPELINE_MS + scenario.litesim.base_delay_ms + extra
+
+
+def harq_retx_probability(load: np.ndarray, cqi_gap: np.ndarray) -> np.ndarray:
+    """Probability that a UE's transport block fails its first transmission (one HARQ retransmission).
+
+    ns-3's eNB picks the MCS from the UE's last CQI, measured in an earlier TTI; the TB is decoded
+    against the interference of the TTI it is sent in. When the neighbours' PRBs that overlap the UE's
+    are busy a fraction ``load`` of the TTIs, the CQI came from an idle TTI and the TB meets a busy one
+    with probability ``load·(1 − load)``; the TB then fails if the idle-TTI CQI is above what the
+    UE reaches with its neighbours transmitting (``cqi_gap`` = 1; 0 if both give the same CQI). The
+    retransmission, combined with the first copy, is taken to succeed (ns-3's traces: 97 % do).
+    ``load``, ``cqi_gap``: arrays of one shape (float32); returns that shape."""
+    load = np.clip(load, 0.0, 1.0)
+    return load * (1.0 - load) * cqi_gap
 
 
 def arrival_scv(traffic, n_sources: int) -> float:
@@ -148,6 +179,8 @@ class _State:
     shadow_db: np.ndarray  # [B, C, U, C] float32
     gain_own: np.ndarray  # [B, C, U] float32 mW per PRB from the serving cell
     gain_int: np.ndarray  # [B, C*U, C] float32 mW per PRB from every cell, own cell zeroed
+    i_full: np.ndarray  # [B, C, U] float32 mW per PRB of interference with every other cell transmitting
+    cqi_gap: np.ndarray  # [B, C, U] float32 1 where the CQI without interference beats the one at i_full
     queue: np.ndarray  # [B, C, U] float32 bytes
     age_old: np.ndarray  # [B, C, U] float32 ms, age of the oldest queued byte
     age_new: np.ndarray  # [B, C, U] float32 ms, age of the newest queued byte
@@ -260,9 +293,8 @@ class LiteSim:
         self.rbg = _F32(rbg_size(self.n_prb))
         self.poisson_ue = np.array([sc.slices[s].traffic.model == "poisson" for s in ue_slice])  # [U]
         self.ca2 = np.array([arrival_scv(sl.traffic, sl.ues_per_cell) for sl in sc.slices], dtype=_F32)  # [S]
-        self.base_delay = _F32(sc.litesim.base_delay_ms)
-        # fixed latency per slice [S]: base_delay_ms plus the slice's slice_delay_ms (calibrated; issue 10)
-        self.fixed_delay = (self.base_delay + np.asarray(sc.litesim.slice_delay_ms or [0.0] * self.n_slices)).astype(_F32)
+        # fixed latency per slice [S]: the LTE pipeline, base_delay_ms and the slice's slice_delay_ms (issue 10)
+        self.fixed_delay = fixed_latency_ms(sc).astype(_F32)
         thr, dly = sc.sla_matrix()
         self.delay_budget = np.asarray(dly, dtype=_F32)  # [C, S]
         self._queue_budget = self._per_ue(self.delay_budget - self.fixed_delay)  # [C, U] ms left for queueing
@@ -397,10 +429,12 @@ class LiteSim:
         keys = instance_keys(seeds)
         periods = np.zeros(n, dtype=np.int64)
         gain_own, gain_int = self._gains(xy, shadow)
+        i_full, cqi_gap = self._harq_geometry(gain_own, gain_int)
         tr = self.traffic.init_state(keys, periods - 1)
         zeros = np.zeros((n, C, U), dtype=_F32)
         return _State(seeds=seeds, keys=keys, periods=periods, steps=np.zeros(n, dtype=np.int64), ue_xy=xy,
-                      shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, queue=zeros.copy(),
+                      shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, i_full=i_full, cqi_gap=cqi_gap,
+                      queue=zeros.copy(),
                       age_old=zeros.copy(), age_new=zeros.copy(), used_prev=np.zeros((n, C), dtype=_F32),
                       busy_prev=np.ones((n, C, self.n_slices), dtype=_F32),
                       slice_used_prev=np.zeros((n, C, self.n_slices), dtype=_F32),
@@ -477,6 +511,16 @@ class LiteSim:
             inside &= np.abs(off) <= 60.0
         st.ue_xy[...] = np.where(inside[..., None], new, st.ue_xy)  # in place: st may be a chunk view
         st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
+        st.i_full[...], st.cqi_gap[...] = self._harq_geometry(st.gain_own, st.gain_int)
+
+    def _harq_geometry(self, gain_own: np.ndarray, gain_int: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(i_full, cqi_gap)`` ``[n, C, U]`` float32 for :func:`harq_retx_probability`: the
+        interference with every other cell transmitting on all PRBs, and 1 where the CQI without
+        interference is above the CQI at that interference (a TB sized for an idle TTI can fail)."""
+        noise = _F32(self.noise_mw)
+        i_full = np.matmul(gain_int, np.ones((self.n_cells, 1), dtype=_F32)).reshape(gain_own.shape)
+        gap = self.se_map(gain_own / noise) > self.se_map(gain_own / (i_full + noise))
+        return i_full, gap.astype(_F32)
 
     def _block_frac(self, st: _State) -> np.ndarray:
         """Strict slicing: ``[C, S, C', n]`` (batch last) fraction of the PRBs of slice s's block in cell
@@ -519,15 +563,18 @@ class LiteSim:
         return sum_in_order([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
                          for k in range(self.n_cells)])
 
-    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(se_kpi, se_data)`` ``[n, C, U]``: the wideband efficiency (interference of the neighbours'
-        mean PRB use; ns-3 reports the wideband CQI) and, in strict slicing, the efficiency on the UE's
-        own slice block (interference of the neighbours' PRBs that overlap it), which sets the rate."""
+    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(se_kpi, se_data, i_data)`` ``[n, C, U]``: the wideband efficiency (interference of the
+        neighbours' mean PRB use; ns-3 reports the wideband CQI), the efficiency that sets the rate (in
+        strict slicing on the UE's own slice block: interference of the neighbours' PRBs that overlap
+        it), and that rate's interference (mW per PRB)."""
         noise = _F32(self.noise_mw)
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
         sinrs = [st.gain_own / (interference + noise)]
+        i_data = interference
         if not self.work_conserving:
-            sinrs.append(st.gain_own / (self._block_interference(st) + noise))
+            i_data = self._block_interference(st)
+            sinrs.append(st.gain_own / (i_data + noise))
         if not self.fading:
             out = [self.se_map(x) for x in sinrs]
         elif not self.pf:
@@ -536,7 +583,7 @@ class LiteSim:
             # multi-user diversity: the scheduled fading gain is the best of n backlogged UEs' draws
             n_bl = self._per_ue(self._slice_sum((demand > 0).astype(_F32)))
             out = [self.fading_se(x, n_bl) for x in sinrs]
-        return out[0], out[-1]
+        return out[0], out[-1], i_data
 
     def _slice_allocation(self, need_s: np.ndarray, own_s: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """PRB-periods each slice may use ``[n, C, S]``: its own share, plus (work-conserving) the PRBs
@@ -582,7 +629,9 @@ class LiteSim:
         q0 = st.queue
         demand = q0 + arrived
         need_shape = demand.shape  # [n, C, U]
-        se, se_data = self._spectral_efficiency(st, demand)
+        se, se_data, i_data = self._spectral_efficiency(st, demand)
+        # HARQ: share of each UE's TBs that need a retransmission (CQI of an idle TTI, TB sent in a busy one)
+        harq = harq_retx_probability(div0(i_data, st.i_full, st.i_full > 0), st.cqi_gap)
         se = se * self.se_scale_ue
         r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
         fluid = div0(demand, r, r > 0)  # PRB-periods, full TBs
@@ -683,7 +732,9 @@ class LiteSim:
         lo1, hi1 = np.minimum(np.minimum(d1a, d1b) + shift, cap), np.minimum(np.maximum(d1a, d1b) + shift, cap)
         lo2, hi2 = np.minimum(np.minimum(d2a, d2b) + shift, cap), np.minimum(np.maximum(d2a, d2b) + shift, cap)
         m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
-        delay_sum = x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
+        # a share ``harq`` of every UE's bytes rides a TB that is retransmitted: HARQ_RETX_MS later
+        delay_sum = (x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
+                     + served * harq * _F32(HARQ_RETX_MS))
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
         budget = self._queue_budget  # [C, U]
         edge = None
@@ -691,19 +742,21 @@ class LiteSim:
             edge = self.edge.step(st.edge_queue, self._slice_sum(served).astype(np.float64), st.compute_shares,
                                   busy.astype(np.float64))
             budget = budget - self._per_ue(edge.delay_ms).astype(_F32)
-        within = (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
-                  + m3 * _wait_cdf(budget - xmit, wait))
-        per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay]
+        within = _within(budget, x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait)
+        within_retx = _within(budget - _F32(HARQ_RETX_MS), x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait)
+        within = within + harq * (within_retx - within)
+        per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay, m3 * harq]
         stacked = np.stack(per_ue, out=self._scratch("kpi_sums", (len(per_ue),) + need_shape, _F32))  # reused: no fresh pages
         # per slice, [n, C, S] each
-        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum = self._slice_sum(stacked)
+        off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum, m3_harq = self._slice_sum(stacked)
         xmit3 = div0(m3_dsum, m3_s, m3_s > 0)
+        harq3 = div0(m3_harq, m3_s, m3_s > 0)  # retransmitted share of the bytes served on arrival
         to_mbps = 8e-3 / float(T)
         has_rx = thr_b > 0
         safe_thr = select(has_rx, thr_b, 1.0)
         h = horizon[:, None, None]
         delay_mean = select(has_rx, np.minimum(dsum / safe_thr + self.fixed_delay, h), 0.0)
-        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b)
+        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b, harq, harq3)
         p95 = select(has_rx, np.minimum(p95 + self.fixed_delay, h), 0.0)
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
@@ -749,14 +802,16 @@ class LiteSim:
         after = periods + 1
         return np.where(after <= w, after * T, self.scenario.control.warmup_ms + (after - w) * T).astype(_F32)
 
-    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s) -> np.ndarray:
+    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s, harq, harq3) -> np.ndarray:
         """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' delay (without base delay).
 
         Inputs per UE ``[n, C, U]`` (float32): each UE's delivered bytes have delays uniform on
         ``[lo1, hi1]`` (mass ``m1`` bytes) and ``[lo2, hi2]`` (``m2``). ``m3_s [n, C, S]`` bytes per
         slice were served on arrival: their delay is the transmission time ``s3_s`` plus the stochastic
         wait, ~Exp(``w3_s``), as two uniform pieces (see :data:`_EXP_A`). ``total_s [n, C, S]`` bytes
-        were delivered in all.
+        were delivered in all. A share ``harq [n, C, U]`` of each UE's queued bytes and ``harq3 [n, C, S]``
+        of the slice's bytes served on arrival come :data:`HARQ_RETX_MS` later (a copy of each segment,
+        shifted, with that share of its mass).
 
         A slice's delay distribution is then a mixture of uniform segments: its CDF is piecewise
         linear, and :func:`litesim.kernels.mixture_quantile` finds the 95 % point exactly. Rows
@@ -768,31 +823,63 @@ class LiteSim:
         """
         target = _F32(0.95) * total_s
         aw = _F32(_EXP_A) * w3_s
-        # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target)
+        # served-on-arrival quantile at level t = target / m3 (rows where m3 reaches the target). With
+        # HARQ the bytes are two copies of the waiting-time distribution, 1 − h3 of them at s3 and h3 at
+        # s3 + HARQ_RETX_MS: where the first copy ends before the second starts, the level falls in one
+        # copy, at its own level u (other rows take the mixture below)
         t = div0(target, m3_s, m3_s > 0, fill=1.0)
-        q3 = s3_s + select(t <= 0.75, aw * t / _F32(0.75), aw + _F32(8.0) * w3_s * (t - _F32(0.75)))
+        r = _F32(HARQ_RETX_MS)
+        keep = _F32(1.0) - harq3
+        first = t <= keep
+        u = np.clip(select(first, div0(t, keep, keep > 0, fill=1.0), div0(t - keep, harq3, harq3 > 0, fill=1.0)), 0.0, 1.0)
+        q3 = (s3_s + select(first, 0.0, r)
+              + select(u <= 0.75, aw * u / _F32(0.75), aw + _F32(8.0) * w3_s * (u - _F32(0.75))))
+        apart = (harq3 <= 0) | (aw + _F32(2.0) * w3_s <= r)
         # ... valid where no queued byte of the slice has a smaller delay than that quantile
         queued_lo = np.minimum(select(m1 > 0, lo1, np.inf), select(m2 > 0, lo2, np.inf))  # [n, C, U]
         n_rows = m3_s.size
         lo_min = np.min(select(self._row_valid[:, :n_rows], np.take(queued_lo, self._row_ue[:, :n_rows]), np.inf),
                         axis=0).reshape(m3_s.shape)
-        alone = (total_s <= 0) | ((m3_s >= target) & (lo_min >= q3))
+        alone = (total_s <= 0) | ((m3_s >= target) & (lo_min >= q3) & apart)
         out = select(alone, q3, 0.0).astype(np.float64)
         rows = np.flatnonzero(~alone)  # flat [n, C, S]
         if rows.size == 0:
             return out
         ue = np.take(self._row_ue, rows, axis=1)  # [M, R] flat index into [n, C, U]
         slot = np.take(self._row_valid, rows, axis=1)  # [M, R] slot holds a UE of the slice
-        m3, s3, a3, w3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s))
+        m3, s3, a3, w3, h3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s, harq3))
         b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: exact in the quantile's sort
+        e3 = (b3 + 2.0 * w3).astype(np.float32).astype(np.float64)
+        h = np.take(harq, ue)
+        lo1_u, hi1_u, m1_u = np.take(lo1, ue), np.take(hi1, ue), np.take(m1, ue)
+        lo2_u, hi2_u, m2_u = np.take(lo2, ue), np.take(hi2, ue), np.take(m2, ue)
+        r = _F32(HARQ_RETX_MS)
         segments = [
-            Segments(np.take(lo1, ue), np.take(hi1, ue), np.take(m1, ue), slot),  # backlog carried over
-            Segments(np.take(lo2, ue), np.take(hi2, ue), np.take(m2, ue), slot),  # new arrivals that queued
-            Segments(s3, b3, 0.75 * m3),  # served on arrival: the two pieces of the waiting time
-            Segments(b3, (b3 + 2.0 * w3).astype(np.float32), 0.25 * m3),
+            Segments(lo1_u, hi1_u, m1_u * (1 - h), slot),  # backlog carried over
+            Segments(lo2_u, hi2_u, m2_u * (1 - h), slot),  # new arrivals that queued
+            Segments(s3, b3, 0.75 * m3 * (1 - h3)),  # served on arrival: the two pieces of the waiting time
+            Segments(b3, e3, 0.25 * m3 * (1 - h3)),
+            # ... the same, retransmitted once
+            Segments(lo1_u + r, hi1_u + r, m1_u * h, slot),
+            Segments(lo2_u + r, hi2_u + r, m2_u * h, slot),
+            Segments(_f32(s3 + r), _f32(b3 + r), 0.75 * m3 * h3),
+            Segments(_f32(b3 + r), _f32(e3 + r), 0.25 * m3 * h3),
         ]
         out.reshape(-1)[rows] = mixture_quantile(segments, np.take(target.reshape(-1), rows), self._scratch)
         return out
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    """float64 array of the nearest float32 values (exact keys in :func:`mixture_quantile`'s sort)."""
+    return x.astype(np.float32).astype(np.float64)
+
+
+def _within(budget, x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait) -> np.ndarray:
+    """Bytes ``[n, C, U]`` delivered within ``budget`` (ms of queueing, after the fixed latency): the
+    two queued segments (uniform delays) and the bytes served on arrival (transmission time plus the
+    stochastic wait)."""
+    return (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
+            + m3 * _wait_cdf(budget - xmit, wait))
 
 
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@
 //
 //   slicebridge-lte --config=runtime.json --output=kpis.jsonl [--shares=0.8,0.2] [--simSeed=N]
 //                   [--steps=N] [--scheduler=slice|pf] [--openGymPort=PORT [--openGymCompat=1]]
+//                   [--traceDir=DIR]
 //
 // --config: runtime JSON of bridge.runtime.write_runtime_json. --output: one JSON line per decision
 // period {"step", "time_s", "kpi": [cells][slices][kpis]} (order of bridge.kpi.KPI_NAMES).
@@ -15,9 +16,11 @@
 // as 0). radio.fading adds Rayleigh block fading on the DL (SliceFadingModel). --openGymPort=PORT / --openGymEndpoint=ipc://PATH: hand every decision
 // to the Python gym bridge (ns3gym wire, see gym/slice-gym-interface.h); --openGymCompat=1: flat
 // observation and action Boxes for ns3-gym's reference client (docs/NS3GYM.md). Every state carries
-// the scenario's reward, computed in C++ (model/slice-reward.cc).
+// the scenario's reward, computed in C++ (model/slice-reward.cc). --traceDir=DIR: per-packet delays and
+// per-transport-block HARQ outcomes as CSV in DIR (model/slice-delay-trace.h; docs/FIDELITY.md).
 
 #include "fixed-shares-slice-controller.h"
+#include "slice-delay-trace.h"
 #include "slice-gym-interface.h"
 #include "slice-kpi-collector.h"
 #include "slice-runtime-config.h"
@@ -72,6 +75,7 @@ main(int argc, char* argv[])
     std::string scheduler = "slice";
     int64_t simSeed = -1;
     int64_t steps = -1;
+    std::string traceDir;
     SliceGymOptions gym; // --openGymPort / --openGymEndpoint / --openGymTimeout (gym bridge)
 
     CommandLine cmd(__FILE__);
@@ -82,6 +86,7 @@ main(int argc, char* argv[])
     cmd.AddValue("simSeed", "ns-3 RngRun (default: the runtime's seed)", simSeed);
     cmd.AddValue("steps", "number of decision periods (default: control.episode_steps)", steps);
     cmd.AddValue("scheduler", "slice | pf", scheduler);
+    cmd.AddValue("traceDir", "write packets.csv and tb.csv (per-packet delay, per-TB HARQ) into this directory", traceDir);
     gym.AddArguments(cmd);
     cmd.Parse(argc, argv);
 
@@ -93,6 +98,7 @@ main(int argc, char* argv[])
     SliceRuntimeConfig cfg;
     SliceScenarioHelper helper;
     ShareMatrix shares;
+    Ptr<SliceDelayTrace> trace;
     try
     {
         cfg = SliceRuntimeConfig::Load(configPath);
@@ -140,6 +146,10 @@ main(int argc, char* argv[])
         RngSeedManager::SetRun(simSeed >= 0 ? static_cast<uint64_t>(simSeed) : cfg.seed);
         helper.SetSchedulerKind(scheduler);
         helper.Build(cfg);
+        if (!traceDir.empty())
+        {
+            trace = Create<SliceDelayTrace>(traceDir);
+        }
     }
     catch (const std::exception& e)
     {

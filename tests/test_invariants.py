@@ -31,7 +31,7 @@ from slicebridge.bridge.backend import make_backend
 from slicebridge.bridge.contract import rbg_size
 from slicebridge.bridge.scenario import LTE_BANDWIDTHS_PRB, Scenario
 from slicebridge.litesim import LiteSim  # importing registers the backend
-from slicebridge.litesim.simulator import HEADER_BYTES
+from slicebridge.litesim.simulator import HEADER_BYTES, fixed_latency_ms
 from slicebridge.ns3 import Ns3Backend  # noqa: F401  (importing registers the backend)
 
 BYTES_PER_MBIT_MS = 1e6 / 8 / 1e3  # bytes per (Mbit/s · ms)
@@ -239,14 +239,16 @@ def test_saturated_queue_from_empty_has_the_fluid_fifo_delay_and_no_extra_random
     bytes served by T arrived in [0, μT/λ], byte arriving at a waits (λ − μ)a/μ, so the mean delay is
     T(λ − μ)/(2λ) plus the fixed latency. (Before the fix a Kingman wait of ρ/(1 − ρ)·… was added on
     top, about 19 mean service times at the capped utilisation.)"""
-    sc = _one_ue({"model": "poisson", "rate_mbps": 150.0, "packet_size_bytes": 1200}, period_ms=5.0)
-    (kpis,), _ = run_episode(sc.with_updates(control={"decision_period_ms": 5.0, "episode_steps": 1}), "litesim", 0, 1)
+    # a 10 ms period: the latest byte's delay, fixed latency included, stays inside the time simulated
+    sc = _one_ue({"model": "poisson", "rate_mbps": 120.0, "packet_size_bytes": 1200}, period_ms=10.0)
+    (kpis,), _ = run_episode(sc.with_updates(control={"decision_period_ms": 10.0, "episode_steps": 1}), "litesim", 0, 1)
     lam = kpis[0, 0, 0, K.OFFERED]
     mu = kpis[0, 0, 0, K.THROUGHPUT]
     assert 1.2 < lam / mu < 20, "the scenario must saturate the UE without reaching the buffer limit"
     assert kpis[0, 0, 0, K.LOSS] == 0
     T = sc.control.decision_period_ms
-    expected = T * (lam - mu) / (2 * lam) + sc.litesim.base_delay_ms
+    assert T * (lam - mu) / lam + fixed_latency_ms(sc)[0] < T
+    expected = T * (lam - mu) / (2 * lam) + fixed_latency_ms(sc)[0]
     assert kpis[0, 0, 0, K.DELAY_MEAN] == pytest.approx(expected, rel=0.02)
 
 

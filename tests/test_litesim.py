@@ -21,6 +21,7 @@ from slicebridge.bridge.kpi import (
 )
 from slicebridge.bridge.scenario import load_scenario
 from slicebridge.litesim import SEED_STRIDE, LiteSim, channel
+from slicebridge.litesim.simulator import fixed_latency_ms
 
 from slicebridge.ns3.runtime import runtime_dict
 
@@ -151,8 +152,8 @@ def test_light_load_is_served_with_base_delay_and_full_sla():
     sc = _two_slices({"model": "cbr", "rate_mbps": 0.2}, {"model": "poisson", "rate_mbps": 0.2, "packet_size_bytes": 200})
     k = _run(sc, steps=10)[:, 2:]
     np.testing.assert_allclose(k[..., THROUGHPUT], k[..., OFFERED], rtol=0.02)
-    # base delay, plus at most one more TTI: a 1200-byte packet may need a second TB
-    np.testing.assert_allclose(k[..., DELAY_MEAN], sc.litesim.base_delay_ms + 0.5, atol=0.5)
+    # the fixed latency (LTE pipeline), plus at most one more TTI: a 1200-byte packet may need a second TB
+    np.testing.assert_allclose(k[..., DELAY_MEAN], fixed_latency_ms(sc)[0] + 0.5, atol=0.5)
     assert np.all(k[..., SLA_RATIO] > 0.97)
     assert np.all(k[..., LOSS] == 0)
 
@@ -337,7 +338,7 @@ def test_poisson_delay_grows_with_utilisation_below_capacity():
         delays.append((k[..., DELAY_MEAN].mean(), k[..., DELAY_P95].mean()))
     assert delays[0][0] < delays[1][0] < delays[2][0]
     assert delays[0][1] < delays[1][1] < delays[2][1]
-    assert delays[2][0] > DEFAULT.litesim.base_delay_ms + 1.0  # a fluid queue would have waited 0
+    assert delays[2][0] > fixed_latency_ms(DEFAULT)[0] + 1.0  # a fluid queue would have waited 0
 
 
 def test_cbr_waits_less_than_poisson_at_the_same_load():

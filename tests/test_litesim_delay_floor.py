@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""litesim's LTE latency floor and HARQ retransmissions (issue 10), against hand-computed values.
+
+Measured in ns-3 per packet (``slicebridge-lte --traceDir``, docs/FIDELITY.md "The LTE latency
+floor"): a packet that finds its slice idle takes half a TTI to the next boundary on average, the
+2-TTI MAC-to-channel delay and 1 TTI on the air; a TB whose first transmission fails comes 7 TTIs later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from slicebridge.bridge import kpi as K
+from slicebridge.bridge.scenario import Scenario, load_scenario
+from slicebridge.litesim import simulator
+from slicebridge.litesim.simulator import (HARQ_RETX_MS, LTE_PIPELINE_MS, LiteSim, fixed_latency_ms,
+                                           harq_retx_probability)
+
+
+def _one_periodic_ue(delay_budget_ms: float = 50.0, **litesim: Any) -> Scenario:
+    """One cell (no neighbour: no interference, no HARQ), one UE near the site sending 100 bytes every
+    20 ms: a single deterministic source (no random wait) whose packet fits one TB (no extra TTIs)."""
+    return Scenario.model_validate({
+        "name": "one_periodic_ue", "seed": 3,
+        "topology": {"sites": 1, "cell_radius_m": 50.0},
+        "radio": {"bandwidth_prb": 25, "propagation": {"model": "log_distance", "exponent": 3.0, "shadowing_std_db": 0.0}},
+        "slices": [{"name": "m", "kind": "mmtc", "ues_per_cell": 1,
+                    "traffic": {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 100},
+                    "sla": {"throughput_mbps": 0.01, "delay_ms": delay_budget_ms}}],
+        "control": {"decision_period_ms": 100, "episode_steps": 4, "warmup_ms": 100},
+        "litesim": litesim,
+    })
+
+
+def _steps(sc: Scenario, n: int = 3) -> np.ndarray:
+    sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.reset()
+    return np.stack([sim.step(np.ones((1, 1, 1))) for _ in range(n)])[:, 0, 0, 0]  # [n, K]
+
+
+def test_pipeline_is_half_a_tti_plus_mac_to_channel_plus_one_tti() -> None:
+    assert LTE_PIPELINE_MS == pytest.approx(0.5 + 2 + 1)
+    sc = _one_periodic_ue(base_delay_ms=1.5, slice_delay_ms=[0.25])
+    assert fixed_latency_ms(sc) == pytest.approx([3.5 + 1.5 + 0.25])
+
+
+def test_light_load_delay_is_the_lte_pipeline() -> None:
+    k = _steps(_one_periodic_ue())
+    assert np.all(k[:, K.THROUGHPUT] == pytest.approx(k[:, K.OFFERED]))
+    np.testing.assert_allclose(k[:, K.DELAY_MEAN], 3.5, rtol=1e-5)
+    np.testing.assert_allclose(k[:, K.DELAY_P95], 3.5, rtol=1e-5)
+    # every packet at 3.5 ms: inside a 3.6 ms budget, outside a 3.4 ms one
+    assert np.all(_steps(_one_periodic_ue(delay_budget_ms=3.6))[:, K.SLA_RATIO] == pytest.approx(1.0))
+    assert np.all(_steps(_one_periodic_ue(delay_budget_ms=3.4))[:, K.SLA_RATIO] == pytest.approx(0.0))
+    # a core latency adds to it
+    np.testing.assert_allclose(_steps(_one_periodic_ue(base_delay_ms=2.0))[:, K.DELAY_MEAN], 5.5, rtol=1e-5)
+
+
+def test_harq_probability_hand_values() -> None:
+    load = np.array([0.0, 0.3, 0.5, 1.0, 0.3, 1.7, -0.2], dtype=np.float32)
+    gap = np.array([1, 1, 1, 1, 0, 1, 1], dtype=np.float32)
+    np.testing.assert_allclose(harq_retx_probability(load, gap), [0.0, 0.21, 0.25, 0.0, 0.0, 0.0, 0.0], atol=1e-7)
+
+
+@pytest.mark.parametrize("p, mean, p95, within_6ms, within_12ms", [
+    (0.2, 3.5 + 0.2 * 7.0, 10.5, 0.8, 1.0),  # a fifth of the packets retransmitted: the p95 is theirs
+    (0.04, 3.5 + 0.04 * 7.0, 3.5, 0.96, 1.0),  # under 5 %: the p95 stays at the pipeline
+])
+def test_a_retransmitted_share_comes_one_harq_round_trip_later(monkeypatch, p, mean, p95, within_6ms, within_12ms) -> None:
+    monkeypatch.setattr(simulator, "harq_retx_probability", lambda load, gap: np.full_like(load, p))
+    assert HARQ_RETX_MS == 7.0
+    k = _steps(_one_periodic_ue(delay_budget_ms=6.0))
+    np.testing.assert_allclose(k[:, K.DELAY_MEAN], mean, rtol=1e-5)
+    np.testing.assert_allclose(k[:, K.DELAY_P95], p95, rtol=1e-4)
+    np.testing.assert_allclose(k[:, K.SLA_RATIO], within_6ms, rtol=1e-5)
+    np.testing.assert_allclose(_steps(_one_periodic_ue(delay_budget_ms=12.0))[:, K.SLA_RATIO], within_12ms, rtol=1e-5)
+
+
+def test_harq_needs_a_neighbour_whose_interference_lowers_the_cqi() -> None:
+    """One cell: no interference, so no CQI can be too optimistic. Three sectors of one site: the
+    full-interference SINR is the UE's own over every other cell's gain, and the gap flag is 1 exactly
+    where the CQI table gives a lower efficiency at that SINR than without interference."""
+    sim = LiteSim(_one_periodic_ue(), num_envs=1, seed=3)
+    sim.reset()
+    assert np.all(sim.state.i_full == 0) and np.all(sim.state.cqi_gap == 0)
+    sim = LiteSim(load_scenario("default"), num_envs=1, seed=7)
+    sim.reset()
+    st = sim.state
+    i_full = st.gain_int.reshape(st.gain_own.shape + (sim.n_cells,)).sum(-1)
+    np.testing.assert_allclose(st.i_full, i_full, rtol=1e-5)
+    noise = np.float32(sim.noise_mw)
+    gap = sim.se_map(st.gain_own / noise) > sim.se_map(st.gain_own / (i_full.astype(np.float32) + noise))
+    np.testing.assert_array_equal(st.cqi_gap, gap)
+    assert 0 < st.cqi_gap.mean() <= 1
