@@ -30,9 +30,12 @@ cells or instances):
    the period is piecewise linear in their order, so the delivered bytes' delays are a mixture of
    uniform segments (backlog carried from earlier periods, new arrivals that queued, new arrivals
    served at once). Mean, 95th percentile and the share within the delay budget are computed from
-   that mixture per cell and slice, plus ``litesim.base_delay_ms`` (MAC/HARQ/core latency) and the
-   slice's ``litesim.slice_delay_ms`` (its own fixed latency, fitted by calibration). The age
-   of the backlog is tracked by its oldest and newest byte.
+   that mixture per cell and slice, plus the LTE pipeline (:data:`LTE_PIPELINE_MS`: TTI alignment,
+   MAC-to-channel delay, one TTI on the air), ``litesim.base_delay_ms`` (core latency) and the
+   slice's ``litesim.slice_delay_ms`` (its own fixed latency, fitted by calibration). A share of each
+   UE's bytes (:func:`harq_retx_probability`: CQI from an idle TTI, TB sent in a busy one) comes one
+   HARQ retransmission (:data:`HARQ_RETX_MS`) later. The age of the backlog is tracked by its oldest
+   and newest byte.
 
 Packet-level corrections to the fluid picture (measured against ns-3 in ``docs/FIDELITY.md``):
 ``HEADER_BYTES`` per packet ride on the air and in the RLC buffer; a transmitting slice holds its
@@ -682,7 +685,7 @@ class LiteSim:
         wait_s = np.minimum(wait_s, horizon[:, None, None])
         wait = self._per_ue(wait_s)
         # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
-        # of base_delay), counted for the bytes that spill over
+        # of the LTE pipeline), counted for the bytes that spill over
         pkt_tb = div0(self.traffic.packet_bytes, tb, tb > 0)
         xmit = np.maximum(pkt_tb - _F32(1.0), _F32(0.0)) * _F32(TTI_MS)
         # Bytes that queued in the fluid (segments 1 and 2) found the slice's server continuously busy:
