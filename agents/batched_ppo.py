@@ -57,6 +57,16 @@ from stable_baselines3.common.utils import explained_variance
 from torch.distributions import Normal
 
 from slicebridge.agents.lockstep import LockstepHub
+from slicebridge.agents.stacking import (
+    ModelAxis,
+    adam_like,
+    clip_grad_norm_per_model,
+    linear,
+    mlp,
+    networks_differ,
+    stack_adam_state,
+    unstack_adam_state,
+)
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
@@ -85,10 +95,7 @@ def unsupported_reason(models: Sequence[Any], group_sizes: Sequence[int]) -> str
             return f"action distribution {type(dist).__name__}"
         if m.device.type != "cpu":
             return f"device {m.device}"
-    first = [(n, tuple(p.shape)) for n, p in models[0].policy.named_parameters()]
-    if any([(n, tuple(p.shape)) for n, p in m.policy.named_parameters()] != first for m in models[1:]):
-        return "the models' networks differ in shape"
-    return None
+    return networks_differ(models)
 
 
 class StackedActorCritic:
@@ -133,12 +140,10 @@ class StackedActorCritic:
     # -- networks ----------------------------------------------------------------------------------
     def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
         """``x [K, N, in]`` through model k's Linear ``name`` → ``[K, N, out]``."""
-        return torch.baddbmm(self.p[name + ".bias"].unsqueeze(1), x, self.p[name + ".weight"].transpose(1, 2))
+        return linear(x, self.p[name + ".weight"], self.p[name + ".bias"])
 
     def _mlp(self, x: torch.Tensor, prefix: str, seq: torch.nn.Sequential) -> torch.Tensor:
-        for i, layer in enumerate(seq):
-            x = self._linear(x, f"{prefix}.{i}") if isinstance(layer, torch.nn.Linear) else layer(x)
-        return x
+        return mlp(x, self.p, prefix, seq)
 
     def latents(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``obs [K, N, F]`` → (actor latent, critic latent), each ``[K, N, H]``."""
@@ -232,29 +237,29 @@ class BatchedPPO:
             raise ValueError(f"batched PPO cannot train these models: {reason}")
         self.models, self.hub, self.local_steps = list(models), hub, int(local_steps)
         self.m0 = self.models[0]
-        self.K = len(self.models)
-        self.cells = np.asarray(hub.groups, dtype=np.intp)  # [K, g]
-        self.n_envs = hub.core.num_envs * self.cells.shape[1]  # N per model, env index b·g + j
+        self.axis = ModelAxis(hub)
+        self.K, self.n_envs = self.axis.K, self.axis.n_envs  # N per model, env index b·g + j
         self.policy = StackedActorCritic([m.policy for m in self.models])
-        opt = self.m0.policy.optimizer
-        keys = ("lr", "betas", "eps", "weight_decay", "amsgrad", "foreach", "maximize", "capturable", "differentiable", "fused")
-        self.optimizer = torch.optim.Adam(self.policy.parameters, **{k: opt.defaults[k] for k in keys if k in opt.defaults})
-        self._load_optimizer_state()
+        self.optimizer = adam_like(self.m0.policy.optimizer, self.policy.parameters)
+        stack_adam_state([m.policy.optimizer for m in self.models], self._per_model_params(), self.policy.parameters, self.optimizer)
         self.action_space = self.m0.action_space
         self.discrete = isinstance(self.action_space, spaces.Discrete)
         self.obs: torch.Tensor | None = None  # [K, N, F]
         self.episode_starts: np.ndarray | None = None  # [N]
 
+    # -- the names the trainer's FedProx hook uses ---------------------------------------------------
+    @property
+    def policy_names(self) -> list[str]:
+        return self.policy.names
+
+    @property
+    def parameters(self) -> list[torch.Tensor]:
+        return self.policy.parameters
+
     # -- between the stacked tensors and the SB3 models ---------------------------------------------
-    def _load_optimizer_state(self) -> None:
-        opts = [m.policy.optimizer for m in self.models]
-        states = [[o.state.get(t) for t in dict(m.policy.named_parameters()).values()] for o, m in zip(opts, self.models)]
-        for i, t in enumerate(self.policy.parameters):
-            per = [s[i] for s in states]
-            if any(p is None for p in per):
-                continue
-            self.optimizer.state[t] = {key: (per[0][key].clone() if key == "step" else torch.stack([p[key] for p in per]).clone())
-                                       for key in per[0]}
+    def _per_model_params(self) -> list[list[torch.Tensor]]:
+        """Each SB3 model's parameters in the stacked order."""
+        return [[dict(m.policy.named_parameters())[n] for n in self.policy.names] for m in self.models]
 
     def from_models(self) -> None:
         """Read the SB3 models' weights (after the federation server set them)."""
@@ -263,13 +268,8 @@ class BatchedPPO:
     def to_models(self) -> None:
         """Write weights, Adam state, gSDE matrices, last observations and counters into the SB3 models."""
         self.policy.store([m.policy for m in self.models])
-        names = self.policy.names
+        unstack_adam_state(self.optimizer, self.policy.parameters, [m.policy.optimizer for m in self.models], self._per_model_params())
         for k, m in enumerate(self.models):
-            params = dict(m.policy.named_parameters())
-            for n, t in zip(names, self.policy.parameters):
-                st = self.optimizer.state.get(t)
-                if st:
-                    m.policy.optimizer.state[params[n]] = {key: (v.clone() if key == "step" else v[k].clone()) for key, v in st.items()}
             if self.policy.kind == "sde" and self.policy.expl_mat is not None:
                 m.policy.action_dist.exploration_mat = self.policy.expl_mat[k].clone()
                 m.policy.action_dist.exploration_matrices = self.policy.expl_mats[k].clone()
@@ -284,21 +284,6 @@ class BatchedPPO:
             self.policy.expl_mats = torch.stack([m.policy.action_dist.exploration_matrices for m in self.models]).detach().clone()
 
     # -- environment ---------------------------------------------------------------------------------
-    def _mine(self, arr: np.ndarray) -> np.ndarray:
-        """``[B, C, ...]`` → ``[K, B·g, ...]`` (model k's cells, env index b·g + j)."""
-        sub = np.asarray(arr)[:, self.cells]  # [B, K, g, ...]
-        sub = np.moveaxis(sub, 1, 0)
-        return sub.reshape((self.K, self.n_envs) + sub.shape[3:])
-
-    def _core_actions(self, actions: np.ndarray) -> np.ndarray:
-        """``[K, B·g, ...]`` → the core's ``[B, C, ...]``."""
-        core = self.hub.core
-        b, g = core.num_envs, self.cells.shape[1]
-        tail = actions.shape[2:]
-        out = np.zeros((b, core.n_cells) + tail, dtype=np.int64 if self.discrete else np.float64)
-        out[:, self.cells] = np.moveaxis(actions.reshape((self.K, b, g) + tail), 0, 1)
-        return out
-
     def _to_env(self, actions: torch.Tensor) -> np.ndarray:
         """SB3's raw actions → what the environment takes (unscaled from [-1, 1], or clipped)."""
         a = actions.numpy()
@@ -323,20 +308,20 @@ class BatchedPPO:
         for t in range(n_steps):
             with torch.no_grad():
                 actions, vals, logp = self.policy.act(self.obs)
-            hub.step_all(self._core_actions(self._to_env(actions)))
-            r = self._mine(hub.rewards).astype(np.float32)
-            dones = np.repeat(hub.dones, self.cells.shape[1])
-            truncated = dones & np.repeat(hub.truncated & ~hub.terminated, self.cells.shape[1])
+            hub.step_all(self.axis.to_core(self._to_env(actions), np.int64 if self.discrete else np.float64))
+            r = self.axis.mine(hub.rewards).astype(np.float32)
+            dones = np.repeat(hub.dones, self.axis.g)
+            truncated = dones & np.repeat(hub.truncated & ~hub.terminated, self.axis.g)
             if truncated.any():
                 # time-limit bootstrap, as collect_rollouts: r += γ V(terminal observation)
                 idx = np.flatnonzero(truncated)
                 # [B, C, F]; instances still running (never read below) keep their observation
                 term = np.stack([info.get("terminal_observation", hub.obs[b]) for b, info in enumerate(hub.infos)])
                 with torch.no_grad():
-                    tv = self.policy.values(torch.as_tensor(self._mine(term)[:, idx], dtype=torch.float32)).numpy()
+                    tv = self.policy.values(torch.as_tensor(self.axis.mine(term)[:, idx], dtype=torch.float32)).numpy()
                 r[:, idx] += gamma * tv
             obs_buf[t], act_buf[t], rew[t], starts[t], values[t], logps[t] = self.obs, actions, r, self.episode_starts, vals, logp
-            self.obs = torch.as_tensor(self._mine(hub.obs), dtype=torch.float32)
+            self.obs = torch.as_tensor(self.axis.mine(hub.obs), dtype=torch.float32)
             self.episode_starts = dones.astype(np.float32)
             for m in self.models:
                 m.num_timesteps += N
@@ -401,7 +386,7 @@ class BatchedPPO:
                 self.optimizer.zero_grad()
                 loss.sum().backward()  # model k's weights get the gradient of loss[k] only
                 self._proximal(params)
-                self._clip_grad_norm(params, m0.max_grad_norm)
+                clip_grad_norm_per_model(params, m0.max_grad_norm)
                 self.optimizer.step()
                 with torch.no_grad():
                     stats += torch.stack([policy_loss, value_loss, entropy_loss, ((ratio - 1).abs() > clip).float().mean(dim=1)])
@@ -413,15 +398,6 @@ class BatchedPPO:
     def _proximal(self, params: list[torch.Tensor]) -> None:
         if self.proximal is not None:
             self.proximal(params)
-
-    def _clip_grad_norm(self, params: list[torch.Tensor], max_norm: float) -> None:
-        """``clip_grad_norm_`` of each model's own parameters (its global L2 norm)."""
-        grads = [p.grad for p in params if p.grad is not None]
-        norms = torch.stack([torch.linalg.vector_norm(g.reshape(self.K, -1), dim=1) for g in grads])  # [P, K]
-        total = torch.linalg.vector_norm(norms, dim=0)
-        coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-        for g in grads:
-            g.mul_(coef.reshape((self.K,) + (1,) * (g.dim() - 1)))
 
     def _log(self, stats: torch.Tensor, data: dict[str, Any], clip: float) -> None:
         values = data["values"].numpy()
@@ -458,7 +434,7 @@ class BatchedPPO:
         else:
             for m in self.models:
                 m.num_timesteps = 0
-            self.obs = torch.as_tensor(self._mine(hub.reset_all()), dtype=torch.float32)
+            self.obs = torch.as_tensor(self.axis.mine(hub.reset_all()), dtype=torch.float32)
             self.episode_starts = np.ones(self.n_envs, dtype=np.float32)
         first = True
         while m0.num_timesteps < target:

@@ -20,11 +20,12 @@ the paper's per-slice reward): ``slice`` one model per slice across the cells, `
 sample count ``|D_m|`` (the FedAvg weight ``|D_m|/|D|``) is its transitions in the round
 (steps × instances × units in the group).
 
-Engines (``engine``): PPO models train as one stacked network (``agents.batched_ppo``: one forward
-pass per step and one backward pass and Adam step per minibatch for all models) when it supports
-them, ``auto``; otherwise, or with ``per_model``, every model runs its own SB3 ``learn()`` in lockstep
-threads (``agents.lockstep``), the reference the batched path is tested against. Both give the same
-models for the same seeds (to float rounding) and write the same checkpoints and policies.
+Engines (``engine``): PPO and DQN-family models train as one stacked network (``agents.batched_ppo``,
+``agents.batched_dqn``: one forward pass per step and one backward pass and Adam step per minibatch or
+gradient step for all models) when it supports them, ``auto``; otherwise (SAC, TD3, DDPG, or what
+``unsupported_reason`` names), or with ``per_model``, every model runs its own SB3 ``learn()`` in
+lockstep threads (``agents.lockstep``), the reference the batched paths are tested against. Both give
+the same models for the same seeds (to float rounding) and write the same checkpoints and policies.
 ``throughput_settings`` holds the batch and PPO settings ``slicebridge train`` and ``compare`` use on
 litesim (many instances per step, so the cost per transition falls with the batch).
 
@@ -57,7 +58,7 @@ from slicebridge.agents.algorithms import (
     configure_logging,
     is_off_policy,
 )
-from slicebridge.agents.batched_ppo import BatchedPPO, unsupported_reason
+from slicebridge.agents import batched_dqn, batched_ppo
 from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
 from slicebridge.agents.params import (
     federated_tensors,
@@ -89,6 +90,11 @@ from slicebridge.envs.slice_units import GROUPINGS, SliceUnitCore, unit_groups
 
 log = logging.getLogger("slicebridge.training")
 MODES = ("centralised", "independent", "federated")
+#: algorithm → (batched trainer, why it cannot train given models); the others train per model
+BATCHED_ENGINES: dict[str, tuple[Callable[..., Any], Callable[..., str | None]]] = {
+    "ppo": (batched_ppo.BatchedPPO, batched_ppo.unsupported_reason),
+    **{name: (batched_dqn.BatchedDQN, batched_dqn.unsupported_reason) for name in ("dqn", "ddqn", "dueling_ddqn")},
+}
 ENGINES = ("auto", "batched", "per_model")
 
 
@@ -337,7 +343,7 @@ class _Trainer:
         self.server: FederatedServer | None = None
         self.bar = None
         self._resume_state: dict[str, Any] | None = None
-        self.batched: BatchedPPO | None = None
+        self.batched: batched_ppo.BatchedPPO | batched_dqn.BatchedDQN | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:
@@ -437,25 +443,27 @@ class _Trainer:
         return False
 
     def _choose_engine(self) -> None:
-        """Batched PPO where it applies (``engine`` auto/batched), else the per-model threads."""
+        """A batched engine where one applies (``engine`` auto/batched), else the per-model threads."""
         cfg = self.cfg
         if cfg.engine == "per_model":
             return
-        reason = unsupported_reason(self.models, [len(g) for g in self.hub.groups]) if cfg.algorithm == "ppo" else f"algorithm {cfg.algorithm}"
+        engine = BATCHED_ENGINES.get(cfg.algorithm)
+        sizes = [len(g) for g in self.hub.groups]
+        reason = f"algorithm {cfg.algorithm}" if engine is None else engine[1](self.models, sizes)
         if reason is not None:
             if cfg.engine == "batched":
                 raise ValueError(f"engine 'batched' cannot train this run: {reason}; use engine 'auto' or 'per_model'")
-            log.info("per-model training (batched PPO does not apply: %s)", reason)
+            log.info("per-model training (the batched engine does not apply: %s)", reason)
             return
-        self.batched = BatchedPPO(self.models, self.hub, max(1, cfg.local_steps))
+        self.batched = engine[0](self.models, self.hub, max(1, cfg.local_steps))
         if any(term is not None for term in self.prox):
             self.batched.proximal = self._proximal_grads()
 
     def _proximal_grads(self) -> Callable[[list[Any]], None]:
-        """FedProx for batched PPO: adds ``μ (w_k − w_global)`` to model k's slice of each stacked gradient,
+        """FedProx for a batched engine: adds ``μ (w_k − w_global)`` to model k's slice of each stacked gradient,
         the gradient hook of ``ProximalTerm`` (which sees no backward pass on this path)."""
         assert self.batched is not None
-        index = {n: i for i, n in enumerate(self.batched.policy.names)}
+        index = {n: i for i, n in enumerate(self.batched.policy_names)}
         slots = [[index[n] for t in term.parameters for n, p in m.policy.named_parameters() if p is t] if term is not None else []
                  for m, term in zip(self.models, self.prox)]
 

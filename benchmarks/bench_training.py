@@ -29,13 +29,18 @@ engines and timed; the other ``--seeds`` show the spread of the rewards: there "
 the batched engine at the old settings — the per-model path's models to float rounding
 (``tests/test_batched_ppo.py``) in a third of its time — and is not timed.
 
-Usage: ``python benchmarks/bench_training.py [--parts speed,reward] [--reps 3] [--no-write]``
+DQN part (``--parts dqn``, its own section of docs/BENCHMARKS.md): the FDRL recipe's federated DQN on
+``scenarios/fdrl_10edge.yaml`` on the per-model path and on batched DQN (``agents.batched_dqn``, the same
+models), side by side as the speed part.
+
+Usage: ``python benchmarks/bench_training.py [--parts speed,reward,dqn] [--reps 3] [--no-write]``
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import sys
@@ -51,6 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 from slicebridge.agents.training import TrainConfig, throughput_settings, train  # noqa: E402
 from slicebridge.app.evaluate import evaluate  # noqa: E402
+from slicebridge.app.recipes.common import method_config  # noqa: E402
+from slicebridge.app.recipes.fdrl import FdrlConfig  # noqa: E402
 from slicebridge.bridge.scenario import Scenario  # noqa: E402
 
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
@@ -73,12 +80,18 @@ def _config(settings: dict[str, Any], steps: int, seed: int | None = None) -> Tr
 
 
 def run_slicebridge(settings: dict[str, Any], steps: int, seed: int | None = None) -> dict[str, Any]:
-    cfg = _config(settings, steps, seed)
+    return run_config(_config(settings, steps, seed))
+
+
+def run_config(cfg: TrainConfig) -> dict[str, Any]:
+    """Train ``cfg``; wall time and (UE-)transitions per second (UEs: the scenario's per cell)."""
+    sc = cfg.scenario
+    ues_per_cell = sc.ues_per_cell
     t0 = time.perf_counter()
     res = train(cfg)
     wall = time.perf_counter() - t0
-    transitions = res.core_steps * cfg.num_envs * 3
-    return {"wall": wall, "tps": transitions / wall, "ue_tps": transitions * UES_PER_CELL / wall, "result": res, "num_envs": cfg.num_envs}
+    transitions = res.core_steps * cfg.num_envs * sc.n_cells
+    return {"wall": wall, "tps": transitions / wall, "ue_tps": transitions * ues_per_cell / wall, "result": res, "num_envs": cfg.num_envs}
 
 
 def run_sb3_mobile_env(steps: int) -> dict[str, Any] | None:
@@ -108,6 +121,12 @@ def speed_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str,
         (f"batched B={new['num_envs']} (new defaults)", lambda: run_slicebridge(new, int(65536 * scale))),
         (f"SB3 PPO + mobile-env {MOBILE_ENV}", lambda: run_sb3_mobile_env(int(2048 * scale))),
     ]
+    return side_by_side(paths, reps, "speed")
+
+
+def side_by_side(paths: list[tuple[str, Callable[[], dict[str, Any] | None]]], reps: int, label: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the paths in turn ``reps`` times (the order reversed every repetition); per path the median
+    transitions/s and its ratios to the first path and to the last (within each repetition)."""
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in paths}
     loads = [_load()]
     for rep in range(reps):
@@ -117,7 +136,7 @@ def speed_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str,
             if out is not None:
                 out.pop("result", None)
                 samples[name].append(out)
-                print(f"[speed] rep {rep}: {name}: {out['tps']:,.0f} transitions/s ({out['wall']:.1f} s, load {_load():.1f})", flush=True)
+                print(f"[{label}] rep {rep}: {name}: {out['tps']:,.0f} transitions/s ({out['wall']:.1f} s, load {_load():.1f})", flush=True)
         loads.append(_load())
     base, other = paths[0][0], paths[-1][0]
     rows = []
@@ -132,6 +151,27 @@ def speed_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str,
                      "ue_vs_other": float(np.median(ue_vs_other)) if ue_vs_other else float("nan"),
                      "tps_vs_other": float(np.median([x["tps"] / o["tps"] for x, o in zip(s, samples[other])])) if ue_vs_other else float("nan")})
     return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
+
+
+def dqn_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The FDRL recipe's federated DQN (FedProx, half the clients per round, its DQN settings and layers)
+    on ``scenarios/fdrl_10edge.yaml``: the per-model path against batched DQN, same settings."""
+    fdrl = FdrlConfig()
+    sc = Scenario.from_yaml(fdrl.scenario)
+
+    def run(engine: str, steps: int, num_envs: int = fdrl.num_envs) -> dict[str, Any]:
+        cfg = method_config(sc, "fedprox", "dqn", fdrl.dqn, steps, None, num_envs=num_envs, local_steps=fdrl.local_steps,
+                            seed=sc.seed, progress=False, fraction_fit=fdrl.fraction_fit, proximal_mu=fdrl.proximal_mu,
+                            net_arch=list(fdrl.net_arch))
+        cfg.engine, cfg.tensorboard = engine, False
+        return run_config(cfg)
+
+    paths: list[tuple[str, Callable[[], dict[str, Any] | None]]] = [
+        (f"per-model B={fdrl.num_envs} (before)", lambda: run("per_model", int(2000 * scale))),
+        (f"batched B={fdrl.num_envs} (same settings, the default now)", lambda: run("batched", int(4000 * scale))),
+        ("batched B=32 (more instances per step)", lambda: run("batched", int(16000 * scale), num_envs=32)),
+    ]
+    return side_by_side(paths, reps, "dqn")
 
 
 def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tuple[float, float, int]]:
@@ -172,6 +212,94 @@ def reward_part(targets: list[float], budget: int, seeds: list[int]) -> tuple[li
             loads.append(_load())
             print(f"[reward] seed {seed} {name}: {rows[-1]}", flush=True)
     return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
+
+
+#: batched-path settings tried for the main job's training (``--parts settings``); "before" is compare's
+#: training before issue 17 (B = 16, SB3's PPO settings) on the batched engine, the per-model path's models
+SETTINGS: dict[str, dict[str, Any]] = {
+    "before": {**OLD_COMPARE, "engine": "batched"},
+    "B256": dict(num_envs=256, local_steps=16, algo_kwargs={"batch_size": 512, "learning_rate": 1e-3}),
+    "B128": dict(num_envs=128, local_steps=16, algo_kwargs={"batch_size": 256, "learning_rate": 1e-3}),
+    "B64": dict(num_envs=64, local_steps=16, algo_kwargs={"batch_size": 128, "learning_rate": 1e-3}),
+    "B256-mb128": dict(num_envs=256, local_steps=16, algo_kwargs={"batch_size": 128, "learning_rate": 1e-3}),
+}
+SETTINGS_RESULTS = ROOT / "docs" / "training-settings.jsonl"
+
+
+def settings_part(budget: int, seeds: list[int], names: list[str], results: Path) -> list[dict[str, Any]]:
+    """Train the main job's budget with each of ``SETTINGS[names]`` and "before" on every seed; evaluate as
+    ``compare`` does. Records go to ``results`` (JSON lines) as they finish; a (seed, settings) pair already
+    there is not run again, so the part can be continued with more seeds. All settings of one seed run in
+    one process, so a seed's rows share the code and compare like with like."""
+    sc = Scenario.from_yaml(SCENARIO)
+    records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()] if results.exists() else []
+    done = {(r["seed"], r["settings"]) for r in records}
+    for seed in seeds:
+        for name in ["before", *names]:
+            if (seed, name) in done:
+                continue
+            out = run_slicebridge(SETTINGS[name], budget, seed)
+            curve = smoothed_curve(out["result"].history, sc.control.episode_steps)
+            episodes = evaluate(sc, out["result"].policy, "litesim", episodes=6, seed=seed)
+            rec = {"seed": seed, "settings": name, "budget": budget, "eval_reward": float(np.mean([e.rewards.mean() for e in episodes])),
+                   "final_train_reward": curve[-1][1] if curve else float("nan"), "wall": out["wall"], "load": _load(),
+                   "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
+            records.append(rec)
+            with results.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(f"[settings] {rec}", flush=True)
+    return records
+
+
+def settings_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per settings: mean ± SE over seeds of the evaluated and training reward, and of the paired
+    difference to "before" (seeds that have both)."""
+    by = {(r["seed"], r["settings"]): r for r in records}
+    out = []
+    for name in SETTINGS:
+        seeds = sorted(s for s, n in by if n == name)
+        if not seeds:
+            continue
+        row: dict[str, Any] = {"settings": name, "seeds": seeds}
+        for key in ("eval_reward", "final_train_reward"):
+            x = np.array([by[s, name][key] for s in seeds])
+            paired = np.array([by[s, name][key] - by[s, "before"][key] for s in seeds if (s, "before") in by])
+            row[key] = (float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan"))
+            row[key + "_diff"] = ((float(paired.mean()), float(paired.std(ddof=1) / np.sqrt(len(paired))) if len(paired) > 1 else float("nan"))
+                                  if len(paired) else (float("nan"), float("nan")))
+        row["wins"] = sum(by[s, name]["eval_reward"] >= by[s, "before"]["eval_reward"] for s in seeds if (s, "before") in by)
+        row["paired"] = sum((s, "before") in by for s in seeds)
+        out.append(row)
+    return out
+
+
+def write_settings_doc(records: list[dict[str, Any]], args: argparse.Namespace) -> Path:
+    rows = settings_summary(records)
+    dates = sorted({r["date"] for r in records})
+    loads = [r["load"] for r in records]
+    lines = [
+        "## training: settings for the main job",
+        "",
+        f"Measured {dates[0]} to {dates[-1]} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs "
+        f"(1-min load average {min(loads):.0f}-{max(loads):.0f}), torch {torch.__version__} (1 thread); command: "
+        f"`python benchmarks/bench_training.py --parts settings --seeds {args.seeds} --candidates {args.candidates}` "
+        f"(records in `{SETTINGS_RESULTS.relative_to(ROOT)}`, one line per seed and settings). The main job's training "
+        f"(federated PPO, FedAvg, {args.budget:,} steps per cell on `scenarios/default.yaml`) with each setting on every seed, "
+        "evaluated as `compare` does (deterministic policy, litesim, 6 episodes, the training seed). \"before\" is compare's "
+        "training before issue 17 (16 instances, a round and a rollout every 64 steps, minibatches of 64, step size 3e-4), "
+        "on the batched engine (the per-model path's models, `tests/test_batched_ppo.py`). The others: B instances, a round "
+        "and a rollout every 16 steps, 8 minibatches per epoch (B·16/8 rows), step size 1e-3. Means ± standard errors over "
+        "seeds; the difference to \"before\" is paired by seed.",
+        "",
+        "| settings | seeds | evaluated reward | vs before (paired) | seeds at or above before | training reward | vs before (paired) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        e, ed, t, td = r["eval_reward"], r["eval_reward_diff"], r["final_train_reward"], r["final_train_reward_diff"]
+        lines.append(f"| {r['settings']} | {len(r['seeds'])} | {e[0]:.3f} ± {e[1]:.3f} | {ed[0]:+.3f} ± {ed[1]:.3f} | "
+                     f"{r['wins']} of {r['paired']} | {t[0]:.3f} ± {t[1]:.3f} | {td[0]:+.3f} ± {td[1]:.3f} |")
+    lines.append("")
+    return write_doc_section("\n".join(lines))
 
 
 def _fmt_loads(info: dict[str, Any]) -> str:
@@ -232,14 +360,43 @@ def write_doc(speed: tuple | None, reward: tuple | None, targets: list[float], a
     return write_doc_section("\n".join(lines))
 
 
+def write_dqn_doc(dqn: tuple, args: argparse.Namespace) -> Path:
+    rows, info = dqn
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    fdrl = FdrlConfig()
+    lines = [
+        "## training: off-policy (DQN)",
+        "",
+        f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
+        f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
+        f"`python benchmarks/bench_training.py --parts dqn --reps {args.reps}`. The FDRL recipe's federated DQN "
+        f"(`scenarios/fdrl_10edge.yaml`: 10 cells, one model per cell; FedProx, half the clients per round, a round "
+        f"every {fdrl.local_steps} steps; DQN batch {fdrl.dqn['batch_size']}, one gradient step every "
+        f"{fdrl.dqn['train_freq']} steps, layers {list(fdrl.net_arch)}) on the per-model path (one SB3 `learn()` per cell in "
+        "lockstep threads) and on batched DQN (`agents/batched_dqn.py`, the same models for the same seeds: "
+        "`tests/test_batched_dqn.py`). A transition is one cell's observation → action → reward. The paths ran in turn in "
+        "one process, the order reversed every repetition; ratios are medians of the ratios within a repetition "
+        f"(1-min load average at each turn: {_fmt_loads(info)}).",
+        "",
+        "| path | transitions/s | vs per-model | ratios per repetition |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(f"| {r['path']} | {r['tps']:,.0f} | {r['ratio']:.1f}x | " + ", ".join(f"{x:.1f}" for x in r["ratios"]) + " |")
+    lines.append("")
+    return write_doc_section("\n".join(lines))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward")
+    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward, dqn, settings")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the speed part's turn")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the speed part's budgets (smaller: quicker, noisier)")
     ap.add_argument("--budget", type=int, default=50000, help="reward part: steps per cell (compare's default)")
     ap.add_argument("--targets", default="0.2,0.22", help="reward part: training rewards to reach (comma-separated)")
     ap.add_argument("--seeds", default="7,8,9", help="reward part: training seeds (7, the scenario's, is timed)")
+    ap.add_argument("--candidates", default="B256,B128,B64", help=f"settings part: which of {list(SETTINGS)[1:]}")
+    ap.add_argument("--results", default=str(SETTINGS_RESULTS), help="settings part: JSON-lines records (continued, not redone)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -247,8 +404,16 @@ def main() -> int:
     speed = speed_part(args.reps, args.scale) if "speed" in parts else None
     targets = [float(x) for x in args.targets.split(",")]
     reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")]) if "reward" in parts else None
+    dqn = dqn_part(args.reps, args.scale) if "dqn" in parts else None
+    tried = settings_part(args.budget, [int(x) for x in args.seeds.split(",")], args.candidates.split(","), Path(args.results)) \
+        if "settings" in parts else None
     if not args.no_write:
-        print(f"written: {write_doc(speed, reward, targets, args)}")
+        if speed is not None or reward is not None:
+            print(f"written: {write_doc(speed, reward, targets, args)}")
+        if dqn is not None:
+            print(f"written: {write_dqn_doc(dqn, args)}")
+        if tried is not None:
+            print(f"written: {write_settings_doc(tried, args)}")
     return 0
 
 
