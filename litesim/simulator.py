@@ -691,7 +691,10 @@ class LiteSim:
         # Bytes that queued in the fluid (segments 1 and 2) found the slice's server continuously busy:
         # their fluid queueing delay already is their wait, so only the extra TTIs of large packets
         # are added. The stochastic Kingman wait is for bytes the fluid serves on arrival (segment 3).
-        shift = xmit
+        # HARQ: a retransmitted TB of a backlogged UE holds the bytes behind it at the receiver (RLC
+        # delivers in sequence) while the queue keeps draining, so queued bytes carry the mean cost
+        # harq·HARQ_RETX_MS; a packet served on arrival is retransmitted or not (a two-point mixture).
+        shift = xmit + harq * _F32(HARQ_RETX_MS)
 
         # -- FIFO queue with tail drop ----------------------------------------------------------
         dropped = np.maximum(demand - served - self.buffer_bytes, 0.0)
@@ -735,9 +738,9 @@ class LiteSim:
         lo1, hi1 = np.minimum(np.minimum(d1a, d1b) + shift, cap), np.minimum(np.maximum(d1a, d1b) + shift, cap)
         lo2, hi2 = np.minimum(np.minimum(d2a, d2b) + shift, cap), np.minimum(np.maximum(d2a, d2b) + shift, cap)
         m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
-        # a share ``harq`` of every UE's bytes rides a TB that is retransmitted: HARQ_RETX_MS later
+        # a share ``harq`` of the bytes served on arrival rides a TB that is retransmitted: HARQ_RETX_MS later
         delay_sum = (x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
-                     + served * harq * _F32(HARQ_RETX_MS))
+                     + m3 * harq * _F32(HARQ_RETX_MS))
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
         budget = self._queue_budget  # [C, U]
         edge = None
@@ -745,9 +748,9 @@ class LiteSim:
             edge = self.edge.step(st.edge_queue, self._slice_sum(served).astype(np.float64), st.compute_shares,
                                   busy.astype(np.float64))
             budget = budget - self._per_ue(edge.delay_ms).astype(_F32)
-        within = _within(budget, x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait)
-        within_retx = _within(budget - _F32(HARQ_RETX_MS), x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait)
-        within = within + harq * (within_retx - within)
+        on_arrival = _wait_cdf(budget - xmit, wait)
+        on_arrival = on_arrival + harq * (_wait_cdf(budget - xmit - _F32(HARQ_RETX_MS), wait) - on_arrival)
+        within = x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2) + m3 * on_arrival
         per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay, m3 * harq]
         stacked = np.stack(per_ue, out=self._scratch("kpi_sums", (len(per_ue),) + need_shape, _F32))  # reused: no fresh pages
         # per slice, [n, C, S] each
@@ -759,7 +762,7 @@ class LiteSim:
         safe_thr = select(has_rx, thr_b, 1.0)
         h = horizon[:, None, None]
         delay_mean = select(has_rx, np.minimum(dsum / safe_thr + self.fixed_delay, h), 0.0)
-        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b, harq, harq3)
+        p95 = self._p95(x_old, lo1, hi1, m2, lo2, hi2, m3_s, xmit3, wait_s, thr_b, harq3)
         p95 = select(has_rx, np.minimum(p95 + self.fixed_delay, h), 0.0)
         has_off = off_b > 0
         safe_off = select(has_off, off_b, 1.0)
@@ -805,16 +808,16 @@ class LiteSim:
         after = periods + 1
         return np.where(after <= w, after * T, self.scenario.control.warmup_ms + (after - w) * T).astype(_F32)
 
-    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s, harq, harq3) -> np.ndarray:
+    def _p95(self, m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, total_s, harq3) -> np.ndarray:
         """95th percentile ``[n, C, S]`` (ms, float64) of the delivered bytes' delay (without base delay).
 
         Inputs per UE ``[n, C, U]`` (float32): each UE's delivered bytes have delays uniform on
         ``[lo1, hi1]`` (mass ``m1`` bytes) and ``[lo2, hi2]`` (``m2``). ``m3_s [n, C, S]`` bytes per
         slice were served on arrival: their delay is the transmission time ``s3_s`` plus the stochastic
         wait, ~Exp(``w3_s``), as two uniform pieces (see :data:`_EXP_A`). ``total_s [n, C, S]`` bytes
-        were delivered in all. A share ``harq [n, C, U]`` of each UE's queued bytes and ``harq3 [n, C, S]``
-        of the slice's bytes served on arrival come :data:`HARQ_RETX_MS` later (a copy of each segment,
-        shifted, with that share of its mass).
+        were delivered in all. A share ``harq3 [n, C, S]`` of the slice's bytes served on arrival come
+        :data:`HARQ_RETX_MS` later (a shifted copy of the two pieces, with that share of their mass);
+        the queued segments already carry their UE's mean retransmission delay.
 
         A slice's delay distribution is then a mixture of uniform segments: its CDF is piecewise
         linear, and :func:`litesim.kernels.mixture_quantile` finds the 95 % point exactly. Rows
@@ -853,18 +856,13 @@ class LiteSim:
         m3, s3, a3, w3, h3 = (np.take(v, rows).astype(np.float64) for v in (m3_s, s3_s, aw, w3_s, harq3))
         b3 = (s3 + a3).astype(np.float32).astype(np.float64)  # float32 values: exact in the quantile's sort
         e3 = (b3 + 2.0 * w3).astype(np.float32).astype(np.float64)
-        h = np.take(harq, ue)
-        lo1_u, hi1_u, m1_u = np.take(lo1, ue), np.take(hi1, ue), np.take(m1, ue)
-        lo2_u, hi2_u, m2_u = np.take(lo2, ue), np.take(hi2, ue), np.take(m2, ue)
         r = _F32(HARQ_RETX_MS)
         segments = [
-            Segments(lo1_u, hi1_u, m1_u * (1 - h), slot),  # backlog carried over
-            Segments(lo2_u, hi2_u, m2_u * (1 - h), slot),  # new arrivals that queued
+            Segments(np.take(lo1, ue), np.take(hi1, ue), np.take(m1, ue), slot),  # backlog carried over
+            Segments(np.take(lo2, ue), np.take(hi2, ue), np.take(m2, ue), slot),  # new arrivals that queued
             Segments(s3, b3, 0.75 * m3 * (1 - h3)),  # served on arrival: the two pieces of the waiting time
             Segments(b3, e3, 0.25 * m3 * (1 - h3)),
             # ... the same, retransmitted once
-            Segments(lo1_u + r, hi1_u + r, m1_u * h, slot),
-            Segments(lo2_u + r, hi2_u + r, m2_u * h, slot),
             Segments(_f32(s3 + r), _f32(b3 + r), 0.75 * m3 * h3),
             Segments(_f32(b3 + r), _f32(e3 + r), 0.25 * m3 * h3),
         ]
@@ -875,14 +873,6 @@ class LiteSim:
 def _f32(x: np.ndarray) -> np.ndarray:
     """float64 array of the nearest float32 values (exact keys in :func:`mixture_quantile`'s sort)."""
     return x.astype(np.float32).astype(np.float64)
-
-
-def _within(budget, x_old, lo1, hi1, m2, lo2, hi2, m3, xmit, wait) -> np.ndarray:
-    """Bytes ``[n, C, U]`` delivered within ``budget`` (ms of queueing, after the fixed latency): the
-    two queued segments (uniform delays) and the bytes served on arrival (transmission time plus the
-    stochastic wait)."""
-    return (x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2)
-            + m3 * _wait_cdf(budget - xmit, wait))
 
 
 def _wait_cdf(y: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -124,3 +124,26 @@ def test_ns3_packet_trace_shows_the_pipeline_floor(ns3_binary, tmp_path) -> None
     assert delays.min() >= 3.0 - 1e-9
     assert abs(np.median(delays) - LTE_PIPELINE_MS) < 0.6
     assert tbs and sum(int(t["rv"]) > 0 for t in tbs) <= 0.05 * len(tbs)
+
+
+def test_queued_bytes_carry_the_mean_retransmission_delay(monkeypatch) -> None:
+    """A saturated queue from empty (Poisson above the service rate, one UE, no neighbour): every byte
+    delivered queued in the fluid, so with a retransmitted share p each byte's delay grows by p·7 ms
+    (the bytes behind a retransmitted TB wait for it at the receiver): mean and p95 both move by
+    exactly p·HARQ_RETX_MS, and the mean is the fluid FIFO's T(λ − μ)/(2λ) plus 3.5 ms plus that."""
+    sc = Scenario.model_validate({
+        "name": "one_saturated_ue", "seed": 3,
+        "topology": {"sites": 1, "cell_radius_m": 50.0},
+        "radio": {"bandwidth_prb": 100, "propagation": {"model": "log_distance", "exponent": 3.0, "shadowing_std_db": 0.0}},
+        "slices": [{"name": "s", "kind": "embb", "ues_per_cell": 1,
+                    "traffic": {"model": "poisson", "rate_mbps": 120.0, "packet_size_bytes": 1200}}],
+        "control": {"decision_period_ms": 10.0, "episode_steps": 1, "warmup_ms": 0.0},
+    })
+    k0 = _steps(sc, 1)[0]
+    monkeypatch.setattr(simulator, "harq_retx_probability", lambda load, gap: np.full_like(load, 0.2))
+    k = _steps(sc, 1)[0]
+    lam, mu, T = k[K.OFFERED], k[K.THROUGHPUT], sc.control.decision_period_ms
+    assert lam > 1.2 * mu and k[K.LOSS] == 0
+    assert k[K.DELAY_MEAN] == pytest.approx(T * (lam - mu) / (2 * lam) + 3.5 + 0.2 * 7.0, rel=1e-3)
+    assert k[K.DELAY_MEAN] - k0[K.DELAY_MEAN] == pytest.approx(1.4, abs=1e-3)
+    assert k[K.DELAY_P95] - k0[K.DELAY_P95] == pytest.approx(1.4, abs=1e-3)

@@ -51,12 +51,13 @@ def _recorded_mixtures(monkeypatch, scenario, steps: int, seed: int):
 def _sample_row(rng, args, b, c, s, bounds, exponential_wait: bool) -> np.ndarray:
     """``SAMPLES`` delays (ms, without the fixed latency) of the bytes slice ``s`` of cell ``c`` in
     instance ``b`` delivered: a byte is picked in proportion to the masses, then its delay from its part,
-    then HARQ_RETX_MS more with its part's retransmission probability."""
-    m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, _, harq, harq3 = args
+    then, if served on arrival, HARQ_RETX_MS more with the slice's retransmission probability."""
+    m1, lo1, hi1, m2, lo2, hi2, m3_s, s3_s, w3_s, _, harq3 = args
     a, e = bounds[s]
     parts = [(m1[b, c, u], lo1[b, c, u], hi1[b, c, u]) for u in range(a, e)]
     parts += [(m2[b, c, u], lo2[b, c, u], hi2[b, c, u]) for u in range(a, e)]
-    retx = np.array([harq[b, c, u] for u in range(a, e)] * 2 + [harq3[b, c, s]], dtype=np.float64)
+    retx = np.zeros(len(parts) + 1)  # queued segments carry their mean retransmission delay already
+    retx[-1] = harq3[b, c, s]
     mass = np.array([p[0] for p in parts] + [m3_s[b, c, s]], dtype=np.float64)
     which = rng.choice(mass.size, size=SAMPLES, p=mass / mass.sum())
     lo = np.array([p[1] for p in parts] + [0.0])[which]
@@ -94,7 +95,7 @@ def _check_rows(monkeypatch, name: str, steps: int, seed: int, shortcut_below: b
         m3_s, total_s = args[6], args[9]
         for b, c, s in zip(*np.nonzero(total_s > 0)):
             q = p95[b, c, s]
-            shortcut = bool(m3_s[b, c, s] >= np.float32(0.95) * total_s[b, c, s] and args[11][b, c, s] <= 0)
+            shortcut = bool(m3_s[b, c, s] >= np.float32(0.95) * total_s[b, c, s] and args[10][b, c, s] <= 0)
             if shortcut_below != (shortcut and _queued_below(args, b, c, s, bounds, q)):
                 continue
             assert k[b, c, s, DELAY_P95] == pytest.approx(min(q + fixed[s], horizon))
