@@ -193,6 +193,7 @@ FromJson(const json& root)
 
     const json& radio = At(sc, "radio", "scenario.");
     cfg.technology = Get<std::string>(radio, "technology", "scenario.radio.");
+    cfg.numerology = GetOr<uint32_t>(radio, "numerology", "scenario.radio.", 0);
     cfg.bandwidthPrb = Get<uint16_t>(radio, "bandwidth_prb", "scenario.radio.");
     cfg.carrierMhz = Get<double>(radio, "carrier_mhz", "scenario.radio.");
     cfg.txPowerDbm = Get<double>(radio, "tx_power_dbm", "scenario.radio.");

@@ -74,6 +74,7 @@ class SliceRuntimeConfig
     std::string name;
     uint32_t seed{1};
     std::string technology{"lte"};
+    uint32_t numerology{0}; //!< NR only: subcarrier spacing 15·2^µ kHz, slot 1/2^µ ms
     uint32_t sites{1};
     uint32_t sectors{1};
     uint16_t bandwidthPrb{25};

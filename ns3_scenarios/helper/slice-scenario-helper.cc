@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "slice-scenario-helper.h"
 
-#include "slice-edge-server.h"
 #include "slice-fading-model.h"
 #include "slice-ff-mac-scheduler.h"
 #include "slice-kpi-collector.h"
 #include "slice-link-loss-model.h"
-#include "slice-traffic-sink.h"
-#include "slice-traffic-source.h"
 
 #include "ns3/boolean.h"
 #include "ns3/component-carrier-enb.h"
@@ -49,10 +46,6 @@ NS_LOG_COMPONENT_DEFINE("SliceScenarioHelper");
 
 namespace
 {
-constexpr uint16_t SLICE_PORT_BASE = 10000; //!< UDP port of slice s on the UEs: base + s
-constexpr double ENB_HEIGHT_M = 30.0;       //!< antenna heights, used by okumura_hata only
-constexpr double UE_HEIGHT_M = 1.5;
-constexpr double PEDESTRIAN_SPEED_MPS = 3.0 / 3.6; //!< slowest speed the fading model assumes
 
 struct FddBand
 {
@@ -75,22 +68,6 @@ const FddBand FDD_BANDS[] = {
 
 SliceScenarioHelper::SliceScenarioHelper() = default;
 SliceScenarioHelper::~SliceScenarioHelper() = default;
-
-void
-SliceScenarioHelper::SetSchedulerKind(const std::string& kind)
-{
-    if (kind != "slice" && kind != "pf")
-    {
-        throw std::runtime_error("--scheduler must be 'slice' or 'pf', got '" + kind + "'");
-    }
-    m_schedulerKind = kind;
-}
-
-Ptr<SliceKpiCollector>
-SliceScenarioHelper::GetCollector() const
-{
-    return m_collector;
-}
 
 Ptr<SliceFfMacScheduler>
 SliceScenarioHelper::GetCellScheduler(uint32_t cell) const
@@ -185,32 +162,11 @@ SliceScenarioHelper::Build(const SliceRuntimeConfig& config)
     {
         m_lte->SetSchedulerType("ns3::PfFfMacScheduler");
     }
-    const std::string& pm = m_cfg.propagationModel;
-    if (pm == "log_distance")
+    const SlicePathLoss pathLoss = PathLossFor(m_cfg);
+    m_lte->SetPathlossModelType(TypeId::LookupByName(pathLoss.typeName));
+    for (const auto& [name, value] : pathLoss.attributes)
     {
-        m_lte->SetPathlossModelType(TypeId::LookupByName("ns3::LogDistancePropagationLossModel"));
-        m_lte->SetPathlossModelAttribute("Exponent", DoubleValue(m_cfg.exponent));
-        m_lte->SetPathlossModelAttribute("ReferenceDistance", DoubleValue(1.0));
-        m_lte->SetPathlossModelAttribute("ReferenceLoss", DoubleValue(m_cfg.referenceLossDb));
-    }
-    else if (pm == "friis")
-    {
-        m_lte->SetPathlossModelType(TypeId::LookupByName("ns3::FriisPropagationLossModel"));
-    }
-    else if (pm == "cost231")
-    {
-        m_lte->SetPathlossModelType(TypeId::LookupByName("ns3::Cost231PropagationLossModel"));
-        m_lte->SetPathlossModelAttribute("BSAntennaHeight", DoubleValue(ENB_HEIGHT_M));
-        m_lte->SetPathlossModelAttribute("SSAntennaHeight", DoubleValue(UE_HEIGHT_M));
-    }
-    else if (pm == "okumura_hata")
-    {
-        m_lte->SetPathlossModelType(TypeId::LookupByName("ns3::OkumuraHataPropagationLossModel"));
-    }
-    else
-    {
-        throw std::runtime_error("radio.propagation.model '" + pm +
-                                 "' unknown; allowed: log_distance, friis, cost231, okumura_hata");
+        m_lte->SetPathlossModelAttribute(name, *value);
     }
 
     uint32_t dlEarfcn = 0;
@@ -256,15 +212,10 @@ SliceScenarioHelper::Build(const SliceRuntimeConfig& config)
 void
 SliceScenarioHelper::InstallEnbs()
 {
-    const double z = m_cfg.propagationModel == "okumura_hata" ? ENB_HEIGHT_M : 0.0;
-    m_enbNodes.Create(m_cfg.cells.size());
-    MobilityHelper mobility;
-    mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
-    mobility.Install(m_enbNodes);
+    CreateCellNodes();
     for (uint32_t c = 0; c < m_cfg.cells.size(); ++c)
     {
         const auto& cell = m_cfg.cells[c];
-        m_enbNodes.Get(c)->GetObject<MobilityModel>()->SetPosition(Vector(cell.x, cell.y, z));
         if (cell.omni)
         {
             m_lte->SetEnbAntennaModelType("ns3::IsotropicAntennaModel");
@@ -276,7 +227,7 @@ SliceScenarioHelper::InstallEnbs()
             m_lte->SetEnbAntennaModelAttribute("Orientation", DoubleValue(cell.azimuthDeg));
             m_lte->SetEnbAntennaModelAttribute("MaxAttenuation", DoubleValue(m_cfg.maxAttenuationDb));
         }
-        Ptr<NetDevice> dev = m_lte->InstallEnbDevice(NodeContainer(m_enbNodes.Get(c))).Get(0);
+        Ptr<NetDevice> dev = m_lte->InstallEnbDevice(NodeContainer(m_cellNodes.Get(c))).Get(0);
         m_enbDevs.Add(dev);
         Ptr<LteEnbNetDevice> enb = DynamicCast<LteEnbNetDevice>(dev);
         m_cellIdToCell[enb->GetCellId()] = c;
@@ -289,8 +240,7 @@ SliceScenarioHelper::InstallEnbs()
 void
 SliceScenarioHelper::ConfigureChannel()
 {
-    // Per-link shadowing, appended to the end of the path-loss chain of both channels.
-    m_linkLoss = CreateObject<SliceLinkLossModel>();
+    // Per-link shadowing (CreateCellNodes made it), appended to the end of the path-loss chain of both channels.
     for (Ptr<SpectrumChannel> ch : {m_lte->GetDownlinkSpectrumChannel(), m_lte->GetUplinkSpectrumChannel()})
     {
         Ptr<PropagationLossModel> model = ch->GetPropagationLossModel();
@@ -304,17 +254,10 @@ SliceScenarioHelper::ConfigureChannel()
         }
         model->SetNext(m_linkLoss);
     }
-    if (m_cfg.fading)
+    m_fading = CreateFading();
+    if (m_fading)
     {
-        // Rayleigh block fading on the DL (data, control and reference signals, hence CQI too).
-        // UEs slower than a pedestrian count as one (moving scatterers), which also bounds the
-        // block length: 3 km/h at 2.12 GHz gives T_c = 72 ms, well above the CQI feedback delay
-        // (a few ms), so PF can exploit the fading (multi-user diversity).
-        const double speed = std::max(m_cfg.speedMps, PEDESTRIAN_SPEED_MPS);
-        m_fading = CreateObject<SliceFadingModel>();
-        m_fading->SetAttribute("CoherenceTime",
-                               TimeValue(SliceFadingModel::CoherenceTimeForSpeed(
-                                   speed, m_cfg.carrierMhz * 1e6, MilliSeconds(1), Seconds(1))));
+        // on the DL only: data, control and reference signals, hence CQI too
         m_lte->GetDownlinkSpectrumChannel()->AddSpectrumPropagationLossModel(m_fading);
     }
 }
@@ -322,225 +265,40 @@ SliceScenarioHelper::ConfigureChannel()
 void
 SliceScenarioHelper::InstallUes()
 {
-    const double z = m_cfg.propagationModel == "okumura_hata" ? UE_HEIGHT_M : 0.0;
-    const uint32_t nUes = m_cfg.ues.size();
-    m_ueNodes.Create(nUes);
-    MobilityHelper mobility;
-    if (m_cfg.mobilityModel == "random_walk" && m_cfg.speedMps > 0)
-    {
-        double minX = 1e18, minY = 1e18, maxX = -1e18, maxY = -1e18;
-        for (const auto& u : m_cfg.ues)
-        {
-            minX = std::min(minX, u.x);
-            maxX = std::max(maxX, u.x);
-            minY = std::min(minY, u.y);
-            maxY = std::max(maxY, u.y);
-        }
-        for (const auto& c : m_cfg.cells)
-        {
-            minX = std::min(minX, c.x);
-            maxX = std::max(maxX, c.x);
-            minY = std::min(minY, c.y);
-            maxY = std::max(maxY, c.y);
-        }
-        const double margin = 10.0;
-        mobility.SetMobilityModel(
-            "ns3::RandomWalk2dMobilityModel",
-            "Bounds",
-            RectangleValue(Rectangle(minX - margin, maxX + margin, minY - margin, maxY + margin)),
-            "Speed",
-            StringValue("ns3::ConstantRandomVariable[Constant=" + std::to_string(m_cfg.speedMps) + "]"),
-            "Mode",
-            StringValue("Time"),
-            "Time",
-            TimeValue(Seconds(1.0)));
-    }
-    else if (m_cfg.mobilityModel == "random_walk" || m_cfg.mobilityModel == "static")
-    {
-        mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
-    }
-    else
-    {
-        throw std::runtime_error("mobility.model '" + m_cfg.mobilityModel +
-                                 "' unknown; allowed: static, random_walk");
-    }
-    mobility.Install(m_ueNodes);
-    for (uint32_t u = 0; u < nUes; ++u)
-    {
-        const auto& ue = m_cfg.ues[u];
-        m_ueNodes.Get(u)->GetObject<MobilityModel>()->SetPosition(Vector(ue.x, ue.y, z));
-        for (uint32_t c = 0; c < m_cfg.cells.size(); ++c)
-        {
-            m_linkLoss->SetLinkLossDb(m_ueNodes.Get(u)->GetId(), m_enbNodes.Get(c)->GetId(), ue.shadowingDb[c]);
-        }
-    }
+    CreateUeNodes();
     m_ueDevs = m_lte->InstallUeDevice(m_ueNodes);
     InternetStackHelper internet;
     internet.Install(m_ueNodes);
     m_epc->AssignUeIpv4Address(m_ueDevs);
-    Ipv4StaticRoutingHelper routing;
-    for (uint32_t u = 0; u < nUes; ++u)
-    {
-        Ptr<Ipv4StaticRouting> r = routing.GetStaticRouting(m_ueNodes.Get(u)->GetObject<Ipv4>());
-        r->SetDefaultRoute(m_epc->GetUeDefaultGatewayAddress(), 1);
-        m_imsiToUe[DynamicCast<LteUeNetDevice>(m_ueDevs.Get(u))->GetImsi()] = u;
-        m_lte->Attach(m_ueDevs.Get(u), m_enbDevs.Get(m_cfg.ues[u].cell));
-        // The slice's dedicated bearer carries the DL traffic to the slice port.
-        const auto& slice = m_cfg.slices[m_cfg.ues[u].slice];
-        Ptr<EpcTft> tft = Create<EpcTft>();
-        EpcTft::PacketFilter pf;
-        pf.localPortStart = SLICE_PORT_BASE + m_cfg.ues[u].slice;
-        pf.localPortEnd = pf.localPortStart;
-        tft->Add(pf);
-        m_lte->ActivateDedicatedEpsBearer(m_ueDevs.Get(u), EpsBearer(static_cast<EpsBearer::Qci>(slice.qci)), tft);
-    }
-    Config::Connect("/NodeList/*/DeviceList/*/LteEnbRrc/ConnectionEstablished",
-                    MakeCallback(&SliceScenarioHelper::OnConnectionEstablished, this));
-    // RLC buffer drops count as loss when they happen (SliceKpiCollector::NotifyRlcDrop): every
-    // new UE context -> its DRBs -> their RLC's TxDrop trace
-    for (uint32_t c = 0; c < m_enbDevs.GetN(); ++c)
-    {
-        Ptr<LteEnbRrc> rrc = DynamicCast<LteEnbNetDevice>(m_enbDevs.Get(c))->GetRrc();
-        rrc->TraceConnectWithoutContext("NewUeContext",
-                                        MakeCallback(&SliceScenarioHelper::OnNewUeContext, this, c));
-    }
+    ConnectUes(
+        m_ueDevs,
+        m_epc->GetUeDefaultGatewayAddress(),
+        [](Ptr<NetDevice> dev) { return DynamicCast<LteUeNetDevice>(dev)->GetImsi(); },
+        [this](uint32_t u, uint16_t port, uint8_t qci) {
+            m_lte->Attach(m_ueDevs.Get(u), m_enbDevs.Get(m_cfg.ues[u].cell));
+            m_lte->ActivateDedicatedEpsBearer(m_ueDevs.Get(u), EpsBearer(static_cast<EpsBearer::Qci>(qci)),
+                                             PortTft<EpcTft>(port));
+        });
+    WatchRrc("LteEnbRrc", "LteRlc");
 }
 
 void
 SliceScenarioHelper::InstallTraffic()
 {
-    const uint32_t nCells = m_cfg.cells.size();
-    const uint32_t nSlices = m_cfg.slices.size();
-    m_collector = CreateObject<SliceKpiCollector>();
-    m_collector->SetDimensions(nCells, nSlices, m_cfg.bandwidthPrb);
-    m_collector->SetSlaDelayMs(m_cfg.slaDelayMs);
-    for (uint32_t c = 0; c < nCells; ++c)
+    std::vector<SliceCellScheduler*> schedulers;
+    for (const auto& sched : m_schedulers)
     {
-        m_collector->SetCellScheduler(c, m_schedulers[c]);
-        if (m_cfg.hasEdge)
-        {
-            // the cell's edge server sits on its eNB node (mobile edge computing next to the radio)
-            Ptr<SliceEdgeServer> server = CreateObject<SliceEdgeServer>();
-            server->SetAttribute("Capacity", DoubleValue(m_cfg.edgeCapacityCyclesPerS));
-            server->SetAttribute("WorkConserving", BooleanValue(m_cfg.edgeWorkConserving));
-            server->SetCyclesPerBit(m_cfg.edgeCyclesPerBit);
-            m_enbNodes.Get(c)->AggregateObject(server);
-            m_collector->SetEdgeServer(c, server);
-        }
+        schedulers.push_back(PeekPointer(sched));
     }
-    // rank of each UE among its slice's UEs in its cell (runtime-JSON order): active_ues masks switch
-    // on the first ones
-    std::map<std::pair<uint32_t, uint32_t>, uint32_t> seen;
-    for (const auto& ue : m_cfg.ues)
-    {
-        m_ueRank.push_back(seen[{ue.cell, ue.slice}]++);
-    }
-    for (uint32_t u = 0; u < m_cfg.ues.size(); ++u)
-    {
-        const auto& ue = m_cfg.ues[u];
-        const auto& slice = m_cfg.slices[ue.slice];
-        uint32_t index = m_collector->AddUe(ue.cell, ue.slice);
-        uint16_t port = SLICE_PORT_BASE + ue.slice;
-
-        Ptr<SliceTrafficSink> sink = CreateObject<SliceTrafficSink>();
-        sink->SetAttribute("Port", UintegerValue(port));
-        m_ueNodes.Get(u)->AddApplication(sink);
-        sink->SetStartTime(Seconds(0));
-        sink->TraceConnectWithoutContext("Rx", MakeCallback(&SliceKpiCollector::NotifyRx, m_collector, index));
-
-        Ipv4Address ueAddr = m_ueNodes.Get(u)->GetObject<Ipv4>()->GetAddress(1, 0).GetLocal();
-        Ptr<SliceTrafficSource> src = CreateObject<SliceTrafficSource>();
-        src->SetAttribute("Remote", AddressValue(InetSocketAddress(ueAddr, port)));
-        src->SetAttribute("TrafficModel", StringValue(slice.trafficModel));
-        src->SetAttribute("PacketSize", UintegerValue(slice.packetSizeBytes));
-        if (slice.trafficModel == "periodic")
-        {
-            src->SetAttribute("PeriodMs", DoubleValue(slice.periodMs));
-        }
-        else
-        {
-            src->SetAttribute("RateMbps", DoubleValue(slice.rateMbps));
-        }
-        if (slice.trafficModel == "onoff")
-        {
-            src->SetAttribute("OnMs", DoubleValue(slice.onMs));
-            src->SetAttribute("OffMs", DoubleValue(slice.offMs));
-        }
-        src->SetAttribute("Jitter", DoubleValue(slice.jitter));
-        src->SetAttribute("Truncation", DoubleValue(slice.truncation));
-        m_remoteHost->AddApplication(src);
-        src->SetStartTime(Seconds(0));
-        src->TraceConnectWithoutContext("Tx", MakeCallback(&SliceKpiCollector::NotifyTx, m_collector, index));
-        m_sources.push_back(src);
-    }
+    InstallApplications(schedulers);
     // 2 streams per source, after the LTE stack's streams.
     int64_t stream = 1000;
     stream += m_lte->AssignStreams(m_enbDevs, stream);
     stream += m_lte->AssignStreams(m_ueDevs, stream);
-    for (auto& src : m_sources)
-    {
-        stream += src->AssignStreams(stream);
-    }
+    stream += AssignSourceStreams(stream);
     if (m_fading)
     {
         stream += m_fading->AssignStreams(stream);
-    }
-    m_collector->SetStepStartCallback(MakeCallback(&SliceScenarioHelper::ApplyLoad, this));
-}
-
-void
-SliceScenarioHelper::ApplyLoad(uint32_t step)
-{
-    for (uint32_t u = 0; u < m_sources.size(); ++u)
-    {
-        const auto& ue = m_cfg.ues[u];
-        m_sources[u]->SetRateScale(m_cfg.UeRateScale(ue.cell, ue.slice, m_ueRank[u], step));
-    }
-}
-
-void
-SliceScenarioHelper::OnNewUeContext(uint32_t cell, uint16_t cellId, uint16_t rnti)
-{
-    Ptr<LteEnbRrc> rrc = DynamicCast<LteEnbNetDevice>(m_enbDevs.Get(cell))->GetRrc();
-    rrc->GetUeManager(rnti)->TraceConnectWithoutContext("DrbCreated",
-                                                        MakeCallback(&SliceScenarioHelper::OnDrbCreated, this));
-}
-
-void
-SliceScenarioHelper::OnDrbCreated(uint64_t imsi, uint16_t cellId, uint16_t rnti, uint8_t lcid)
-{
-    auto ue = m_imsiToUe.find(imsi);
-    auto cell = m_cellIdToCell.find(cellId);
-    if (!m_collector || ue == m_imsiToUe.end() || cell == m_cellIdToCell.end())
-    {
-        return;
-    }
-    std::ostringstream path;
-    path << "/NodeList/" << m_enbNodes.Get(cell->second)->GetId() << "/DeviceList/*/LteEnbRrc/UeMap/" << rnti
-         << "/DataRadioBearerMap/" << static_cast<uint32_t>(lcid - 2) << "/LteRlc/TxDrop";
-    bool ok = Config::ConnectWithoutContextFailSafe(
-        path.str(),
-        MakeCallback(&SliceKpiCollector::NotifyRlcDrop, m_collector, ue->second));
-    NS_ABORT_MSG_IF(!ok, "cannot connect the RLC drop trace " << path.str());
-    m_collector->SetUeBearerUp(ue->second);
-}
-
-void
-SliceScenarioHelper::OnConnectionEstablished(std::string context, uint64_t imsi, uint16_t cellId, uint16_t rnti)
-{
-    auto ue = m_imsiToUe.find(imsi);
-    auto cell = m_cellIdToCell.find(cellId);
-    if (ue == m_imsiToUe.end() || cell == m_cellIdToCell.end())
-    {
-        return;
-    }
-    NS_ABORT_MSG_IF(cell->second != m_cfg.ues[ue->second].cell,
-                    "UE " << ue->second << " connected to cell " << cell->second << " instead of its cell "
-                          << m_cfg.ues[ue->second].cell << " (the program supports no re-selection)");
-    m_collector->SetUeRnti(ue->second, rnti);
-    if (m_schedulers[cell->second])
-    {
-        m_schedulers[cell->second]->SetUeSlice(rnti, m_cfg.ues[ue->second].slice);
     }
 }
 

@@ -2,7 +2,7 @@
 #ifndef SLICE_SCENARIO_HELPER_H
 #define SLICE_SCENARIO_HELPER_H
 
-#include "slice-runtime-config.h"
+#include "slice-scenario-base.h"
 
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
@@ -18,10 +18,7 @@ namespace ns3
 class LteHelper;
 class PointToPointEpcHelper;
 class SliceFfMacScheduler;
-class SliceKpiCollector;
-class SliceLinkLossModel;
 class SliceFadingModel;
-class SliceTrafficSource;
 
 /**
  * @brief Builds the packet-level LTE slicing scenario of a runtime JSON.
@@ -37,26 +34,19 @@ class SliceTrafficSource;
  * scenario's litesim.buffer_bytes as transmission buffer, no radio-link-failure detection; per cell a SliceFfMacScheduler (or the stock PF scheduler when the
  * scheduler kind is "pf"); with an edge section, one SliceEdgeServer per cell aggregated to its eNB
  * node (processor-sharing compute after radio delivery); and the SliceKpiCollector that runs the
- * decision periods.
+ * decision periods. What is not LTE-specific is in SliceScenarioBase (shared with the NR helper).
  */
-class SliceScenarioHelper
+class SliceScenarioHelper : public SliceScenarioBase
 {
   public:
     SliceScenarioHelper();
-    ~SliceScenarioHelper();
-
-    /// "slice" (SliceFfMacScheduler around PF; default) or "pf" (stock PF, no slicing).
-    void SetSchedulerKind(const std::string& kind);
+    ~SliceScenarioHelper() override;
 
     /// Build everything; throws std::runtime_error for unsupported scenario features.
     void Build(const SliceRuntimeConfig& config);
 
-    Ptr<SliceKpiCollector> GetCollector() const;
     /// Scheduler of @p cell, or null in "pf" mode.
     Ptr<SliceFfMacScheduler> GetCellScheduler(uint32_t cell) const;
-
-    /// Apply the load profile of decision step @p step to every source.
-    void ApplyLoad(uint32_t step);
 
     /**
      * DL/UL EARFCN of the LTE FDD band whose DL range contains @p carrierMhz (bands 1, 3, 5, 7,
@@ -75,27 +65,13 @@ class SliceScenarioHelper
     void InstallEnbs();
     void InstallUes();
     void InstallTraffic();
-    void OnConnectionEstablished(std::string context, uint64_t imsi, uint16_t cellId, uint16_t rnti);
-    void OnNewUeContext(uint32_t cell, uint16_t cellId, uint16_t rnti);
-    void OnDrbCreated(uint64_t imsi, uint16_t cellId, uint16_t rnti, uint8_t lcid);
 
-    SliceRuntimeConfig m_cfg;
-    std::string m_schedulerKind{"slice"};
     Ptr<LteHelper> m_lte;
     Ptr<PointToPointEpcHelper> m_epc;
-    Ptr<SliceLinkLossModel> m_linkLoss;
     Ptr<SliceFadingModel> m_fading; //!< DL Rayleigh fading (radio.fading), else null
-    Ptr<SliceKpiCollector> m_collector;
-    NodeContainer m_enbNodes;
-    NodeContainer m_ueNodes;
-    Ptr<Node> m_remoteHost;
     NetDeviceContainer m_enbDevs;
     NetDeviceContainer m_ueDevs;
     std::vector<Ptr<SliceFfMacScheduler>> m_schedulers;
-    std::vector<Ptr<SliceTrafficSource>> m_sources; //!< one per UE (index = UE index)
-    std::vector<uint32_t> m_ueRank; //!< per UE: its rank among its slice's UEs of its cell
-    std::map<uint64_t, uint32_t> m_imsiToUe;
-    std::map<uint16_t, uint32_t> m_cellIdToCell;
 };
 
 } // namespace ns3

@@ -348,6 +348,12 @@ SliceFfMacScheduler::GetCumulativeSlicePrbs() const
     return m_cumulativePrbs;
 }
 
+double
+SliceFfMacScheduler::GetSlotsPerSecond() const
+{
+    return 1000.0;
+}
+
 uint16_t
 SliceFfMacScheduler::GetDlBandwidth() const
 {

@@ -2,6 +2,8 @@
 #ifndef SLICE_FF_MAC_SCHEDULER_H
 #define SLICE_FF_MAC_SCHEDULER_H
 
+#include "slice-cell-scheduler.h"
+
 #include "ns3/ff-mac-csched-sap.h"
 #include "ns3/ff-mac-sched-sap.h"
 #include "ns3/ff-mac-scheduler.h"
@@ -45,7 +47,7 @@ namespace ns3
  * not sliced. The SliceRbgUse trace reports per TTI the RBGs and PRBs each slice got, counted
  * from the DCIs of SCHED_DL_CONFIG_IND.
  */
-class SliceFfMacScheduler : public FfMacScheduler
+class SliceFfMacScheduler : public FfMacScheduler, public SliceCellScheduler
 {
   public:
     static TypeId GetTypeId();
@@ -61,10 +63,10 @@ class SliceFfMacScheduler : public FfMacScheduler
     LteFfrSapUser* GetLteFfrSapUser() override;
 
     /** Set the slice shares (one per slice, >= 0; normalised to sum 1). Applies from the next TTI. */
-    void SetShares(std::vector<double> shares);
+    void SetShares(std::vector<double> shares) override;
     std::vector<double> GetShares() const;
     /** Assign the UE with @p rnti to slice @p slice. */
-    void SetUeSlice(uint16_t rnti, uint32_t slice);
+    void SetUeSlice(uint16_t rnti, uint32_t slice) override;
     /** Slice of @p rnti, or -1 when not known. */
     int32_t GetUeSlice(uint16_t rnti) const;
     void SetWorkConserving(bool enabled);
@@ -74,13 +76,15 @@ class SliceFfMacScheduler : public FfMacScheduler
     bool GetWorkConserving() const;
 
     /** DL RLC bytes queued for @p rnti as last reported (transmission + retransmission + status). */
-    uint64_t GetUeBacklogBytes(uint16_t rnti) const;
+    uint64_t GetUeBacklogBytes(uint16_t rnti) const override;
     /** Sum of GetUeBacklogBytes over the UEs of @p slice. */
     uint64_t GetSliceBacklogBytes(uint32_t slice) const;
     /** Last wideband DL CQI of @p rnti, or -1 when none was reported yet. */
-    int GetUeWidebandCqi(uint16_t rnti) const;
+    int GetUeWidebandCqi(uint16_t rnti) const override;
     /** PRBs used per slice (DL, from the DCIs) since the start of the simulation. */
-    const std::vector<uint64_t>& GetCumulativeSlicePrbs() const;
+    const std::vector<uint64_t>& GetCumulativeSlicePrbs() const override;
+    /** 1000: one TTI per ms. */
+    double GetSlotsPerSecond() const override;
     /** DL bandwidth in PRBs (known after the cell configuration, else 0). */
     uint16_t GetDlBandwidth() const;
 

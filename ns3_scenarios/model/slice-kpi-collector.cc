@@ -3,7 +3,6 @@
 
 #include "slice-contract.h"
 #include "slice-edge-server.h"
-#include "slice-ff-mac-scheduler.h"
 #include "slice-packet-header.h"
 
 #include "ns3/abort.h"
@@ -121,7 +120,7 @@ SliceKpiCollector::SetSlaDelayMs(const ShareMatrix& delayMs)
 }
 
 void
-SliceKpiCollector::SetCellScheduler(uint32_t cell, Ptr<SliceFfMacScheduler> scheduler)
+SliceKpiCollector::SetCellScheduler(uint32_t cell, SliceCellScheduler* scheduler)
 {
     m_schedulers.at(cell) = scheduler;
 }
@@ -327,7 +326,7 @@ SliceKpiCollector::Measure(double periodS)
     for (const Ue& u : m_ues)
     {
         auto& v = kpis[u.cell][u.slice];
-        Ptr<SliceFfMacScheduler> sched = m_schedulers[u.cell];
+        const SliceCellScheduler* sched = m_schedulers[u.cell];
         uint64_t backlog = (sched && u.rnti) ? sched->GetUeBacklogBytes(u.rnti) : 0;
         v[KPI_BACKLOG_BYTES] += static_cast<double>(backlog);
         if (u.offered || backlog > 0)
@@ -341,9 +340,10 @@ SliceKpiCollector::Measure(double periodS)
             seCount[u.cell][u.slice]++;
         }
     }
-    const double ttis = std::max(1.0, std::round(periodS * 1000.0));
     for (uint32_t c = 0; c < m_nCells; ++c)
     {
+        const double slotsPerS = m_schedulers[c] ? m_schedulers[c]->GetSlotsPerSecond() : 1000.0;
+        const double ttis = std::max(1.0, std::round(periodS * slotsPerS));
         for (uint32_t s = 0; s < m_nSlices; ++s)
         {
             Counters& k = m_counters[c][s];

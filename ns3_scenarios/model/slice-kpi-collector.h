@@ -2,6 +2,7 @@
 #ifndef SLICE_KPI_COLLECTOR_H
 #define SLICE_KPI_COLLECTOR_H
 
+#include "slice-cell-scheduler.h"
 #include "slice-controller.h"
 
 #include "ns3/callback.h"
@@ -18,7 +19,6 @@ namespace ns3
 
 class Packet;
 class SliceEdgeServer;
-class SliceFfMacScheduler;
 
 /**
  * @brief Measures the per-cell, per-slice KPIs of every decision period and runs the period loop.
@@ -27,7 +27,7 @@ class SliceFfMacScheduler;
  * the controller's Start() gives the shares of period 0; at the end of period k the KPI tensor
  * is computed, written as one JSON line to OutputPath ({"step", "time_s", "kpi"}; flushed per
  * line), fired on the Kpis trace, and handed to the controller's Decide(); the returned shares
- * go to the cells' SliceFfMacSchedulers and the step-start callback is called with k + 1 (the
+ * go to the cells' slice schedulers (SliceCellScheduler) and the step-start callback is called with k + 1 (the
  * helper uses it to set the load profile). After the last period the simulation stops.
  *
  * KPI definitions follow bridge/kpi.py: offered/throughput are application bits generated/
@@ -40,8 +40,8 @@ class SliceFfMacScheduler;
  * nothing was offered nor received); backlog = DL RLC bytes of the slice's UEs from the
  * scheduler's buffer reports at the end of the period; active = UEs with packets offered in the
  * period or backlog at its end; PRB share = PRBs in the slice's DCIs / (PRBs x TTIs of the
- * period); spectral efficiency = mean over the slice's UEs of the 36.213 Table 7.2.3-1 efficiency
- * of their last wideband CQI. Without a SliceFfMacScheduler (stock scheduler runs) the backlog,
+ * period) — a slot is a TTI (LTE) or an NR slot, PRBs count symbols / 14 in NR —; spectral efficiency = mean over the slice's UEs of the 36.213 Table 7.2.3-1 efficiency
+ * of their last wideband CQI. Without a slice scheduler (stock scheduler runs) the backlog,
  * PRB share and spectral efficiency are reported as 0.
  *
  * Edge computing (SetEdgeServer, scenario "edge"): a packet received by its UE is handed to its
@@ -67,7 +67,8 @@ class SliceKpiCollector : public Object
     /// EPC without a trace, so NotifyTx counts them as lost.
     void SetUeBearerUp(uint32_t ue);
     void SetSlaDelayMs(const ShareMatrix& delayMs);
-    void SetCellScheduler(uint32_t cell, Ptr<SliceFfMacScheduler> scheduler);
+    /// The slice scheduler of @p cell (LTE or NR), or null for a stock scheduler; not owned.
+    void SetCellScheduler(uint32_t cell, SliceCellScheduler* scheduler);
     /// The edge server of @p cell (scenario "edge"); without one, packets count when the UE receives them.
     void SetEdgeServer(uint32_t cell, Ptr<SliceEdgeServer> server);
     void SetController(Ptr<SliceController> controller);
@@ -136,7 +137,7 @@ class SliceKpiCollector : public Object
     std::vector<Ue> m_ues;
     ShareMatrix m_slaDelayMs;
     ShareMatrix m_shares;
-    std::vector<Ptr<SliceFfMacScheduler>> m_schedulers;
+    std::vector<SliceCellScheduler*> m_schedulers; //!< per cell, null for a stock scheduler
     std::vector<Ptr<SliceEdgeServer>> m_edges; //!< per cell, null without edge computing
     std::vector<std::vector<uint64_t>> m_prbMark; //!< cumulative PRBs at the period start
     std::vector<std::vector<Counters>> m_counters;

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "slice-nr-scenario-helper.h"
+
+#include "slice-fading-model.h"
+#include "slice-kpi-collector.h"
+#include "slice-link-loss-model.h"
+#include "slice-nr-mac-scheduler.h"
+
+#include "ns3/boolean.h"
+#include "ns3/config.h"
+#include "ns3/double.h"
+#include "ns3/enum.h"
+#include "ns3/ideal-beamforming-algorithm.h"
+#include "ns3/ideal-beamforming-helper.h"
+#include "ns3/internet-stack-helper.h"
+#include "ns3/isotropic-antenna-model.h"
+#include "ns3/multi-model-spectrum-channel.h"
+#include "ns3/nr-epc-tft.h"
+#include "ns3/nr-eps-bearer.h"
+#include "ns3/nr-gnb-net-device.h"
+#include "ns3/nr-gnb-rrc.h"
+#include "ns3/nr-helper.h"
+#include "ns3/nr-point-to-point-epc-helper.h"
+#include "ns3/nr-ue-net-device.h"
+#include "ns3/object-factory.h"
+#include "ns3/parabolic-antenna-model.h"
+#include "ns3/pointer.h"
+#include "ns3/simulator.h"
+#include "ns3/string.h"
+#include "ns3/uinteger.h"
+
+#include <cmath>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("SliceNrScenarioHelper");
+
+namespace
+{
+constexpr double CHANNEL_RASTER_HZ = 100e3;        //!< 5G-LENA sets channel bandwidths in 100 kHz units
+
+/// Call @p f with the slice scheduler behind @p sched (PF or RR flavour); false when it is a stock one.
+template <class F>
+bool
+WithSliceScheduler(const Ptr<NrMacScheduler>& sched, F f)
+{
+    if (auto pf = DynamicCast<SliceNrMacSchedulerPf>(sched))
+    {
+        f(*pf);
+        return true;
+    }
+    if (auto rr = DynamicCast<SliceNrMacSchedulerRr>(sched))
+    {
+        f(*rr);
+        return true;
+    }
+    return false;
+}
+} // namespace
+
+SliceNrScenarioHelper::SliceNrScenarioHelper() = default;
+SliceNrScenarioHelper::~SliceNrScenarioHelper() = default;
+
+Ptr<NrMacScheduler>
+SliceNrScenarioHelper::GetCellMacScheduler(uint32_t cell) const
+{
+    return m_macSchedulers.at(cell);
+}
+
+void
+SliceNrScenarioHelper::ConfigureDefaults()
+{
+    Config::SetDefault("ns3::NrGnbRrc::EpsBearerToRlcMapping", EnumValue(NrGnbRrc::RLC_UM_ALWAYS));
+    Config::SetDefault("ns3::NrRlcUm::MaxTxBufferSize", UintegerValue(m_cfg.bufferBytes));
+    // as in the LTE program: TxDrop then means a real tail drop at MaxTxBufferSize (the loss KPI)
+    Config::SetDefault("ns3::NrRlcUm::EnablePdcpDiscarding", BooleanValue(false));
+    // The scenario's carrier is exactly bandwidth_prb PRBs (see Build): no RB overhead.
+    Config::SetDefault("ns3::NrGnbPhy::RbOverhead", DoubleValue(0.0));
+    Config::SetDefault("ns3::NrPointToPointEpcHelper::S1uLinkDelay", TimeValue(Seconds(0)));
+}
+
+void
+SliceNrScenarioHelper::Build(const SliceRuntimeConfig& config)
+{
+    m_cfg = config;
+    if (m_cfg.technology != "nr")
+    {
+        throw std::runtime_error("radio.technology '" + m_cfg.technology +
+                                 "' is not supported by slicebridge-nr (NR only): LTE scenarios run on slicebridge-lte");
+    }
+    if (m_cfg.numerology > 4)
+    {
+        throw std::runtime_error("radio.numerology " + std::to_string(m_cfg.numerology) + " unsupported; allowed: 0-4");
+    }
+    ConfigureDefaults();
+    m_nr = CreateObject<NrHelper>();
+    m_epc = CreateObject<NrPointToPointEpcHelper>();
+    Ptr<IdealBeamformingHelper> beamforming = CreateObject<IdealBeamformingHelper>();
+    // gNB quasi-omni: every UE of a cell is in the same beam, so OFDMA shares the RBGs among them
+    beamforming->SetAttribute("BeamformingMethod", TypeIdValue(QuasiOmniDirectPathBeamforming::GetTypeId()));
+    m_nr->SetBeamformingHelper(beamforming);
+    m_nr->SetEpcHelper(m_epc);
+    const bool rr = m_cfg.scheduler == "rr";
+    if (m_schedulerKind == "slice")
+    {
+        m_nr->SetSchedulerTypeId(rr ? SliceNrMacSchedulerRr::GetTypeId() : SliceNrMacSchedulerPf::GetTypeId());
+    }
+    else
+    {
+        m_nr->SetSchedulerTypeId(TypeId::LookupByName(rr ? "ns3::NrMacSchedulerOfdmaRR" : "ns3::NrMacSchedulerOfdmaPF"));
+    }
+    // NR MCS/CQI table 1 (64-QAM), incremental-redundancy HARQ
+    m_nr->SetDlErrorModel("ns3::NrEesmIrT1");
+    m_nr->SetUlErrorModel("ns3::NrEesmIrT1");
+    m_nr->SetGnbPhyAttribute("Numerology", UintegerValue(m_cfg.numerology));
+    m_nr->SetGnbPhyAttribute("TxPower", DoubleValue(m_cfg.txPowerDbm));
+    m_nr->SetUePhyAttribute("NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
+    m_nr->SetUeAntennaAttribute("NumRows", UintegerValue(1));
+    m_nr->SetUeAntennaAttribute("NumColumns", UintegerValue(1));
+    m_nr->SetUeAntennaAttribute("AntennaElement", PointerValue(CreateObject<IsotropicAntennaModel>()));
+    m_nr->SetGnbAntennaAttribute("NumRows", UintegerValue(1));
+    m_nr->SetGnbAntennaAttribute("NumColumns", UintegerValue(1));
+
+    auto [remoteHost, remoteAddress] = m_epc->SetupRemoteHost("100Gb/s", 1600, Seconds(0));
+    m_remoteHost = remoteHost;
+
+    InstallGnbs();
+    InstallUes();
+    std::vector<SliceCellScheduler*> schedulers;
+    for (const auto& sched : m_macSchedulers)
+    {
+        SliceCellScheduler* slice = nullptr;
+        WithSliceScheduler(sched, [&](auto& s) {
+            s.SetWorkConserving(m_cfg.workConserving);
+            s.SetSlotsPerSecond(1000.0 * (1u << m_cfg.numerology));
+            slice = &s;
+        });
+        schedulers.push_back(slice);
+    }
+    InstallApplications(schedulers);
+    Simulator::ScheduleDestroy(&SliceNrScenarioHelper::ReportHarq, this);
+    int64_t stream = 1000;
+    stream += m_nr->AssignStreams(m_gnbDevs, stream);
+    stream += m_nr->AssignStreams(m_ueDevs, stream);
+    stream += AssignSourceStreams(stream);
+    if (m_fading)
+    {
+        stream += m_fading->AssignStreams(stream);
+    }
+}
+
+void
+SliceNrScenarioHelper::ReportHarq() const
+{
+    auto join = [](const std::vector<uint64_t>& v) {
+        std::ostringstream out;
+        for (size_t i = 0; i < v.size(); ++i)
+        {
+            out << (i ? "," : "") << v[i];
+        }
+        return out.str();
+    };
+    for (uint32_t c = 0; c < m_macSchedulers.size(); ++c)
+    {
+        WithSliceScheduler(m_macSchedulers[c], [&](const auto& s) {
+            std::cout << "slicebridge-nr: cell " << c << " DL PRB-symbols per slice: all " << join(s.GetDlPrbSymbols())
+                      << " harq " << join(s.GetHarqPrbSymbols()) << " harq_outside_block "
+                      << join(s.GetHarqLeakPrbSymbols()) << "\n";
+        });
+    }
+}
+
+void
+SliceNrScenarioHelper::InstallGnbs()
+{
+    // One band, one CC, one BWP of exactly bandwidth_prb PRBs.
+    const double scsHz = 15e3 * (1u << m_cfg.numerology);
+    const double prbHz = 12 * scsHz;
+    const double channelHz = std::ceil(m_cfg.bandwidthPrb * prbHz / CHANNEL_RASTER_HZ - 1e-9) * CHANNEL_RASTER_HZ;
+    CcBwpCreator ccBwpCreator;
+    CcBwpCreator::SimpleOperationBandConf bandConf(m_cfg.carrierMhz * 1e6, channelHz, 1);
+    m_band = ccBwpCreator.CreateOperationBandContiguousCc(bandConf);
+
+    // The scenario's path loss, then the per-link shadowing; no 3GPP fast fading.
+    CreateCellNodes();
+    const SlicePathLoss pathLoss = PathLossFor(m_cfg);
+    ObjectFactory factory(pathLoss.typeName);
+    for (const auto& [name, value] : pathLoss.attributes)
+    {
+        factory.Set(name, *value);
+    }
+    Ptr<PropagationLossModel> loss = factory.Create<PropagationLossModel>();
+    loss->SetNext(m_linkLoss);
+    Ptr<MultiModelSpectrumChannel> channel = CreateObject<MultiModelSpectrumChannel>();
+    channel->AddPropagationLossModel(loss);
+    m_fading = CreateFading();
+    if (m_fading)
+    {
+        // as in the LTE program, which has it on the DL only (NR's one TDD channel carries both)
+        channel->AddSpectrumPropagationLossModel(m_fading);
+    }
+    m_band.GetBwpAt(0, 0)->SetChannel(channel);
+    m_bwps = CcBwpCreator::GetAllBwps({m_band});
+
+    for (uint32_t c = 0; c < m_cfg.cells.size(); ++c)
+    {
+        const auto& cell = m_cfg.cells[c];
+        if (cell.omni)
+        {
+            m_nr->SetGnbAntennaAttribute("AntennaElement", PointerValue(CreateObject<IsotropicAntennaModel>()));
+            m_nr->SetGnbAntennaAttribute("BearingAngle", DoubleValue(0.0));
+        }
+        else
+        {
+            // the element's pattern points along the array's bearing, which the cell azimuth turns
+            Ptr<ParabolicAntennaModel> element = CreateObject<ParabolicAntennaModel>();
+            element->SetAttribute("Beamwidth", DoubleValue(m_cfg.beamwidthDeg));
+            element->SetAttribute("MaxAttenuation", DoubleValue(m_cfg.maxAttenuationDb));
+            m_nr->SetGnbAntennaAttribute("AntennaElement", PointerValue(element));
+            m_nr->SetGnbAntennaAttribute("BearingAngle", DoubleValue(cell.azimuthDeg * M_PI / 180.0));
+        }
+        Ptr<NetDevice> dev = m_nr->InstallGnbDevice(NodeContainer(m_cellNodes.Get(c)), m_bwps).Get(0);
+        m_gnbDevs.Add(dev);
+        Ptr<NrGnbNetDevice> gnb = DynamicCast<NrGnbNetDevice>(dev);
+        m_cellIdToCell[gnb->GetCellId()] = c;
+        m_macSchedulers.push_back(NrHelper::GetScheduler(dev, 0));
+    }
+}
+
+void
+SliceNrScenarioHelper::InstallUes()
+{
+    CreateUeNodes();
+    m_ueDevs = m_nr->InstallUeDevice(m_ueNodes, m_bwps);
+    InternetStackHelper internet;
+    internet.Install(m_ueNodes);
+    m_epc->AssignUeIpv4Address(m_ueDevs);
+    ConnectUes(
+        m_ueDevs,
+        m_epc->GetUeDefaultGatewayAddress(),
+        [](Ptr<NetDevice> dev) { return DynamicCast<NrUeNetDevice>(dev)->GetImsi(); },
+        [this](uint32_t u, uint16_t port, uint8_t qci) {
+            m_nr->AttachToGnb(m_ueDevs.Get(u), m_gnbDevs.Get(m_cfg.ues[u].cell));
+            m_nr->ActivateDedicatedEpsBearer(m_ueDevs.Get(u), NrEpsBearer(static_cast<NrEpsBearer::Qci>(qci)),
+                                            PortTft<NrEpcTft>(port));
+        });
+    WatchRrc("NrGnbRrc", "NrRlc");
+}
+
+} // namespace ns3
