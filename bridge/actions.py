@@ -4,14 +4,22 @@ Continuous mode: an agent outputs a raw vector ``a`` in [0, 1]^S per cell; the s
 ``min_share + (1 − Σ min_share) · a / Σ a`` (equal split of the free part when Σ a = 0), so every
 share vector sums to 1 and respects each slice's minimum.
 
-Discrete mode: move index 0 keeps the shares; index ``1 + i·(S−1) + k`` moves ``delta`` of the PRBs
-from slice i to the k-th other slice j (as far as slice i's minimum allows).
+Discrete mode (``action.discrete_moves``): move index 0 keeps the shares. ``pair`` (the default): index
+``1 + i·(S−1) + k`` moves ``delta`` of the PRBs from slice i to the k-th other slice j (as far as slice
+i's minimum allows). ``updown``: index ``1 + s`` raises slice s by ``delta``, taken from the other slices
+in proportion to their room above their minimums; index ``1 + S + s`` lowers slice s by ``delta`` (as far
+as its minimum allows), split equally among the others. Either table has M = S(S−1) (pair) or 2S
+(updown) moves per resource.
 
 With an ``edge`` section (FDRL's second resource) a cell's share row has 2·S values, the S bandwidth
 shares then the S compute shares, each on its own simplex (compute above ``edge.min_compute_share``):
 continuous actions are ``[..., 2S]`` (each half mapped as above; an ``[..., S]`` action moves the
-bandwidth only and keeps the compute shares), discrete move ``1 + m`` with ``m < S(S−1)`` moves
-bandwidth and ``1 + S(S−1) + m`` moves compute, by the same table.
+bandwidth only and keeps the compute shares). Discrete moves cover the compute per ``action.edge_moves``,
+with M moves per resource, the compute moving by ``action.compute_delta`` (default ``delta``):
+``either`` (1 + 2M actions): move ``1 + m`` with ``m < M`` moves bandwidth, ``1 + M + m`` moves compute, by
+the same table; ``joint`` (1 + M): move ``1 + m`` applies move m to both resources alike; ``both``
+((1 + M)² actions): index ``b·(1 + M) + c`` applies bandwidth move ``b`` and compute move ``c`` (0 = keep)
+in the same step, so both resources can follow demand at full speed.
 
 Absolute mode (DT-DRL): index ``a`` picks row ``a`` of :func:`absolute_splits`, every split of
 ``units`` equal grid units of the bandwidth with each slice at its minimum units or more, in
@@ -145,6 +153,40 @@ def raw_from_shares(shares: np.ndarray, min_share: np.ndarray) -> np.ndarray:
     return np.clip((shares - min_share) / free, 0.0, 1.0)
 
 
+def apply_updown(shares: np.ndarray, moves: np.ndarray, delta: float, min_share: np.ndarray) -> np.ndarray:
+    """Apply ``updown`` move indices ``moves [...]`` (0 keep, ``1 + s`` raise slice s, ``1 + S + s`` lower
+    it) to ``shares [..., S]``; returns new shares on the same simplex, every slice at its minimum or above."""
+    S = shares.shape[-1]
+    moves = np.asarray(moves, dtype=np.int64)
+    if np.any(moves < 0) or np.any(moves > 2 * S):
+        raise InvalidActionError(f"discrete action: move indices must lie in [0, {2 * S}], got {moves}")
+    if S == 1:  # one slice holds the whole resource
+        return np.array(shares, dtype=np.float64, copy=True)
+    room = np.clip(shares - min_share, 0.0, None)  # [..., S] share each slice can give
+    target = np.where(moves > 0, (moves - 1) % S, 0)[..., None]  # [..., 1]
+    one_hot = np.arange(S) == target  # [..., S]
+    others_room = np.where(one_hot, 0.0, room)
+    up, down = ((moves >= 1) & (moves <= S))[..., None], (moves > S)[..., None]
+    # raise: take from the others in proportion to their room; lower: give to the others equally
+    up_step = np.minimum(delta, others_room.sum(-1, keepdims=True))
+    taken = up_step * others_room / np.maximum(others_room.sum(-1, keepdims=True), 1e-12)
+    down_step = np.minimum(delta, np.take_along_axis(room, target, -1))
+    change = np.where(up, np.where(one_hot, up_step, -taken), 0.0)
+    change = change + np.where(down, np.where(one_hot, -down_step, down_step / (S - 1)), 0.0)
+    return shares + change
+
+
+def updown_toward(current: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``updown`` moves: per cell, raise the most under-served slice or lower the most over-served one,
+    whichever gap is larger (``current``/``target`` ``[..., S]`` → move indices ``[...]``; 0 when close)."""
+    gap = target - current
+    S = current.shape[-1]
+    worst = np.argmax(np.abs(gap), axis=-1)
+    raise_it = np.take_along_axis(gap, worst[..., None], -1)[..., 0] > 0
+    move = np.where(raise_it, 1 + worst, 1 + S + worst)
+    return np.where(np.max(np.abs(gap), axis=-1) < 1e-3, 0, move)
+
+
 def moves_toward(current: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Discrete mode: per cell, the move that shifts share from the most over-served slice to the most
     under-served one (``current``/``target`` ``[..., S]`` → move indices ``[...]``; 0 when close)."""
@@ -170,12 +212,30 @@ class ActionMapper:
         self.n_cells, self.n_slices = scenario.n_cells, scenario.n_slices
         self.groups, self.width = scenario.share_groups, scenario.share_width
         self.min_share = np.array([s.min_share for s in scenario.slices])
-        # per share group (bandwidth, then compute): the minimum shares [S]
+        # per share group (bandwidth, then compute): the minimum shares [S] and the discrete step
         self.group_min = [self.min_share, np.array(scenario.min_compute_shares())][: self.groups]
+        compute_delta = scenario.action.compute_delta if scenario.action.compute_delta is not None else self.delta
+        self.group_delta = [self.delta, compute_delta][: self.groups]
+        self.edge_moves = scenario.action.edge_moves if self.groups > 1 else "either"
         # absolute mode: the split table [N, S] in grid units; n_moves = number of actions per cell
         self.splits = absolute_splits(scenario.action.units, scenario.absolute_min_units()) if self.mode == "absolute" else None
-        self._group_moves = len(discrete_moves(self.n_slices)) - 1  # S(S−1) moves per share group
-        self.n_moves = len(self.splits) if self.splits is not None else 1 + self.groups * self._group_moves
+        self.updown = scenario.action.discrete_moves == "updown"
+        # M moves per share group: S(S−1) pairs or raise/lower each slice
+        self._group_moves = 2 * self.n_slices if self.updown else len(discrete_moves(self.n_slices)) - 1
+        self._apply, self._toward = (apply_updown, updown_toward) if self.updown else (apply_moves, moves_toward)
+        counts = {"either": 1 + self.groups * self._group_moves, "joint": 1 + self._group_moves,
+                  "both": (1 + self._group_moves) ** self.groups}
+        self.n_moves = len(self.splits) if self.splits is not None else counts[self.edge_moves]
+
+    def group_moves(self, index: np.ndarray) -> list[np.ndarray]:
+        """Discrete mode: action indices ``[...]`` → one move index ``[...]`` per share group (0 = keep that
+        resource; 1..M its moves, module docstring), per ``edge_moves``."""
+        M = self._group_moves
+        if self.edge_moves == "joint":
+            return [index] * self.groups
+        if self.edge_moves == "both":  # mixed radix, bandwidth most significant
+            return [(index // (1 + M) ** (self.groups - 1 - g)) % (1 + M) for g in range(self.groups)]
+        return [np.where((index - g * M >= 1) & (index - g * M <= M), index - g * M, 0) for g in range(self.groups)]
 
     def __call__(self, actions: np.ndarray, current: np.ndarray) -> np.ndarray:
         """``actions``: raw ``[B, C, W]`` or ``[B, C, S]`` (continuous; S: bandwidth only) or action indices
@@ -199,11 +259,9 @@ class ActionMapper:
             if np.any(index < 0) or np.any(index >= self.n_moves):
                 raise InvalidActionError(f"discrete action: move indices must lie in [0, {self.n_moves - 1}], got {index}")
             out = np.array(current, dtype=np.float64, copy=True)
-            for g in range(self.groups):  # index 1 + g·S(S−1) + m: move m of group g; other groups keep
-                local = index - g * self._group_moves
-                mine = np.where((local >= 1) & (local <= self._group_moves), local, 0)
+            for g, mine in enumerate(self.group_moves(index)):
                 part = slice(g * S, (g + 1) * S)
-                out[..., part] = apply_moves(out[..., part], mine, self.delta, self.group_min[g])
+                out[..., part] = self._apply(out[..., part], mine, self.group_delta[g], self.group_min[g])
             return out
         if np.any(index < 0) or np.any(index >= self.n_moves):
             raise InvalidActionError(f"absolute action: split indices must lie in [0, {self.n_moves - 1}], got {index}")
@@ -212,16 +270,29 @@ class ActionMapper:
     def toward(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The action ``[...]`` (discrete/absolute modes) that brings ``current`` share rows ``[..., W]``
         closest to ``target`` (``[..., W]``, or ``[..., S]`` for the bandwidth alone): the move of
-        :func:`moves_toward` in the share group with the largest gap, or the nearest absolute split."""
+        :func:`moves_toward` (:func:`updown_toward` for ``updown`` moves) in the share group with the
+        largest gap (``edge_moves`` either), in every group (both), on the gaps summed over the groups
+        (joint), or the nearest absolute split."""
         if self.splits is not None:
             return nearest_split(self.splits, target)
         S = self.n_slices
         target = np.asarray(target, dtype=np.float64)
-        best = moves_toward(current[..., :S], target[..., :S])
+        groups = target.shape[-1] // S  # a bandwidth-only target keeps the compute where it is
+        if self.edge_moves == "joint":
+            return self._toward(sum(current[..., g * S:(g + 1) * S] for g in range(groups)),
+                                sum(target[..., g * S:(g + 1) * S] for g in range(groups)))
+        if self.edge_moves == "both":
+            index = np.zeros(target.shape[:-1], dtype=np.int64)
+            for g in range(self.groups):
+                part = slice(g * S, (g + 1) * S)
+                move = self._toward(current[..., part], target[..., part]) if g < groups else 0
+                index = index * (1 + self._group_moves) + move
+            return index
+        best = self._toward(current[..., :S], target[..., :S])
         best_gap = np.max(np.abs(target[..., :S] - current[..., :S]), axis=-1)
-        for g in range(1, target.shape[-1] // S):
+        for g in range(1, groups):
             part = slice(g * S, (g + 1) * S)
-            move = moves_toward(current[..., part], target[..., part])
+            move = self._toward(current[..., part], target[..., part])
             gap = np.max(np.abs(target[..., part] - current[..., part]), axis=-1)
             better = (gap > best_gap) & (move > 0)
             best = np.where(better, move + g * self._group_moves, best)

@@ -362,10 +362,21 @@ class Action(_Model):
     ``delta`` of the PRBs from slice i to slice j. ``absolute``: the index of one split of the
     bandwidth into ``units`` equal grid units, every slice at least one unit (and at least its
     ``min_share``); C(units − 1, S − 1) actions without minimum shares. ``invalid``: what to do with
-    an out-of-range continuous action (``project`` onto the feasible simplex or ``reject`` with an error)."""
+    an out-of-range continuous action (``project`` onto the feasible simplex or ``reject`` with an error).
+    ``discrete_moves``: the move table; ``edge_moves`` and ``compute_delta``: how discrete moves cover the edge
+    compute (bridge/actions.py)."""
 
     mode: Literal["continuous", "discrete", "absolute"] = "continuous"
     delta: Float = Field(0.1, gt=0, le=0.5)
+    discrete_moves: Literal["pair", "updown"] = Field(
+        "pair", description="discrete: move delta from one slice to another (pair: S(S−1) moves), or raise/lower "
+                            "one slice by delta against the others (updown: 2S moves)")
+    compute_delta: Float | None = Field(None, gt=0, le=0.5, description="discrete, with an edge section: the share "
+                                                                      "of compute one move shifts (empty = delta)")
+    edge_moves: Literal["either", "joint", "both"] = Field(
+        "either", description="discrete, with an edge section, M moves per resource: one move shifts the bandwidth "
+                              "or the compute (either: 1 + 2M actions), both alike (joint: 1 + M), or each action "
+                              "is a bandwidth move and a compute move (both: (1 + M)²)")
     units: Int = Field(20, ge=2, le=1000, description="absolute: grid units of the bandwidth (20 = 1 MHz of 20 MHz)")
     work_conserving: bool = True
     invalid: Literal["project", "reject"] = "project"

@@ -93,7 +93,8 @@ def test_need_first_oracle_gives_each_slice_its_need():
     assert shares.shape == (sc.n_cells, 2 * sc.n_slices)  # bandwidth, then edge compute
     need = np.maximum(1.2 * np.array([0.5, 0.1, 0.01]), 0.05)
     assert shares[0, :3] == pytest.approx(need + (1 - need.sum()) / 3)
-    compute_need = np.maximum(1.2 * demand[0] * 1e6 * np.array(sc.edge.cycles_per_bit) / sc.edge.capacity_cycles_per_s, 0.05)
+    compute_need = np.maximum(1.2 * demand[0] * 1e6 * np.array(sc.edge.cycles_per_bit) / sc.edge.capacity_cycles_per_s,
+                              sc.min_compute_shares())
     expected = compute_need / compute_need.sum() if compute_need.sum() > 1 else compute_need + (1 - compute_need.sum()) / 3
     assert shares[0, 3:] == pytest.approx(expected)
     overloaded = NeedFirstShares(sc, lambda: demand * 4).act(kpis)[0]  # needs exceed the cell: scaled in proportion
