@@ -91,14 +91,20 @@ def bench(binary: Path, scenario: Scenario, steps: int, reps: int) -> dict:
     }
 
 
-def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
+LTE_NOTE = ("Target: slice / PF ≤ 1.10. The cost is the LTE PHY and grows with cells × UEs × PRBs; the "
+            "slice scheduler adds a per-TTI RBG partition and per-RBG FFR answers on top of PF.")
+
+
+def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]], section: str = SECTION,
+             script: str = "benchmarks/bench_ns3.py", build: str = "ns-3.44 (PyPI wheel)", note: str = LTE_NOTE) -> str:
+    """The benchmark section: machine, load, method, one table row per scenario, then ``note``."""
     cpu = cpu_model()
     lines = [
-        SECTION,
+        section,
         "",
         f"Measured {dt.date.today().isoformat()} on {platform.node() or 'host'}: {cpu}, {os.cpu_count()} cores "
-        f"(shared with other jobs), {platform.system()} {platform.release()}, ns-3.44 (PyPI wheel), Release build. "
-        "Command: `.venv/bin/python benchmarks/bench_ns3.py`.",
+        f"(shared with other jobs), {platform.system()} {platform.release()}, {build}, Release build. "
+        f"Command: `.venv/bin/python {script}`.",
         "",
         "Machine load (1/5/15-min load average) before: "
         + " / ".join(f"{v:.2f}" for v in load[0])
@@ -121,12 +127,7 @@ def markdown(rows: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]
             f"| {r['speed_pf']:.3f} | {r['ratio']:.3f} | {', '.join(f'{x:.2f}' for x in r['ratios'])} "
             f"| {r['mem_slice']:.0f} / {r['mem_pf']:.0f} | {r['reps']} |"
         )
-    lines += [
-        "",
-        "Target: slice / PF ≤ 1.10. The cost is the LTE PHY and grows with cells × UEs × PRBs; the "
-        "slice scheduler adds a per-TTI RBG partition and per-RBG FFR answers on top of PF.",
-        "",
-    ]
+    lines += ["", note, ""]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@
 #
 #   scripts/build-nr.sh SRC_DIR [PREFIX] [BUILD_DIR]
 #     SRC_DIR    a 5G-LENA source tree; release 4.0 pairs with the wheel's ns-3.44, e.g.
-#                git clone -b 5g-lena-v4.0.y https://gitlab.com/cttc-lena/nr.git ~/nr-src
+#                a checkout of https://gitlab.com/cttc-lena/nr (or a mirror) at its v4.0 release
 #     PREFIX     where to install (default: ./nr-install, git-ignored); it gets
 #                lib/libns3.44-nr.so, include/ns3/*.h, lib/cmake/ns3-nr/ns3-nrConfig.cmake (ns3::nr)
 #     BUILD_DIR  the build tree (default: ./build-nr-module)

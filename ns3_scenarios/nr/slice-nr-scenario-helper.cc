@@ -10,10 +10,12 @@
 #include "ns3/config.h"
 #include "ns3/double.h"
 #include "ns3/enum.h"
+#include "ns3/angles.h"
 #include "ns3/ideal-beamforming-algorithm.h"
 #include "ns3/ideal-beamforming-helper.h"
 #include "ns3/internet-stack-helper.h"
 #include "ns3/isotropic-antenna-model.h"
+#include "ns3/mobility-model.h"
 #include "ns3/multi-model-spectrum-channel.h"
 #include "ns3/nr-epc-tft.h"
 #include "ns3/nr-eps-bearer.h"
@@ -41,7 +43,13 @@ NS_LOG_COMPONENT_DEFINE("SliceNrScenarioHelper");
 
 namespace
 {
-constexpr double CHANNEL_RASTER_HZ = 100e3;        //!< 5G-LENA sets channel bandwidths in 100 kHz units
+constexpr double CHANNEL_RASTER_HZ = 100e3; //!< 5G-LENA sets channel bandwidths in 100 kHz units
+constexpr double UE_TX_POWER_DBM = 23.0;    //!< UE power class 3 (38.101-1)
+// TDD, synchronised in every cell: DL slots, a special slot (DL, guard, UL control), an UL slot.
+// 5G-LENA's default (every slot flexible) lets one cell's DL data meet a co-sited cell's UL
+// symbols: with sectors on one site the gNB-to-gNB interference then wipes out the UL control
+// (HARQ feedback, CQI) and with it the DL (measured: throughput near 0 on nr_default's 3 sectors).
+constexpr const char* TDD_PATTERN = "DL|DL|DL|S|UL|DL|DL|DL|S|UL|";
 
 /// Call @p f with the slice scheduler behind @p sched (PF or RR flavour); false when it is a stock one.
 template <class F>
@@ -118,12 +126,19 @@ SliceNrScenarioHelper::Build(const SliceRuntimeConfig& config)
     m_nr->SetUlErrorModel("ns3::NrEesmIrT1");
     m_nr->SetGnbPhyAttribute("Numerology", UintegerValue(m_cfg.numerology));
     m_nr->SetGnbPhyAttribute("TxPower", DoubleValue(m_cfg.txPowerDbm));
+    m_nr->SetGnbPhyAttribute("Pattern", StringValue(TDD_PATTERN));
     m_nr->SetUePhyAttribute("NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
+    // 3GPP power class 3 (5G-LENA's default of 2 dBm loses the UL control: HARQ feedback, CQI)
+    m_nr->SetUePhyAttribute("TxPower", DoubleValue(UE_TX_POWER_DBM));
     m_nr->SetUeAntennaAttribute("NumRows", UintegerValue(1));
     m_nr->SetUeAntennaAttribute("NumColumns", UintegerValue(1));
     m_nr->SetUeAntennaAttribute("AntennaElement", PointerValue(CreateObject<IsotropicAntennaModel>()));
+    // 1x1 isotropic gNB arrays: 5G-LENA applies antenna patterns only through a phased-array channel
+    // model (3GPP fast fading), which this channel has not, so the sector pattern is a link loss
+    // (AddSectorPatterns)
     m_nr->SetGnbAntennaAttribute("NumRows", UintegerValue(1));
     m_nr->SetGnbAntennaAttribute("NumColumns", UintegerValue(1));
+    m_nr->SetGnbAntennaAttribute("AntennaElement", PointerValue(CreateObject<IsotropicAntennaModel>()));
 
     auto [remoteHost, remoteAddress] = m_epc->SetupRemoteHost("100Gb/s", 1600, Seconds(0));
     m_remoteHost = remoteHost;
@@ -208,21 +223,6 @@ SliceNrScenarioHelper::InstallGnbs()
 
     for (uint32_t c = 0; c < m_cfg.cells.size(); ++c)
     {
-        const auto& cell = m_cfg.cells[c];
-        if (cell.omni)
-        {
-            m_nr->SetGnbAntennaAttribute("AntennaElement", PointerValue(CreateObject<IsotropicAntennaModel>()));
-            m_nr->SetGnbAntennaAttribute("BearingAngle", DoubleValue(0.0));
-        }
-        else
-        {
-            // the element's pattern points along the array's bearing, which the cell azimuth turns
-            Ptr<ParabolicAntennaModel> element = CreateObject<ParabolicAntennaModel>();
-            element->SetAttribute("Beamwidth", DoubleValue(m_cfg.beamwidthDeg));
-            element->SetAttribute("MaxAttenuation", DoubleValue(m_cfg.maxAttenuationDb));
-            m_nr->SetGnbAntennaAttribute("AntennaElement", PointerValue(element));
-            m_nr->SetGnbAntennaAttribute("BearingAngle", DoubleValue(cell.azimuthDeg * M_PI / 180.0));
-        }
         Ptr<NetDevice> dev = m_nr->InstallGnbDevice(NodeContainer(m_cellNodes.Get(c)), m_bwps).Get(0);
         m_gnbDevs.Add(dev);
         Ptr<NrGnbNetDevice> gnb = DynamicCast<NrGnbNetDevice>(dev);
@@ -232,9 +232,37 @@ SliceNrScenarioHelper::InstallGnbs()
 }
 
 void
+SliceNrScenarioHelper::AddSectorPatterns()
+{
+    for (uint32_t c = 0; c < m_cfg.cells.size(); ++c)
+    {
+        const auto& cell = m_cfg.cells[c];
+        if (cell.omni)
+        {
+            continue;
+        }
+        Ptr<ParabolicAntennaModel> pattern = CreateObject<ParabolicAntennaModel>();
+        pattern->SetAttribute("Beamwidth", DoubleValue(m_cfg.beamwidthDeg));
+        pattern->SetAttribute("Orientation", DoubleValue(cell.azimuthDeg));
+        pattern->SetAttribute("MaxAttenuation", DoubleValue(m_cfg.maxAttenuationDb));
+        const Vector site = m_cellNodes.Get(c)->GetObject<MobilityModel>()->GetPosition();
+        for (uint32_t u = 0; u < m_cfg.ues.size(); ++u)
+        {
+            const uint32_t ue = m_ueNodes.Get(u)->GetId();
+            const uint32_t gnb = m_cellNodes.Get(c)->GetId();
+            const Vector where = m_ueNodes.Get(u)->GetObject<MobilityModel>()->GetPosition();
+            // the pattern towards the UE's initial position (UEs that move keep that angle)
+            const double gainDb = pattern->GetGainDb(Angles(where, site));
+            m_linkLoss->SetLinkLossDb(ue, gnb, m_linkLoss->GetLinkLossDb(ue, gnb) - gainDb);
+        }
+    }
+}
+
+void
 SliceNrScenarioHelper::InstallUes()
 {
     CreateUeNodes();
+    AddSectorPatterns();
     m_ueDevs = m_nr->InstallUeDevice(m_ueNodes, m_bwps);
     InternetStackHelper internet;
     internet.Install(m_ueNodes);

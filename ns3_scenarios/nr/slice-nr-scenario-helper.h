@@ -25,10 +25,11 @@ class SliceFadingModel;
  * One gNB per cell at the cell's position with one component carrier and one bandwidth part of
  * radio.bandwidth_prb PRBs at numerology radio.numerology (subcarrier spacing 15·2^µ kHz; the carrier
  * is the PRBs' width rounded up to 100 kHz, no RB overhead, so 5G-LENA counts exactly those PRBs)
- * centred on radio.carrier_mhz; 1x1 antennas (gNB: isotropic, or the parabolic sector pattern of
- * the scenario turned to the cell azimuth; UE: isotropic) and quasi-omni gNB beams, so all UEs of a
- * cell share one beam and are multiplexed in frequency (OFDMA); 5G-LENA's default TDD pattern (every
- * slot flexible: DL control, data, UL control); one spectrum channel with the scenario's path-loss
+ * centred on radio.carrier_mhz; 1x1 isotropic antennas and quasi-omni gNB beams, so all UEs of a
+ * cell share one beam and are multiplexed in frequency (OFDMA); sector cells get the scenario's
+ * parabolic pattern as a per-link loss (5G-LENA applies antenna patterns only through a 3GPP
+ * phased-array channel); a TDD pattern synchronised in all cells (DL|DL|DL|S|UL, twice per frame:
+ * no gNB-to-gNB interference between co-sited sectors); one spectrum channel with the scenario's path-loss
  * model followed by the per-link shadowing (no 3GPP fast fading; radio.fading adds SliceFadingModel);
  * 5G-LENA's NR error model of MCS/CQI table 1 (NrEesmIrT1: QPSK to 64-QAM, CQI table = LTE's);
  * RLC UM with the scenario's buffer; EPC with one remote host (100 Gbit/s, no delay); per UE one
@@ -50,6 +51,9 @@ class SliceNrScenarioHelper : public SliceScenarioBase
     /// At the end of the run (Simulator::Destroy): one line per cell on stdout with the DL PRB-symbols
     /// per slice — all data, HARQ retransmissions, and retransmissions outside the slice's block.
     void ReportHarq() const;
+    /// Sector cells: the parabolic pattern (beamwidth, cell azimuth, maximum attenuation), as a
+    /// per-link loss towards each UE (the LTE program has it as the eNB antenna).
+    void AddSectorPatterns();
     void ConfigureDefaults();
     void InstallGnbs();
     void InstallUes();
