@@ -326,14 +326,65 @@ SliceNrMacSchedulerT<Base>::ScheduleDlHarq(PointInFTPlane* startingPoint,
     const size_t before = slotAlloc->m_varTtiAllocInfo.size();
     const uint8_t used = Base::ScheduleDlHarq(startingPoint, symAvail, activeDlHarq, ueMap, dlHarqToRetransmit,
                                               dlHarqFeedback, slotAlloc);
-    for (size_t i = before; i < slotAlloc->m_varTtiAllocInfo.size(); ++i)
+    auto& allocs = slotAlloc->m_varTtiAllocInfo;
+    auto isSlicedDlData = [this](const std::shared_ptr<DciInfoElementTdma>& dci) {
+        return dci && dci->m_format == DciInfoElementTdma::DL && dci->m_type == DciInfoElementTdma::DATA &&
+               GetUeSlice(dci->m_rnti) >= 0;
+    };
+    auto overlaps = [](const DciInfoElementTdma& a, const DciInfoElementTdma& b) {
+        return a.m_symStart < b.m_symStart + b.m_numSym && b.m_symStart < a.m_symStart + a.m_numSym;
+    };
+    for (size_t i = before; i < allocs.size(); ++i)
     {
-        const auto& dci = slotAlloc->m_varTtiAllocInfo[i].m_dci;
-        const int32_t s = dci ? GetUeSlice(dci->m_rnti) : -1;
-        if (s < 0 || dci->m_format != DciInfoElementTdma::DL || dci->m_type != DciInfoElementTdma::DATA)
+        const auto& dci = allocs[i].m_dci;
+        if (!isSlicedDlData(dci) || m_dlOwner.size() != dci->m_rbgBitmask.size())
         {
             continue;
         }
+        const int32_t s = GetUeSlice(dci->m_rnti);
+        // Move a retransmission that left its slice's block (the block moved since the first
+        // transmission) onto free RBGs of the block: same RBG count, hence the same TB size.
+        std::vector<bool> busy(m_dlOwner.size(), false); // RBGs of the other retransmissions in these symbols
+        for (size_t j = before; j < allocs.size(); ++j)
+        {
+            const auto& other = allocs[j].m_dci;
+            if (j != i && other && other->m_rbgBitmask.size() == busy.size() && overlaps(*dci, *other))
+            {
+                for (size_t r = 0; r < busy.size(); ++r)
+                {
+                    busy[r] = busy[r] || other->m_rbgBitmask[r];
+                }
+            }
+        }
+        const size_t need = std::count(dci->m_rbgBitmask.begin(), dci->m_rbgBitmask.end(), true);
+        bool outside = false;
+        std::vector<size_t> free;
+        for (size_t r = 0; r < busy.size(); ++r)
+        {
+            outside = outside || (dci->m_rbgBitmask[r] && m_dlOwner[r] != s);
+            if (m_dlOwner[r] == s && !busy[r])
+            {
+                free.push_back(r);
+            }
+        }
+        if (outside && free.size() >= need)
+        {
+            std::vector<bool> moved(busy.size(), false);
+            for (size_t k = 0; k < need; ++k)
+            {
+                moved[free[k]] = true;
+            }
+            dci->m_rbgBitmask = moved;
+        }
+    }
+    for (size_t i = before; i < allocs.size(); ++i)
+    {
+        const auto& dci = allocs[i].m_dci;
+        if (!isSlicedDlData(dci))
+        {
+            continue;
+        }
+        const int32_t s = GetUeSlice(dci->m_rnti);
         const uint64_t prbSym = PrbSymbols(*dci);
         m_dlPrbSym[s] += prbSym;
         m_harqPrbSym[s] += prbSym;

@@ -29,9 +29,11 @@ namespace ns3
  * only slices with active UEs in the slot take part (WorkConservingShares), as in the LTE scheduler.
  *
  * HARQ retransmissions are scheduled by 5G-LENA before new data (ScheduleDlHarq/ScheduleUlHarq) on
- * the RBGs of the first transmission, i.e. inside the block the slice had then; after a share change
- * they can land outside the slice's new block. They are counted per slice, and the PRB-symbols
- * outside the slice's current block are reported as the leak (GetHarqLeakPrbSymbols).
+ * the RBGs of the first transmission, i.e. inside the block the slice had then. The ScheduleDlHarq
+ * override moves a DL retransmission that left its slice's block onto free RBGs of the block (same
+ * RBG count, so the same TB size), or leaves it when the block has too few free RBGs; the
+ * PRB-symbols still outside are reported as the leak (GetHarqLeakPrbSymbols). UL retransmissions
+ * are not moved.
  * Accounting: per slice, the PRB x symbols of every DL data DCI (new and retransmitted).
  */
 template <class Base>
