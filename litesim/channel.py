@@ -19,16 +19,17 @@ the same link budget in both simulators:
 - sector antennas: ns-3 ``ParabolicAntennaModel``, gain ``-min(12 (φ/θ3dB)², Am)`` dB with φ the
   azimuth off the boresight; omni cells have 0 dB (``IsotropicAntennaModel``);
 - the transmit power is spread evenly over all PRBs of the carrier; noise per PRB is
-  ``-174 dBm/Hz + 10 log10(180 kHz) + NF``;
+  ``-174 dBm/Hz + 10 log10(PRB width) + NF`` (180 kHz in LTE, 180·2^µ kHz in NR);
 - CQI: ns-3 ``LteAmc`` with ``AmcModel=PiroEW2010``: ``s = log2(1 + SINR / (-ln(5 BER) / 1.5))``,
   BER 5e-5, CQI = number of table efficiencies below ``s``; the MCS is the highest whose efficiency
-  does not exceed the CQI's, and its efficiency (bit/s/Hz) is what a PRB carries.
+  does not exceed the CQI's, and its efficiency (bit/s/Hz) is what a PRB carries. NR uses the same
+  rule on the 3GPP TS 38.214 tables 1 (:mod:`litesim.air`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from slicebridge.bridge.contract import CQI_EFFICIENCY, MCS_EFFICIENCY, PRB_BANDWIDTH_HZ
+from slicebridge.bridge.contract import CQI_EFFICIENCY, MCS_EFFICIENCY, PRB_BANDWIDTH_HZ  # noqa: F401 (LTE's, re-exported)
 from slicebridge.bridge.scenario import Scenario
 from slicebridge.litesim.kernels import StepLookup
 
@@ -59,28 +60,37 @@ def se_from_cqi(cqi: np.ndarray) -> np.ndarray:
     return _SE_OF_CQI[np.asarray(cqi)]
 
 
-def _build_se_of_cqi() -> np.ndarray:
+def se_of_cqi(cqi_efficiency: np.ndarray, mcs_efficiency: np.ndarray) -> np.ndarray:
+    """``[16]`` efficiency (bit/s/Hz) of the MCS picked for each CQI: the highest MCS (scanning up from
+    MCS 0 while the next one does not exceed the CQI's efficiency) — ns-3's ``LteAmc`` and 5G-LENA's
+    ``NrAmc::GetMcsFromCqi`` both pick so; 0 for CQI 0. ``cqi_efficiency [16]`` indexed by CQI."""
     out = np.zeros(16)
     for cqi in range(1, 16):
         mcs = 0
-        while mcs < len(MCS_EFFICIENCY) - 1 and MCS_EFFICIENCY[mcs + 1] <= CQI_EFFICIENCY[cqi]:
+        while mcs < len(mcs_efficiency) - 1 and mcs_efficiency[mcs + 1] <= cqi_efficiency[cqi]:
             mcs += 1
-        out[cqi] = MCS_EFFICIENCY[mcs]
+        out[cqi] = mcs_efficiency[mcs]
     return out
 
 
-_SE_OF_CQI = _build_se_of_cqi()
-# SINR (linear) at which CQI k (k = 1..15) is first reached: s > eff[k]  <=>  sinr > Γ (2^eff[k] - 1).
-SINR_THRESHOLDS = shannon_gap() * (2.0 ** CQI_EFFICIENCY[1:] - 1.0)
+def sinr_thresholds(cqi_efficiency: np.ndarray) -> np.ndarray:
+    """SINR (linear) at which CQI k (k = 1..15) is first reached: ``s > eff[k]  <=>  sinr > Γ (2^eff[k] - 1)``."""
+    return shannon_gap() * (2.0 ** np.asarray(cqi_efficiency)[1:] - 1.0)
+
+
+_SE_OF_CQI = se_of_cqi(CQI_EFFICIENCY, MCS_EFFICIENCY)
+SINR_THRESHOLDS = sinr_thresholds(CQI_EFFICIENCY)  # LTE's (and NR table 1's: the same CQI efficiencies)
 
 
 class SeMapper(StepLookup):
     """SINR (linear, float32) → spectral efficiency (float32) of the CQI it reaches:
     ``se_from_cqi(searchsorted(SINR_THRESHOLDS, sinr, side="left"))`` — CQI k needs ``sinr`` strictly
-    above threshold k — by the table lookup of :class:`litesim.kernels.StepLookup`."""
+    above threshold k — by the table lookup of :class:`litesim.kernels.StepLookup`. Tables: LTE's by
+    default, else ``cqi_efficiency [16]`` / ``mcs_efficiency`` (e.g. :mod:`litesim.air`'s NR tables)."""
 
-    def __init__(self) -> None:
-        super().__init__(SINR_THRESHOLDS.astype(np.float32), _SE_OF_CQI.astype(np.float32))
+    def __init__(self, cqi_efficiency: np.ndarray = CQI_EFFICIENCY, mcs_efficiency: np.ndarray = MCS_EFFICIENCY) -> None:
+        super().__init__(sinr_thresholds(cqi_efficiency).astype(np.float32),
+                         se_of_cqi(cqi_efficiency, mcs_efficiency).astype(np.float32))
 
 
 class FadingSeTable:
@@ -96,13 +106,15 @@ class FadingSeTable:
 
     LO_DB, HI_DB, STEP_DB = -30.0, 60.0, 0.05
 
-    def __init__(self, max_users: int) -> None:
+    def __init__(self, max_users: int, cqi_efficiency: np.ndarray = CQI_EFFICIENCY,
+                 mcs_efficiency: np.ndarray = MCS_EFFICIENCY) -> None:
+        """Tables as :class:`SeMapper`'s (LTE's by default)."""
         self.max_users = max(1, int(max_users))
         grid_db = np.arange(self.LO_DB, self.HI_DB + self.STEP_DB / 2, self.STEP_DB)
         self.n_grid = grid_db.size
         gamma = 10.0 ** (grid_db / 10.0)
-        d_se = np.diff(_SE_OF_CQI)  # [15], step at SINR_THRESHOLDS[k]
-        y = SINR_THRESHOLDS[None, :] / gamma[:, None]  # [G, 15]
+        d_se = np.diff(se_of_cqi(cqi_efficiency, mcs_efficiency))  # [15], step at the CQI thresholds
+        y = sinr_thresholds(cqi_efficiency)[None, :] / gamma[:, None]  # [G, 15]
         p_single = -np.expm1(-y)  # P(X <= y)
         n = np.arange(1, self.max_users + 1)[:, None, None]
         p_exceed = 1.0 - p_single[None] ** n  # [N, G, 15]
@@ -189,7 +201,8 @@ def antenna_gain_db(scenario: Scenario, azimuth_deg: np.ndarray, boresight_deg: 
 
 
 def noise_per_prb_mw(scenario: Scenario) -> float:
-    noise_dbm = THERMAL_NOISE_DBM_HZ + 10.0 * np.log10(PRB_BANDWIDTH_HZ) + scenario.radio.noise_figure_db
+    """Thermal noise plus the noise figure over one PRB of the scenario (180 kHz LTE, 180·2^µ kHz NR), mW."""
+    noise_dbm = THERMAL_NOISE_DBM_HZ + 10.0 * np.log10(scenario.radio.prb_khz * 1e3) + scenario.radio.noise_figure_db
     return float(10.0 ** (noise_dbm / 10.0))
 
 

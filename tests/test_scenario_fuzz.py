@@ -208,11 +208,7 @@ def _load(path: Path) -> Scenario | None:
 
 def _assert_runs_finite(scenario: Scenario, shares_seed: int) -> None:
     """Step litesim a few periods (initial shares, then random feasible shares): KPIs and rewards finite.
-    A valid NR scenario is litesim's to refuse (no NR twin yet): the refusal must name the way out."""
-    if scenario.radio.technology == "nr":
-        with pytest.raises(ValueError, match="slicebridge-nr"):
-            LiteSim(scenario, num_envs=1)
-        return
+    LTE and NR scenarios alike (litesim's NR twin: litesim.air)."""
     sim = LiteSim(scenario, num_envs=1)
     reward = RewardFunction(scenario)
     try:

@@ -20,7 +20,7 @@ import pytest
 from slicebridge.bridge import contract, kpi, observation
 from slicebridge.bridge.actions import project_to_simplex
 from slicebridge.bridge.scenario import LoadProfile, load_scenario
-from slicebridge.litesim import channel, simulator
+from slicebridge.litesim import air, channel
 from slicebridge.ns3.runtime import runtime_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def test_python_takes_the_shared_constants_from_the_contract():
     assert channel.CQI_EFFICIENCY is contract.CQI_EFFICIENCY
     assert channel.MCS_EFFICIENCY is contract.MCS_EFFICIENCY
     assert channel.PRB_BANDWIDTH_HZ == contract.PRB_BANDWIDTH_HZ == 180e3
-    assert simulator.rbg_size is contract.rbg_size
+    assert air.rbg_size is contract.rbg_size  # litesim's LTE RBGs (litesim.air)
     tiny = load_scenario("tiny")
     assert observation.peak_rate_mbps(tiny) == tiny.radio.bandwidth_prb * 180e3 * contract.CQI_EFFICIENCY[-1] / 1e6
     # litesim's efficiency of a CQI (the MCS ns-3 picks for it) is the contract's CQI table itself,
