@@ -303,8 +303,9 @@ class LiteSim:
         self.harq_ms = _F32(air.harq_retx_ms)
         self.rbg = _F32(air.rbg_prbs)
         # prb_used_share as ns-3's collectors count it: of all PRB-time of the period (NR: PRB-symbols
-        # over every symbol of every slot, so a carrier whose DL data symbols are all used reads 51/70)
-        self.prb_kpi_scale = air.dl_data_fraction / self.n_prb
+        # over every symbol of every slot, so a carrier whose DL data symbols are all used reads 51/70;
+        # LTE: PRBs / n_prb exactly as before)
+        self.prb_kpi_div = self.n_prb / air.dl_data_fraction
         self.poisson_ue = np.array([sc.slices[s].traffic.model == "poisson" for s in ue_slice])  # [U]
         self.ca2 = np.array([arrival_scv(sl.traffic, sl.ues_per_cell) for sl in sc.slices], dtype=_F32)  # [S]
         # fixed latency per slice [S]: the LTE pipeline, base_delay_ms and the slice's slice_delay_ms (issue 10)
@@ -796,7 +797,7 @@ class LiteSim:
                                         select(has_rx, within_b / safe_thr, 1.0))
         kpis[..., K.BACKLOG] = backlog
         kpis[..., K.ACTIVE_UES] = act
-        kpis[..., K.PRB_USED] = prb_s * self.prb_kpi_scale
+        kpis[..., K.PRB_USED] = prb_s / self.prb_kpi_div
         kpis[..., K.SHARE] = shares
         kpis[..., K.SPECTRAL_EFF] = se_s / np.maximum(self.slice_ues, 1.0)
         kpis[..., K.COMPUTE_SHARE] = st.compute_shares
