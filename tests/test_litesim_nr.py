@@ -109,3 +109,22 @@ def test_saturated_nr_carrier_rate_scales_with_the_numerology() -> None:
         assert k[-1, K.PRB_USED] == pytest.approx(51 / 70, rel=1e-4)
         rates.append(k[-1, K.THROUGHPUT])
     assert rates[1] == pytest.approx(2 * rates[0], rel=1e-3)
+
+
+def test_nr_bursts_leave_half_an_rbg_not_the_whole_block() -> None:
+    """5G-LENA's OFDMA gives a UE RBGs (1 PRB) up to its buffer's need: each of the 5 packets of a
+    period costs its bits plus half a PRB for one slot, where LTE's slice scheduler holds the slice's
+    whole block (here all 52 PRBs) for the TTI."""
+    sc = _nr(1)
+    sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.reset()
+    k = sim.step(np.ones((1, 1, 1)))[0, 0, 0]
+    # payload bytes per PRB held over the 100 ms period at CQI 15 (MCS 28), headers of 32 bytes ride along
+    r = 948 * 6 / 1024 * 360e3 * 51 / 70 * 0.1 / 8 * sc.litesim.scheduler_efficiency * 100 / 132
+    fluid = 500 / r  # PRB-periods for the period's 5 packets of 100 bytes
+    gran = fluid + 5 * 0.5 / 160  # + half a PRB for one of the period's 160 DL slots per packet
+    busy = (gran / 52) / (1 + (gran - fluid) / 52)  # bursts that merge (simulator docstring)
+    need = fluid + (gran - fluid) * (1 - busy)
+    assert k[K.PRB_USED] == pytest.approx(need * 51 / 70 / 52, rel=1e-5)
+    whole_block = 5 * 52 / 160  # LTE's rule: each packet's slot holds the whole block
+    assert k[K.PRB_USED] < 0.1 * whole_block * 51 / 70 / 52
