@@ -64,11 +64,17 @@ from slicebridge.agents.stacking import (
     linear,
     mlp,
     networks_differ,
+    settings_differ,
     stack_adam_state,
     unstack_adam_state,
 )
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+
+
+#: what every model must share to train batched (the engine runs all with the first model's)
+PPO_SETTINGS = ("n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf", "ent_coef", "vf_coef",
+                "max_grad_norm", "normalize_advantage", "lr_schedule", "sde_sample_freq")
 
 
 def unsupported_reason(models: Sequence[Any], group_sizes: Sequence[int]) -> str | None:
@@ -95,7 +101,7 @@ def unsupported_reason(models: Sequence[Any], group_sizes: Sequence[int]) -> str
             return f"action distribution {type(dist).__name__}"
         if m.device.type != "cpu":
             return f"device {m.device}"
-    return networks_differ(models)
+    return networks_differ(models) or settings_differ(models, PPO_SETTINGS)
 
 
 class StackedActorCritic:

@@ -161,3 +161,36 @@ class ModelAxis:
         out = np.zeros((b, self.core.n_cells) + tail, dtype=dtype)
         out[:, self.cells] = np.moveaxis(actions.reshape((self.K, b, self.g) + tail), 0, 1)
         return out
+
+
+def polyak(online: StackedNet, target: StackedNet, tau: float) -> None:
+    """SB3's ``polyak_update`` of every model's target network at once (the same elementwise operations)."""
+    with torch.no_grad():
+        for n in online.names:
+            t = target.p[n]
+            t.mul_(1 - tau)
+            torch.add(t, online.p[n], alpha=tau, out=t)
+
+
+def settings_differ(models: Sequence[Any], names: Sequence[str]) -> str | None:
+    """The first of the settings ``names`` (model attributes) on which the models differ (``None``: none).
+
+    A batched engine runs every model with the first model's settings, so a model changed on its own
+    (e.g. ``agents.transfer.freeze``) must keep the per-model path. Schedules are compared by their
+    values at progress 1, 0.5 and 0; action noise by its description.
+    """
+
+    def value(m: Any, name: str) -> Any:
+        v = getattr(m, name, None)
+        if callable(v) and not isinstance(v, type):
+            try:
+                return tuple(float(v(p)) for p in (1.0, 0.5, 0.0))
+            except TypeError:  # not a schedule (e.g. action noise): its description
+                return repr(v)
+        return v
+
+    for name in names:
+        first = value(models[0], name)
+        if any(value(m, name) != first for m in models[1:]):
+            return f"the models' {name} differ"
+    return None

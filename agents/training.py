@@ -20,12 +20,13 @@ the paper's per-slice reward): ``slice`` one model per slice across the cells, `
 sample count ``|D_m|`` (the FedAvg weight ``|D_m|/|D|``) is its transitions in the round
 (steps × instances × units in the group).
 
-Engines (``engine``): PPO and DQN-family models train as one stacked network (``agents.batched_ppo``,
-``agents.batched_dqn``: one forward pass per step and one backward pass and Adam step per minibatch or
-gradient step for all models) when it supports them, ``auto``; otherwise (SAC, TD3, DDPG, or what
-``unsupported_reason`` names), or with ``per_model``, every model runs its own SB3 ``learn()`` in
-lockstep threads (``agents.lockstep``), the reference the batched paths are tested against. Both give
-the same models for the same seeds (to float rounding) and write the same checkpoints and policies.
+Engines (``engine``): PPO, DQN-family, TD3 and DDPG models train as one stacked network
+(``agents.batched_ppo``, ``agents.batched_dqn``, ``agents.batched_td3``: one forward pass per step and
+one backward pass and Adam step per minibatch or gradient step for all models) when it supports them,
+``auto``; otherwise (SAC, or what ``unsupported_reason`` names), or with ``per_model``, every model
+runs its own SB3 ``learn()`` in lockstep threads (``agents.lockstep``), the reference the batched paths
+are tested against. Both give the same models for the same seeds (to float rounding) and write the
+same checkpoints and policies.
 ``throughput_settings`` holds the batch and PPO settings ``slicebridge train`` and ``compare`` use on
 litesim (many instances per step, so the cost per transition falls with the batch).
 
@@ -58,7 +59,7 @@ from slicebridge.agents.algorithms import (
     configure_logging,
     is_off_policy,
 )
-from slicebridge.agents import batched_dqn, batched_ppo
+from slicebridge.agents import batched_dqn, batched_ppo, batched_td3
 from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
 from slicebridge.agents.params import (
     federated_tensors,
@@ -94,6 +95,7 @@ MODES = ("centralised", "independent", "federated")
 BATCHED_ENGINES: dict[str, tuple[Callable[..., Any], Callable[..., str | None]]] = {
     "ppo": (batched_ppo.BatchedPPO, batched_ppo.unsupported_reason),
     **{name: (batched_dqn.BatchedDQN, batched_dqn.unsupported_reason) for name in ("dqn", "ddqn", "dueling_ddqn")},
+    **{name: (batched_td3.BatchedTD3, batched_td3.unsupported_reason) for name in ("td3", "ddpg")},
 }
 ENGINES = ("auto", "batched", "per_model")
 
@@ -143,22 +145,32 @@ class TrainConfig:
     round_hook: Callable[[int, "MultiCellPolicy", dict[str, Any]], None] | None = None
 
 
-#: What ``slicebridge train`` and ``compare`` run with on litesim unless told otherwise (issue 17, measured
-#: by benchmarks/bench_training.py, docs/BENCHMARKS.md "training"): many instances per lockstep step,
-#: and for PPO (batched) a round and a rollout every 16 steps with minibatches of 512 — 8 per model and
+#: What ``slicebridge train`` runs with on litesim unless told otherwise (issue 17, measured by
+#: benchmarks/bench_training.py, docs/BENCHMARKS.md "training"): many instances per lockstep step, and
+#: for PPO (batched) a round and a rollout every 16 steps with minibatches of 512 — 8 per model and
 #: epoch at 256 instances, so the cost per transition falls with the batch instead of staying at one
 #: 64-sample gradient step per 64 transitions and epoch — and, for the 8x fewer, larger steps, a step
-#: size of 1e-3 (SB3: 3e-4; same evaluated reward on the default scenario, higher training reward).
+#: size of 1e-3 (SB3: 3e-4).
 LITESIM_NUM_ENVS = 256
 PPO_LOCAL_STEPS = 16
 PPO_ALGO_KWARGS = {"batch_size": 512, "learning_rate": 1e-3}
+#: ``compare``'s training (the README main job, a fixed budget of 50,000 steps per cell): 256 instances
+#: give PPO only 13 updates (rollouts of 16 steps x 256 instances) in that budget and a lower evaluated
+#: reward than before issue 17 on every seed measured; 64 instances keep the 49 updates of 1,024
+#: transitions per model the per-model path made (16 instances x 64 steps), at the same or better
+#: reward (docs/BENCHMARKS.md "training: settings for the main job"), minibatches of 128 (8 per epoch).
+FIXED_BUDGET_NUM_ENVS = 64
+FIXED_BUDGET_PPO_ALGO_KWARGS = {"batch_size": 128, "learning_rate": 1e-3}
 
 
-def throughput_settings(simulator: str, algorithm: str) -> dict[str, Any]:
+def throughput_settings(simulator: str, algorithm: str, fixed_budget: bool = False) -> dict[str, Any]:
     """TrainConfig fields (``num_envs``, ``local_steps``, ``algo_kwargs``) for fast training on
-    ``simulator``; empty where there is nothing measured to change (ns-3: one process per instance)."""
+    ``simulator``; empty where there is nothing measured to change (ns-3: one process per instance).
+    ``fixed_budget``: the settings for ``compare``'s budget (more PPO updates per transition)."""
     if simulator != "litesim" or algorithm != "ppo":
         return {}
+    if fixed_budget:
+        return {"num_envs": FIXED_BUDGET_NUM_ENVS, "local_steps": PPO_LOCAL_STEPS, "algo_kwargs": dict(FIXED_BUDGET_PPO_ALGO_KWARGS)}
     return {"num_envs": LITESIM_NUM_ENVS, "local_steps": PPO_LOCAL_STEPS, "algo_kwargs": dict(PPO_ALGO_KWARGS)}
 
 
@@ -343,7 +355,7 @@ class _Trainer:
         self.server: FederatedServer | None = None
         self.bar = None
         self._resume_state: dict[str, Any] | None = None
-        self.batched: batched_ppo.BatchedPPO | batched_dqn.BatchedDQN | None = None
+        self.batched: batched_ppo.BatchedPPO | batched_dqn.BatchedDQN | batched_td3.BatchedTD3 | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:

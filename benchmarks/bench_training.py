@@ -29,9 +29,10 @@ engines and timed; the other ``--seeds`` show the spread of the rewards: there "
 the batched engine at the old settings — the per-model path's models to float rounding
 (``tests/test_batched_ppo.py``) in a third of its time — and is not timed.
 
-DQN part (``--parts dqn``, its own section of docs/BENCHMARKS.md): the FDRL recipe's federated DQN on
-``scenarios/fdrl_10edge.yaml`` on the per-model path and on batched DQN (``agents.batched_dqn``, the same
-models), side by side as the speed part.
+Off-policy parts (``--parts dqn,td3``, their own section of docs/BENCHMARKS.md): the FDRL recipe's
+federated DQN on ``scenarios/fdrl_10edge.yaml``, and federated TD3 on the default scenario as
+``slicebridge train`` runs it, each on the per-model path and batched (``agents.batched_dqn``,
+``agents.batched_td3``, the same models), side by side as the speed part.
 
 Usage: ``python benchmarks/bench_training.py [--parts speed,reward,dqn] [--reps 3] [--no-write]``
 """
@@ -87,11 +88,12 @@ def run_config(cfg: TrainConfig) -> dict[str, Any]:
     """Train ``cfg``; wall time and (UE-)transitions per second (UEs: the scenario's per cell)."""
     sc = cfg.scenario
     ues_per_cell = sc.ues_per_cell
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = train(cfg)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     transitions = res.core_steps * cfg.num_envs * sc.n_cells
-    return {"wall": wall, "tps": transitions / wall, "ue_tps": transitions * ues_per_cell / wall, "result": res, "num_envs": cfg.num_envs}
+    return {"wall": wall, "cpu": cpu, "tps": transitions / wall, "tps_cpu": transitions / cpu, "ue_tps": transitions * ues_per_cell / wall,
+            "result": res, "num_envs": cfg.num_envs}
 
 
 def run_sb3_mobile_env(steps: int) -> dict[str, Any] | None:
@@ -136,7 +138,8 @@ def side_by_side(paths: list[tuple[str, Callable[[], dict[str, Any] | None]]], r
             if out is not None:
                 out.pop("result", None)
                 samples[name].append(out)
-                print(f"[{label}] rep {rep}: {name}: {out['tps']:,.0f} transitions/s ({out['wall']:.1f} s, load {_load():.1f})", flush=True)
+                print(f"[{label}] rep {rep}: {name}: {out['tps']:,.0f} transitions/s ({out['wall']:.1f} s wall, {out['cpu']:.1f} s CPU, "
+                      f"load {_load():.1f})", flush=True)
         loads.append(_load())
     base, other = paths[0][0], paths[-1][0]
     rows = []
@@ -145,9 +148,11 @@ def side_by_side(paths: list[tuple[str, Callable[[], dict[str, Any] | None]]], r
         if not s:
             continue
         ratios = [x["tps"] / b["tps"] for x, b in zip(s, samples[base])]
+        cpu_ratios = [x["tps_cpu"] / b["tps_cpu"] for x, b in zip(s, samples[base])]
         ue_vs_other = [x["ue_tps"] / o["ue_tps"] for x, o in zip(s, samples[other])]
         rows.append({"path": name, "tps": float(np.median([x["tps"] for x in s])), "ue_tps": float(np.median([x["ue_tps"] for x in s])),
-                     "ratio": float(np.median(ratios)), "ratios": ratios,
+                     "ratio": float(np.median(ratios)), "ratios": ratios, "tps_cpu": float(np.median([x["tps_cpu"] for x in s])),
+                     "cpu_ratio": float(np.median(cpu_ratios)), "cpu_ratios": cpu_ratios,
                      "ue_vs_other": float(np.median(ue_vs_other)) if ue_vs_other else float("nan"),
                      "tps_vs_other": float(np.median([x["tps"] / o["tps"] for x, o in zip(s, samples[other])])) if ue_vs_other else float("nan")})
     return rows, {"load_min": min(loads), "load_max": max(loads), "loads": loads}
@@ -174,6 +179,21 @@ def dqn_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, A
     return side_by_side(paths, reps, "dqn")
 
 
+def td3_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Federated TD3 (FedAvg) as ``slicebridge train default --algo td3`` runs it (4 instances, a round every 64
+    steps, SB3's TD3 settings) on ``scenarios/default.yaml``: the per-model path against batched TD3."""
+    def run(engine: str, steps: int) -> dict[str, Any]:
+        cfg = TrainConfig(scenario=Scenario.from_yaml(SCENARIO), algorithm="td3", mode="federated", strategy="fedavg", total_steps=steps,
+                          progress=False, tensorboard=False, engine=engine)
+        return run_config(cfg)
+
+    paths: list[tuple[str, Callable[[], dict[str, Any] | None]]] = [
+        ("TD3 per-model B=4 (before)", lambda: run("per_model", int(800 * scale))),
+        ("TD3 batched B=4 (same settings, the default now)", lambda: run("batched", int(1600 * scale))),
+    ]
+    return side_by_side(paths, reps, "td3")
+
+
 def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tuple[float, float, int]]:
     """(elapsed s, mean reward over the last ``episode_steps`` core steps, core steps) per round end."""
     out = []
@@ -189,16 +209,29 @@ def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tu
     return out
 
 
-def reward_part(targets: list[float], budget: int, seeds: list[int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def reward_part(targets: list[float], budget: int, seeds: list[int], reps: int = 1) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The timed seed's pair runs ``reps`` times, the order reversed every repetition (its rows: the first
+    repetition's rewards, the median wall time; ``walls``: every repetition's)."""
     sc = Scenario.from_yaml(SCENARIO)
-    new = throughput_settings("litesim", "ppo")
+    new = throughput_settings("litesim", "ppo", fixed_budget=True)  # compare's training
     rows, loads = [], [_load()]
     for seed in seeds:
         timed = seed == sc.seed
         before = OLD_COMPARE if timed else {**OLD_COMPARE, "engine": "batched"}
         runs = [("before: " + ("per-model" if timed else "batched") + " B=16, SB3 settings", before), (f"now: batched B={new['num_envs']}", new)]
-        for name, settings in runs:
-            out = run_slicebridge(settings, budget, seed)
+        walls: dict[str, list[float]] = {name: [] for name, _ in runs}
+        cpus: dict[str, list[float]] = {name: [] for name, _ in runs}
+        firsts: dict[str, dict[str, Any]] = {}
+        for rep in range(reps if timed else 1):
+            for name, settings in (runs if rep % 2 == 0 else runs[::-1]):
+                out = run_slicebridge(settings, budget, seed)
+                walls[name].append(out["wall"])
+                cpus[name].append(out["cpu"])
+                firsts.setdefault(name, out)
+                print(f"[reward] seed {seed} rep {rep} {name}: {out['wall']:.1f} s wall, {out['cpu']:.1f} s CPU (load {_load():.1f})", flush=True)
+        for name, _ in runs:
+            out = firsts[name]
+            out["wall"] = float(np.median(walls[name]))
             res = out["result"]
             curve = smoothed_curve(res.history, sc.control.episode_steps)
             episodes = evaluate(sc, res.policy, "litesim", episodes=6, seed=seed)
@@ -206,7 +239,7 @@ def reward_part(targets: list[float], budget: int, seeds: list[int]) -> tuple[li
             for tg in targets:
                 hit = next(((t, cs * out["num_envs"]) for t, r, cs in curve if r >= tg), None)
                 reached[tg] = hit
-            rows.append({"seed": seed, "path": name, "timed": timed, "wall": out["wall"], "tps": out["tps"],
+            rows.append({"seed": seed, "path": name, "timed": timed, "wall": out["wall"], "walls": walls[name], "cpus": cpus[name], "tps": out["tps"] * walls[name][0] / out["wall"],
                          "final_train_reward": curve[-1][1] if curve else float("nan"),
                          "eval_reward": float(np.mean([e.rewards.mean() for e in episodes])), "reached": reached})
             loads.append(_load())
@@ -287,16 +320,20 @@ def write_settings_doc(records: list[dict[str, Any]], args: argparse.Namespace) 
         f"(federated PPO, FedAvg, {args.budget:,} steps per cell on `scenarios/default.yaml`) with each setting on every seed, "
         "evaluated as `compare` does (deterministic policy, litesim, 6 episodes, the training seed). \"before\" is compare's "
         "training before issue 17 (16 instances, a round and a rollout every 64 steps, minibatches of 64, step size 3e-4), "
-        "on the batched engine (the per-model path's models, `tests/test_batched_ppo.py`). The others: B instances, a round "
-        "and a rollout every 16 steps, 8 minibatches per epoch (B·16/8 rows), step size 1e-3. Means ± standard errors over "
-        "seeds; the difference to \"before\" is paired by seed.",
+        "on the batched engine (the per-model path's models, `tests/test_batched_ppo.py`). PPO updates: rollouts (one update "
+        "of 10 epochs each) in the budget. Means ± standard errors over seeds; the difference to \"before\" is paired by seed.",
         "",
-        "| settings | seeds | evaluated reward | vs before (paired) | seeds at or above before | training reward | vs before (paired) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| settings | instances, rollout steps, minibatch, step size | PPO updates | seeds | evaluated reward | vs before (paired) "
+        "| seeds at or above before | training reward | vs before (paired) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         e, ed, t, td = r["eval_reward"], r["eval_reward_diff"], r["final_train_reward"], r["final_train_reward_diff"]
-        lines.append(f"| {r['settings']} | {len(r['seeds'])} | {e[0]:.3f} ± {e[1]:.3f} | {ed[0]:+.3f} ± {ed[1]:.3f} | "
+        st = SETTINGS[r["settings"]]
+        kw = st.get("algo_kwargs", {})
+        updates = int(np.ceil(np.ceil(args.budget / st["num_envs"]) / st["local_steps"]))
+        lines.append(f"| {r['settings']} | {st['num_envs']}, {st['local_steps']}, {kw.get('batch_size', 64)}, {kw.get('learning_rate', 3e-4):g} "
+                     f"| {updates} | {len(r['seeds'])} | {e[0]:.3f} ± {e[1]:.3f} | {ed[0]:+.3f} ± {ed[1]:.3f} | "
                      f"{r['wins']} of {r['paired']} | {t[0]:.3f} ± {t[1]:.3f} | {td[0]:+.3f} ± {td[1]:.3f} |")
     lines.append("")
     return write_doc_section("\n".join(lines))
@@ -309,7 +346,7 @@ def _fmt_loads(info: dict[str, Any]) -> str:
 def write_doc(speed: tuple | None, reward: tuple | None, targets: list[float], args: argparse.Namespace) -> Path:
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [
-        "## training",
+        "## training" if speed is not None else "## training: the README main job",
         "",
         f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
         f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
@@ -344,7 +381,8 @@ def write_doc(speed: tuple | None, reward: tuple | None, targets: list[float], a
             for tg in targets:
                 hit = r["reached"][tg]
                 hits.append("not reached" if hit is None else (f"{hit[0]:.1f} ({hit[1]:,})" if r["timed"] else f"({hit[0]:.1f}) ({hit[1]:,})"))
-            wall = f"{r['wall']:.1f}" if r["timed"] else f"({r['wall']:.1f})"
+            wall = (f"{r['wall']:.1f}" + (f" ({', '.join(f'{w:.0f}' for w in r['walls'])})" if len(r["walls"]) > 1 else "")) if r["timed"] \
+                else f"({r['wall']:.1f})"
             lines.append(f"| {r['seed']} | {r['path']} | {wall} | {r['tps']:,.0f} | " + " | ".join(hits)
                          + f" | {r['final_train_reward']:.3f} | {r['eval_reward']:.3f} |")
         lines += ["", "Times in parentheses: runs not timed (the batched engine standing in for the per-model path, "
@@ -353,43 +391,60 @@ def write_doc(speed: tuple | None, reward: tuple | None, targets: list[float], a
         if len(timed) == 2:
             before = [r["eval_reward"] for r in rows if r["path"].startswith("before")]
             now = [r["eval_reward"] for r in rows if r["path"].startswith("now")]
-            lines += ["", f"Training part {timed[0]['wall'] / timed[1]['wall']:.1f}x faster (seed {timed[0]['seed']}, the "
+            ratios = [b / n for b, n in zip(timed[0]["walls"], timed[1]["walls"])]
+            cpu_ratios = [b / n for b, n in zip(timed[0]["cpus"], timed[1]["cpus"])]
+            lines += ["", f"Training part {np.median(cpu_ratios):.1f}x less CPU time (" + ", ".join(f"{b:.0f} s vs {n:.0f} s" for b, n in
+                          zip(timed[0]["cpus"], timed[1]["cpus"])) + f"), {np.median(ratios):.1f}x less wall time (median of the "
+                          "repetitions' ratios " + ", ".join(f"{x:.1f}" for x in ratios) + "; under load the wall clock favours the "
+                          f"per-model path's threads, see \"training: off-policy\"); seed {timed[0]['seed']}, the "
                           f"main job's); evaluated reward now {timed[1]['eval_reward']:.3f} vs {timed[0]['eval_reward']:.3f} before; "
                           f"mean over seeds {np.mean(now):.3f} now vs {np.mean(before):.3f} before."]
         lines.append("")
     return write_doc_section("\n".join(lines))
 
 
-def write_dqn_doc(dqn: tuple, args: argparse.Namespace) -> Path:
-    rows, info = dqn
+def write_offpolicy_doc(dqn: tuple | None, td3: tuple | None, args: argparse.Namespace) -> Path:
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     fdrl = FdrlConfig()
+    parts = ",".join(p for p, x in (("dqn", dqn), ("td3", td3)) if x is not None)
     lines = [
-        "## training: off-policy (DQN)",
+        "## training: off-policy (DQN, TD3)",
         "",
         f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
         f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
-        f"`python benchmarks/bench_training.py --parts dqn --reps {args.reps}`. The FDRL recipe's federated DQN "
+        f"`python benchmarks/bench_training.py --parts {parts} --reps {args.reps} --scale {args.scale}`. DQN: the FDRL recipe's federated DQN "
         f"(`scenarios/fdrl_10edge.yaml`: 10 cells, one model per cell; FedProx, half the clients per round, a round "
         f"every {fdrl.local_steps} steps; DQN batch {fdrl.dqn['batch_size']}, one gradient step every "
         f"{fdrl.dqn['train_freq']} steps, layers {list(fdrl.net_arch)}) on the per-model path (one SB3 `learn()` per cell in "
         "lockstep threads) and on batched DQN (`agents/batched_dqn.py`, the same models for the same seeds: "
-        "`tests/test_batched_dqn.py`). A transition is one cell's observation → action → reward. The paths ran in turn in "
-        "one process, the order reversed every repetition; ratios are medians of the ratios within a repetition "
-        f"(1-min load average at each turn: {_fmt_loads(info)}).",
+        "`tests/test_batched_dqn.py`). TD3: federated TD3 (FedAvg) as `slicebridge train default --algo td3` runs it "
+        "(`scenarios/default.yaml`, 4 instances, a round every 64 steps, SB3's TD3 settings: batch 256, one gradient step per "
+        "step, layers 400-300) per model and batched (`agents/batched_td3.py`, `tests/test_batched_td3.py`). A transition is "
+        "one cell's observation → action → reward. The paths of a part ran in turn in one process, the order reversed every "
+        "repetition; ratios are medians of the ratios within a repetition. Under this load the wall-clock rate favours the "
+        "per-model path: its lockstep threads hand the turn to a thread that has slept, which the Linux scheduler runs ahead "
+        "of other processes' threads, while the batched path's one thread gets its fair share; the same litesim steps took "
+        "equal CPU time on both paths but 2-6x the wall time on the batched one (measured by timing `SlicingCore.step`). "
+        "So the cost is compared by CPU time (`time.process_time`, all threads of the process): transitions per CPU second.",
         "",
-        "| path | transitions/s | vs per-model | ratios per repetition |",
-        "| --- | ---: | ---: | --- |",
+        "| path | transitions per CPU s | vs per-model (CPU) | CPU ratios per repetition | transitions per wall s | vs per-model (wall) "
+        "| 1-min load average at each turn |",
+        "| --- | ---: | ---: | --- | ---: | ---: | --- |",
     ]
-    for r in rows:
-        lines.append(f"| {r['path']} | {r['tps']:,.0f} | {r['ratio']:.1f}x | " + ", ".join(f"{x:.1f}" for x in r["ratios"]) + " |")
+    for part in (dqn, td3):
+        if part is None:
+            continue
+        rows, info = part
+        for r in rows:
+            lines.append(f"| {r['path']} | {r['tps_cpu']:,.0f} | {r['cpu_ratio']:.1f}x | " + ", ".join(f"{x:.1f}" for x in r["cpu_ratios"])
+                         + f" | {r['tps']:,.0f} | {r['ratio']:.1f}x | {_fmt_loads(info)} |")
     lines.append("")
     return write_doc_section("\n".join(lines))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward, dqn, settings")
+    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward, dqn, td3, settings")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the speed part's turn")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the speed part's budgets (smaller: quicker, noisier)")
     ap.add_argument("--budget", type=int, default=50000, help="reward part: steps per cell (compare's default)")
@@ -403,15 +458,16 @@ def main() -> int:
     parts = set(args.parts.split(","))
     speed = speed_part(args.reps, args.scale) if "speed" in parts else None
     targets = [float(x) for x in args.targets.split(",")]
-    reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")]) if "reward" in parts else None
+    reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")], args.reps) if "reward" in parts else None
     dqn = dqn_part(args.reps, args.scale) if "dqn" in parts else None
+    td3 = td3_part(args.reps, args.scale) if "td3" in parts else None
     tried = settings_part(args.budget, [int(x) for x in args.seeds.split(",")], args.candidates.split(","), Path(args.results)) \
         if "settings" in parts else None
     if not args.no_write:
         if speed is not None or reward is not None:
             print(f"written: {write_doc(speed, reward, targets, args)}")
-        if dqn is not None:
-            print(f"written: {write_dqn_doc(dqn, args)}")
+        if dqn is not None or td3 is not None:
+            print(f"written: {write_offpolicy_doc(dqn, td3, args)}")
         if tried is not None:
             print(f"written: {write_settings_doc(tried, args)}")
     return 0

@@ -9,6 +9,7 @@ the last bit differently (measured: 0 for the plain MLP, 3e-8 for the dueling he
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -65,13 +66,18 @@ def _assert_same_run(a, b) -> None:
     ("per-slice agents", {"grouping": "slice", "scenario": _tiny().with_updates(action={"mode": "continuous"})}),
 ])
 def test_batched_dqn_follows_the_per_model_path(label, changes):
-    per_model = train(_cfg("per_model", **changes))
+    _assert_same_run(*train_both(_cfg, changes))
+
+
+def train_both(make_cfg: Callable[..., TrainConfig], changes: dict[str, Any]) -> tuple[Any, Any]:
+    """The run ``make_cfg(engine, **changes)`` on the per-model path and batched; checks the batched one did
+    several rounds and gradient steps and moved its models (so equality is not that of untrained models)."""
+    per_model = train(make_cfg("per_model", **changes))
     initial: dict[int, list[np.ndarray]] = {}
-    batched = train(_cfg("batched", model_init=lambda k, m: initial.setdefault(k, get_params(m)), **changes))
-    # several rounds, gradient steps taken and the models moved: the equality is not that of untrained models
+    batched = train(make_cfg("batched", model_init=lambda k, m: initial.setdefault(k, get_params(m)), **changes))
     assert len(batched.history) >= 3 and batched.models[0]._n_updates > 0
     assert max(float(np.abs(p - q).max()) for p, q in zip(get_params(batched.models[0]), initial[0])) > 1e-3
-    _assert_same_run(per_model, batched)
+    return per_model, batched
 
 
 @pytest.mark.parametrize("cut_engine", ["batched", "per_model"])

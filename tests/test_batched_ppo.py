@@ -164,12 +164,12 @@ def test_a_batched_policy_evaluates_in_ns3(tmp_path, ns3_binary):
 
 
 def test_train_and_compare_use_the_throughput_settings_on_litesim(monkeypatch, tmp_path):
-    """``slicebridge train`` (PPO, litesim) and the main job's training run many instances, batched;
-    ns-3 and --num-envs keep what they ask for."""
+    """``slicebridge train`` (PPO, litesim) and the main job's training run many instances, batched (the main
+    job fewer: its budget is fixed); ns-3 and --num-envs keep what they ask for."""
     from types import SimpleNamespace
 
     from slicebridge.app import cli, compare
-    from slicebridge.agents.training import LITESIM_NUM_ENVS, PPO_ALGO_KWARGS
+    from slicebridge.agents.training import FIXED_BUDGET_NUM_ENVS, FIXED_BUDGET_PPO_ALGO_KWARGS, LITESIM_NUM_ENVS, PPO_ALGO_KWARGS
 
     seen: list[TrainConfig] = []
 
@@ -185,8 +185,10 @@ def test_train_and_compare_use_the_throughput_settings_on_litesim(monkeypatch, t
     assert cli.main(["train", "default", "--algo", "sac", "--out", str(tmp_path / "d")]) == 0
     compare._train(compare.CompareConfig(scenario=_tiny(), out_dir=tmp_path / "e"), seed=1)
     fast, ns3, asked, sac, main_job = seen
-    for cfg in (fast, main_job):
-        assert cfg.num_envs == LITESIM_NUM_ENVS and cfg.engine == "auto" and cfg.algo_kwargs == PPO_ALGO_KWARGS
+    assert fast.num_envs == LITESIM_NUM_ENVS and fast.engine == "auto" and fast.algo_kwargs == PPO_ALGO_KWARGS
+    # the main job's fixed budget: fewer instances, as many PPO updates as before issue 17
+    assert main_job.num_envs == FIXED_BUDGET_NUM_ENVS < LITESIM_NUM_ENVS and main_job.engine == "auto"
+    assert main_job.algo_kwargs == FIXED_BUDGET_PPO_ALGO_KWARGS
     assert ns3.num_envs == TrainConfig.num_envs and ns3.algo_kwargs == {}
     assert asked.num_envs == 8 and asked.algo_kwargs == PPO_ALGO_KWARGS
     assert sac.num_envs == TrainConfig.num_envs and sac.algo_kwargs == {}

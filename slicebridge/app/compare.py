@@ -39,7 +39,7 @@ class CompareConfig:
     calibrate: bool = True
     policy_dir: Path | None = None
     baselines: tuple[str, ...] = BASELINE_NAMES
-    train_num_envs: int | None = None  # None: training.throughput_settings' batch (PPO: 256), else 16
+    train_num_envs: int | None = None  # None: training.throughput_settings' fixed-budget batch (PPO: 64), else 16
     include_random: bool = True  # a uniformly random policy: the floor every ranking should agree on
     resume: bool = True  # training continues from out_dir/train/checkpoints when there is one
     executor: Executor | None = None  # runs the evaluation episodes (None: one after the other here; or a RayExecutor)
@@ -74,8 +74,8 @@ def _train(config: CompareConfig, seed: int) -> tuple[Path, float]:
     run_dir = config.out_dir / "train"
     _log(f"training {config.algorithm} ({config.strategy}) in litesim for {config.budget_steps} steps per cell → {run_dir}")
     t0 = time.perf_counter()
-    # issue 17: many instances per step, PPO batched (benchmarks/bench_training.py measures this call)
-    settings = {"num_envs": 16, **throughput_settings("litesim", config.algorithm)}
+    # issue 17: many instances per step, PPO batched, as many updates as before (benchmarks/bench_training.py measures this call)
+    settings = {"num_envs": 16, **throughput_settings("litesim", config.algorithm, fixed_budget=True)}
     if config.train_num_envs is not None:
         settings["num_envs"] = config.train_num_envs
     train(TrainConfig(scenario=config.scenario, simulator="litesim", algorithm=config.algorithm, mode="federated",
