@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
+import threading
+import time
 import subprocess
 import sys
 
@@ -20,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 from slicebridge.distributed.edge import EdgeConfig, FederationSpec, make_server, run_in_process, spec_digest  # noqa: E402
-from slicebridge.distributed.flower import OurStrategy, auth_answer, load_global_model  # noqa: E402
+from slicebridge.distributed.flower import OurStrategy, auth_answer, load_global_model, wait_reachable  # noqa: E402
 
 SETTINGS = ["--scenario", "tiny", "--clients", "3", "--local-steps", "8", "--num-envs", "2", "--seed", "7", "--strategy", "fedavg"]
 
@@ -127,3 +130,24 @@ def test_a_client_that_reconnects_is_taken_back():
     assert {k: p.cid for k, p in strategy._identify(manager).items()} == {0: "first"}
     manager.proxies = {"again": _Proxy("again", 0, None, digest)}  # the process restarted: a new Flower cid
     assert {k: p.cid for k, p in strategy._identify(manager).items()} == {0: "again"}
+
+
+def test_a_client_waits_for_a_server_that_is_not_listening_yet():
+    """Flower's client dies on a refused connection; ours waits (``--wait``) for a server still starting."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    with pytest.raises(ConnectionError, match=address):
+        wait_reachable(address, max_wait_s=0.3)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    late = threading.Timer(0.5, lambda: (listener.bind(("127.0.0.1", port)), listener.listen()))
+    late.start()
+    try:
+        t0 = time.monotonic()
+        wait_reachable(address, max_wait_s=30)
+        assert time.monotonic() - t0 >= 0.4, "returned before the server listened"
+    finally:
+        late.join()
+        listener.close()

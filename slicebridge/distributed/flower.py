@@ -33,6 +33,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import time
 from pathlib import Path
 from typing import Callable
@@ -110,11 +111,31 @@ class EdgeFlowerClient(flwr.client.NumPyClient):
                                f"round {last_round} and no checkpoint of that round is left in {self.checkpoint_dir}")
 
 
+def wait_reachable(address: str, max_wait_s: float) -> None:
+    """Return once ``address`` (HOST:PORT) accepts TCP connections; ConnectionError after ``max_wait_s``.
+
+    Flower's gRPC client gives up at once on a refused connection, so a client started together with
+    its server (``flower local``, or a server slower to start under load) would otherwise die."""
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+                return
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise ConnectionError(f"no Flower server reachable at {address} within {max_wait_s:g} s ({exc}): start "
+                                      "the server first, check --server, or give a longer --wait") from None
+            time.sleep(0.25)
+
+
 def run_client(cfg: EdgeConfig, fed: FederationSpec, client_id: int, server_address: str, checkpoint_dir: str | Path | None = None,
                root_certificates: bytes | None = None, auth_key: bytes | None = None, max_wait_s: float = 120.0) -> None:
-    """Connect to the server, train whenever selected, return when the server ends the federation."""
+    """Connect to the server (waiting up to ``max_wait_s`` for it to listen), train whenever selected,
+    return when the server ends the federation."""
     client = EdgeFlowerClient(cfg, fed, client_id, checkpoint_dir, auth_key)
     try:
+        wait_reachable(server_address, max_wait_s)
         flwr.client.start_client(server_address=server_address, client=client.to_client(), insecure=root_certificates is None,
                                  root_certificates=root_certificates, max_wait_time=max_wait_s)
     finally:

@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 from slicebridge.distributed import EXTRA_HINT
@@ -205,10 +206,19 @@ def main(argv: list[str]) -> int:
         certificates = tuple(_read(p) for p in tls) if all(tls) else None
         try:
             flower.serve(cfg, fed, args.rounds, args.address, args.out, args.resume, certificates, auth_key, args.wait)
-        except TimeoutError as exc:  # not every client joined (or passed authentication) in time
-            print(f"slicebridge flower server: {exc}; the checkpoints of the rounds done are in {args.out}", file=sys.stderr)
-            return 1
+        except BaseException as exc:
+            # Flower's start_server leaves its gRPC server running when the strategy raises, and that server's
+            # worker threads (blocked on the clients' streams) would keep this process alive at exit for ever.
+            what = str(exc) if isinstance(exc, TimeoutError) else "".join(traceback.format_exception(exc)).rstrip()
+            print(f"slicebridge flower server: {what}\nthe checkpoints of the rounds done are in {args.out}",
+                  file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(1)
         return 0
     checkpoints = Path(args.out) / f"client_{args.client_id}" if args.out else None
-    flower.run_client(cfg, fed, args.client_id, args.server, checkpoints, _read(args.ca_cert), auth_key, args.wait)
+    try:
+        flower.run_client(cfg, fed, args.client_id, args.server, checkpoints, _read(args.ca_cert), auth_key, args.wait)
+    except ConnectionError as exc:
+        print(f"slicebridge flower client {args.client_id}: {exc}", file=sys.stderr)
+        return 1
     return 0
