@@ -170,9 +170,11 @@ class OurStrategy(FlowerStrategyBase):
         wanted = len(self.server.clients)
         deadline = time.monotonic() + self.wait_s
         while True:
-            for gone in [cid for cid in self.ids if cid not in client_manager.all()]:
+            # a snapshot: Flower's gRPC threads add and remove clients in that dict while this loop runs
+            present = dict(client_manager.all())
+            for gone in [cid for cid in self.ids if cid not in present]:
                 log.warning("client %d disconnected; waiting for it to join again", self.ids.pop(gone))
-            for cid, proxy in client_manager.all().items():
+            for cid, proxy in present.items():
                 if cid in self.ids or cid in self.refused:
                     continue
                 nonce = secrets.token_hex(16)
@@ -193,7 +195,8 @@ class OurStrategy(FlowerStrategyBase):
                     continue
                 self.ids[cid] = k
                 self.report(f"[flower] client {k} joined ({len(self.ids)}/{wanted})")
-            connected = {k: client_manager.all()[cid] for cid, k in self.ids.items() if cid in client_manager.all()}
+            present = dict(client_manager.all())
+            connected = {k: present[cid] for cid, k in self.ids.items() if cid in present}
             if len(connected) == wanted:
                 return connected
             if time.monotonic() > deadline:
