@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""``slicebridge fidelity``: sizing, bounds, matrix files, and the whole command on tiny with real ns-3."""
+"""``slicebridge fidelity``: sizing, warm-up override, bounds, matrix files, the ns-3 cache key, merged runs,
+and the whole command on tiny with real ns-3."""
 
 import csv
 import json
 
 import numpy as np
+import pytest
 
 from slicebridge.app.calibration import GAP_KPIS
 from slicebridge.app.cli import main
-from slicebridge.app.fidelity import FidelityConfig, ScenarioFidelity, sized, write_matrix
+from slicebridge.app.fidelity import FidelityConfig, ScenarioFidelity, _ns3_key, _stored_key, combine, sized, write_matrix
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.scenario import load_scenario
 
@@ -62,3 +64,54 @@ def test_fidelity_command_on_tiny(tmp_path, ns3_binary, capsys):
     # a second run with the same settings reuses the simulations
     assert main(["fidelity", "tiny", "--episodes", "2", "--out", str(out)]) == 0
     assert "ns-3 simulations cached" in capsys.readouterr().out
+
+
+def _write_cache(path, key: dict) -> None:
+    np.savez_compressed(path, key=np.array(json.dumps(key, sort_keys=True)))
+
+
+def test_cache_written_before_a_schema_field_existed_still_matches(tmp_path):
+    """A field added to the schema since the traces were written takes its default, which is what ns-3
+    did before; a real change of the scenario still invalidates the cache."""
+    tiny = load_scenario("tiny")
+    key = json.loads(json.dumps(_ns3_key(tiny, ["equal"], 2, 7)))
+    old = json.loads(json.dumps(key))
+    del old["scenario"]["action"]["discrete_moves"]  # as written before the field existed
+    _write_cache(tmp_path / "old.npz", old)
+    assert _stored_key(np.load(tmp_path / "old.npz")) == key
+    changed = json.loads(json.dumps(old))
+    changed["scenario"]["control"]["warmup_ms"] = 300.0
+    _write_cache(tmp_path / "changed.npz", changed)
+    assert _stored_key(np.load(tmp_path / "changed.npz")) != key
+
+
+def test_warmup_override_reaches_the_scenario_and_the_matrix(tmp_path):
+    config = FidelityConfig(scenarios=[], out_dir=tmp_path, warmup_ms=1500.0)
+    sc, _ = sized(load_scenario("tiny"), config)
+    assert sc.control.warmup_ms == 1500.0
+    assert sized(load_scenario("tiny"), FidelityConfig(scenarios=[], out_dir=tmp_path))[0].control.warmup_ms == 100.0
+    r = _result("one", 0.2)
+    r.warmup_ms = 1500.0
+    assert "| one | 3 × 1 (cut from 50), warm-up 1500 ms |" in write_matrix([r], tmp_path).read_text()
+
+
+def test_combine_merges_runs_into_one_matrix(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        d.mkdir()
+    first = _result("one", 0.2)
+    first.means["ns3"] = np.arange(2 * K.N_KPIS, dtype=float).reshape(2, K.N_KPIS)
+    write_matrix([first, _result("two", 0.4)], a)
+    write_matrix([_result("two", 0.1)], b)  # a later run of "two" replaces the first
+    assert main(["fidelity", "--combine", str(a), str(b), "--out", str(tmp_path / "all")]) == 0
+    assert "2 scenarios from 2 runs" in capsys.readouterr().out
+    merged = json.loads((tmp_path / "all" / "scenarios.json").read_text())
+    assert [m["name"] for m in merged] == ["one", "two"] and merged[1]["violations"] == []
+    assert merged[0]["means_all"]["ns3"] == first.means["ns3"].tolist()
+    text = (tmp_path / "all" / "matrix.md").read_text()
+    assert "`slicebridge fidelity --combine" in text and "| two | b | 50 → 1% | 50 → 10% |" in text
+    old = json.loads((a / "scenarios.json").read_text())
+    del old[0]["gaps_before_all"]
+    (a / "scenarios.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="re-run that scenario"):
+        combine([a], tmp_path / "x")

@@ -12,6 +12,7 @@ from slicebridge.agents.training import LITESIM_NUM_ENVS, ConfigChangedError, Tr
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
 from slicebridge.app.fidelity import FidelityConfig, run_fidelity
+from slicebridge.app.fidelity import combine as combine_fidelity
 from slicebridge.app.recipes import RECIPES
 from slicebridge.app.recipes import main as recipes_main
 from slicebridge.app.summary import format_kpi_table, summarise
@@ -169,15 +170,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     """litesim vs ns-3 over scenarios (issue 10): see slicebridge.app.fidelity."""
+    if args.combine:
+        command = " ".join(["slicebridge fidelity --combine", *args.combine, f"--out {args.out}"])
+        results = combine_fidelity([Path(d) for d in args.combine], Path(args.out), command=command)
+        print(f"matrix: {Path(args.out) / 'matrix.md'} ({len(results)} scenarios from {len(args.combine)} runs)")
+        return 0
     specs = args.scenarios or sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
     for spec in specs:
         _scenario(spec)  # refuse a bad name before hours of simulation
     config = FidelityConfig(scenarios=specs, out_dir=Path(args.out), episodes=args.episodes, seed=args.seed,
                             include_random=not args.no_random, large_ues=args.large_ues, large_steps=args.large_steps,
-                            large_episodes=args.large_episodes)
+                            large_episodes=args.large_episodes, warmup_ms=args.warmup_ms)
     command = " ".join(["slicebridge fidelity", *args.scenarios, f"--episodes {args.episodes}", f"--large-ues {args.large_ues}",
                         f"--large-steps {args.large_steps}", f"--large-episodes {args.large_episodes}",
                         *([f"--seed {args.seed}"] if args.seed is not None else []), *(["--no-random"] if args.no_random else []),
+                        *([f"--warmup-ms {args.warmup_ms:g}"] if args.warmup_ms is not None else []),
                         f"--out {args.out}"])
     results = run_fidelity(config, command=command)
     print(f"matrix: {Path(args.out) / 'matrix.md'} ({len(results)} of {len(specs)} scenarios)")
@@ -351,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--large-ues", type=int, default=100, help="more UEs than this in all: a short ns-3 window (default %(default)s)")
     fi.add_argument("--large-steps", type=int, default=3, help="decision periods of a large scenario (default %(default)s)")
     fi.add_argument("--large-episodes", type=int, default=1, help="episodes of a large scenario (default %(default)s)")
+    fi.add_argument("--warmup-ms", type=float, default=None,
+                    help="warm-up of every scenario in both simulators, ms (default: each scenario's control.warmup_ms)")
+    fi.add_argument("--combine", nargs="+", metavar="DIR", default=None,
+                    help="no simulation: merge the scenarios.json of these fidelity runs into one matrix in --out")
     fi.add_argument("--out", default="reports/fidelity", help="output directory")
     fi.set_defaults(func=cmd_fidelity)
 

@@ -17,7 +17,10 @@ and the per-policy reward gaps. Written as it goes into ``out_dir``:
 
 ns-3 runs large scenarios at ~0.01 simulated seconds per wall-clock second on a loaded 2-core
 machine, so a scenario with more than ``large_ues`` UEs in all is cut to ``large_steps`` decision
-periods and ``large_episodes`` episodes (the output says which were cut).
+periods and ``large_episodes`` episodes (the output says which were cut). ``warmup_ms`` overrides every
+scenario's warm-up (both simulators), e.g. to let hundreds of UEs attach in ns-3 before the measured
+window. Matrices of several runs (each with its own window) are merged by :func:`combine`
+(``slicebridge fidelity --combine DIR ...``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class FidelityConfig:
     large_steps: int = 3  # ... and runs this many decision periods
     large_episodes: int = 1  # ... in this many episodes
     ns3_step_timeout_s: float = 900.0  # a large scenario's ns-3 step can take minutes on a loaded machine
+    warmup_ms: float | None = None  # None: each scenario's own control.warmup_ms
     log: object = print
 
 
@@ -81,6 +85,7 @@ class ScenarioFidelity:
     calibration: dict
     means: dict = field(default_factory=dict)  # "lite_before"/"lite_after"/"ns3" → [S, K] medians over baselines
     seconds: float = 0.0
+    warmup_ms: float | None = None  # the warm-up when FidelityConfig.warmup_ms overrode the scenario's
 
     @property
     def shortened(self) -> bool:
@@ -101,12 +106,29 @@ class ScenarioFidelity:
         return out
 
     def to_json(self) -> dict:
+        """Everything :meth:`from_json` needs (``*_all``: the ``[S, K]`` arrays over every KPI of
+        ``bridge.kpi``) plus readable per-KPI gaps and the violations."""
         return {"name": self.name, "slices": list(self.slices), "steps": self.steps, "full_steps": self.full_steps,
                 "episodes": self.episodes, "tau_before": self.tau_before, "tau_after": self.tau_after,
                 "gaps_before": {k: self.gaps_before[:, K.KPI_INDEX[k]].tolist() for k in GAP_KPIS},
                 "gaps_after": {k: self.gaps_after[:, K.KPI_INDEX[k]].tolist() for k in GAP_KPIS},
+                "gaps_before_all": self.gaps_before.tolist(), "gaps_after_all": self.gaps_after.tolist(),
+                "means_all": {label: np.asarray(m).tolist() for label, m in self.means.items()},
                 "reward_gap_before": self.reward_gap_before, "reward_gap_after": self.reward_gap_after,
-                "violations": self.violations(), "calibration": self.calibration, "seconds": self.seconds}
+                "violations": self.violations(), "calibration": self.calibration, "seconds": self.seconds,
+                "warmup_ms": self.warmup_ms}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ScenarioFidelity":
+        """The result :meth:`to_json` wrote (a ``scenarios.json`` entry)."""
+        if "gaps_before_all" not in d:
+            raise ValueError(f"fidelity result {d.get('name')!r} was written before scenarios.json kept the whole "
+                             "gap and mean arrays; re-run that scenario (its ns-3 traces are cached) to combine it")
+        return cls(d["name"], tuple(d["slices"]), d["steps"], d["full_steps"], d["episodes"],
+                   np.asarray(d["gaps_before_all"]), np.asarray(d["gaps_after_all"]), d["tau_before"], d["tau_after"],
+                   d["reward_gap_before"], d["reward_gap_after"], d["calibration"],
+                   {label: np.asarray(m) for label, m in d["means_all"].items()}, d.get("seconds", 0.0),
+                   d.get("warmup_ms"))
 
 
 def _log(config: FidelityConfig, msg: str) -> None:
@@ -114,7 +136,10 @@ def _log(config: FidelityConfig, msg: str) -> None:
 
 
 def sized(scenario: Scenario, config: FidelityConfig) -> tuple[Scenario, int]:
-    """The scenario as run (large ones cut to ``large_steps`` periods) and its episode count."""
+    """The scenario as run (large ones cut to ``large_steps`` periods, the warm-up overridden by
+    ``config.warmup_ms``) and its episode count."""
+    if config.warmup_ms is not None:
+        scenario = scenario.with_updates(control={"warmup_ms": config.warmup_ms})
     if scenario.n_cells * scenario.ues_per_cell > config.large_ues and scenario.control.episode_steps > config.large_steps:
         return scenario.with_updates(control={"episode_steps": config.large_steps}), min(config.episodes, config.large_episodes)
     return scenario, config.episodes
@@ -138,16 +163,25 @@ def _ns3_key(scenario: Scenario, names: list[str], episodes: int, seed: int) -> 
 
 
 def _stored_key(stored) -> dict:
+    """The key a cache was written with, its scenario read through today's schema: a field added to
+    the schema since then takes its default (which reproduces what ns-3 did before the field
+    existed), so only a real change of the scenario, policies or seeds invalidates the traces. A
+    stored scenario today's schema refuses gives a key that matches nothing."""
     key = json.loads(str(stored["key"]))
     key["scenario"].pop("litesim", None)  # files written before the key left litesim out
-    return key
+    try:
+        current = Scenario.model_validate(key["scenario"]).model_dump(mode="json")
+    except ValueError:
+        return key
+    current.pop("litesim", None)
+    return {**key, "scenario": current}
 
 
 def _simulate(scenario: Scenario, names: list[str], episodes: int, seed: int, out: Path, config: FidelityConfig) -> CompareData:
     """Both simulators × policies, traces appended to ``out/traces.csv``. The ns-3 traces are cached in
     ``out/traces.npz`` (litesim is always re-run: it is quick, and its parameters may have changed)."""
     cache = out / "traces.npz"
-    key = _ns3_key(scenario, names, episodes, seed)
+    key = json.loads(json.dumps(_ns3_key(scenario, names, episodes, seed)))  # as stored: JSON types
     data = CompareData(baselines=tuple(n for n in names if n != "random"))
     sims = ["litesim", "ns3"]  # litesim first: quick, and its traces are on disk before ns-3 starts
     if cache.exists():
@@ -189,7 +223,8 @@ def run_scenario(spec: str, config: FidelityConfig) -> ScenarioFidelity:
            f"{episodes} episode(s): ns-3 is slow on {full.n_cells * full.ues_per_cell} UEs)"
            if scenario.control.episode_steps < full.control.episode_steps else "")
     _log(config, f"{scenario.name}: {episodes} episode(s) × {scenario.control.episode_steps} periods of "
-                 f"{scenario.control.decision_period_ms:g} ms per policy and simulator{cut}")
+                 f"{scenario.control.decision_period_ms:g} ms after a {scenario.control.warmup_ms:g} ms warm-up "
+                 f"per policy and simulator{cut}")
     names = list(config.baselines)
     if any(sl.initial_share is not None for sl in scenario.slices) and "static" not in names:
         names.append("static")  # as in compare: configured shares are a baseline of their own
@@ -210,7 +245,7 @@ def run_scenario(spec: str, config: FidelityConfig) -> ScenarioFidelity:
         gaps_before, gaps_after, rank_agreement(data.rewards["litesim"], data.rewards["ns3"]),
         rank_agreement(data.calibrated_rewards, data.rewards["ns3"]),
         _reward_gaps(data.rewards["litesim"], data.rewards["ns3"]), _reward_gaps(data.calibrated_rewards, data.rewards["ns3"]),
-        data.calibration, means, time.perf_counter() - t0)
+        data.calibration, means, time.perf_counter() - t0, config.warmup_ms)
     bad = result.violations()
     _log(config, f"{scenario.name}: done in {result.seconds:.0f} s; Kendall τ {result.tau_before:.2f} → {result.tau_after:.2f}; "
                  + ("within the bounds" if not bad else "over the bounds: " + "; ".join(bad)))
@@ -249,7 +284,8 @@ def matrix_markdown(results: list[ScenarioFidelity], command: str = "") -> str:
     lines += ["", "| scenario | periods × episodes | Kendall τ before → after | max reward gap before → after | held-out objective before → after | bounds after calibration |",
               "|---|---|---|---|---|---|"]
     for r in results:
-        window = f"{r.steps} × {r.episodes}" + (f" (cut from {r.full_steps})" if r.shortened else "")
+        window = (f"{r.steps} × {r.episodes}" + (f" (cut from {r.full_steps})" if r.shortened else "")
+                  + (f", warm-up {r.warmup_ms:g} ms" if r.warmup_ms is not None else ""))
         held = r.calibration.get("held_before"), r.calibration.get("held_after")
         held_txt = f"{held[0]['objective']:.3f} → {held[1]['objective']:.3f}" if held[0] and held[1] else "n/a"
         rg = (max(r.reward_gap_before.values(), default=0.0), max(r.reward_gap_after.values(), default=0.0))
@@ -299,4 +335,21 @@ def run_fidelity(config: FidelityConfig, command: str = "") -> list[ScenarioFide
             continue
         write_matrix(results, config.out_dir, command)
         _log(config, f"matrix so far: {config.out_dir / 'matrix.md'}")
+    return results
+
+
+def combine(dirs: Sequence[Path], out: Path, command: str = "") -> list[ScenarioFidelity]:
+    """One matrix from several fidelity runs (each ``DIR/scenarios.json``; e.g. small scenarios on
+    their whole episode and large ones on a short window, run as separate commands). A scenario in
+    several runs is taken from the last. Writes the matrix files into ``out``."""
+    by_name: dict[str, ScenarioFidelity] = {}
+    for d in dirs:
+        path = Path(d) / "scenarios.json"
+        if not path.exists():
+            raise FileNotFoundError(f"fidelity --combine: {path} missing (not the --out of a fidelity run?)")
+        for entry in json.loads(path.read_text()):
+            by_name[entry["name"]] = ScenarioFidelity.from_json(entry)
+    out.mkdir(parents=True, exist_ok=True)
+    results = list(by_name.values())
+    write_matrix(results, out, command)
     return results
