@@ -60,6 +60,9 @@ def test_fidelity_command_on_tiny(tmp_path, ns3_binary, capsys):
     assert cal["fit_after"]["objective"] <= cal["fit_before"]["objective"]
     assert cal["split"]["held_out_policies"] == ["proportional", "random"] and cal["split"]["held_out_episodes"] == [1]
     assert (out / "tiny" / "traces.csv").read_text().count("\n") == 1 + 2 * 4 * 2 * 10 * 2  # sims×policies×eps×steps×slices
+    lite = np.load(out / "tiny" / "litesim.npz")
+    assert lite["before/random/kpis"].shape == lite["after/random/kpis"].shape == (2, 10, 1, 2, K.N_KPIS)
+    assert lite["after/equal/rewards"].shape == (2, 10, 1)
     assert "Held-out check" not in (out / "matrix.md").read_text() and "held out: policies proportional" in (out / "matrix.md").read_text()
     # a second run with the same settings reuses the simulations
     assert main(["fidelity", "tiny", "--episodes", "2", "--out", str(out)]) == 0

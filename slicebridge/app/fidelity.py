@@ -10,7 +10,8 @@ and the per-policy reward gaps. Written as it goes into ``out_dir``:
 
 - ``<scenario>/traces.csv`` (every episode as it finishes) and ``<scenario>/traces.npz`` (the ns-3
   traces: a re-run with the same scenario, policies and seeds skips ns-3, re-runs litesim and
-  re-does the calibration);
+  re-does the calibration); ``<scenario>/litesim.npz``: litesim's traces before and after calibration
+  (``before|after/<policy>/kpis`` ``[E, T, C, S, K]`` and ``/rewards``), to read a cell's cause per policy;
 - ``matrix.csv`` and ``scenarios.json`` (re-written after every scenario);
 - ``matrix.md`` (tables, bounds check) and ``fidelity_heatmap.png`` (scenario × slice rows, KPI
   columns, before and after calibration).
@@ -234,6 +235,10 @@ def run_scenario(spec: str, config: FidelityConfig) -> ScenarioFidelity:
     _log(config, f"{scenario.name}: calibrating")
     calibrate_compare_data(scenario, data, seed)
     (out / "calibration.json").write_text(json.dumps(data.calibration, indent=1))
+    np.savez_compressed(out / "litesim.npz", **{
+        f"{label}/{p}/{part}": arrays[p] for label, traces, rewards in
+        (("before", data.traces["litesim"], data.rewards["litesim"]), ("after", data.calibrated, data.calibrated_rewards))
+        for part, arrays in (("kpis", traces), ("rewards", rewards)) for p in arrays})
     base = list(data.baselines)
     lite, ns3, cal = data.traces["litesim"], data.traces["ns3"], data.calibrated
     gaps_before = _median_over([gap_table(lite[p], ns3[p]) for p in base])
