@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""What batched DQN (``agents.batched_dqn``) and batched TD3/DDPG (``agents.batched_td3``) share: SB3's
+"""What batched DQN, TD3/DDPG and SAC (``agents.batched_dqn``, ``agents.batched_td3``, ``agents.batched_sac``) share: SB3's
 off-policy loop for K same-shaped models on one lockstep simulation, without the K threads.
 
 As ``OffPolicyAlgorithm.learn`` does per model: rollouts of ``train_freq`` steps (each step: the
@@ -9,12 +9,13 @@ round at a rollout start once ``local_steps`` core steps have passed (``"resume"
 a resumed run, ``"final"`` at the end; the SB3 models hold the current state while it runs).
 
 Random draws: replay sampling (``ReplayBuffer.sample``) and the exploration draws (DQN's ε, TD3's
-action noise) use NumPy's global generator, so they are made in the per-model path's order: worker
-by worker, model k's replay samples for its gradient steps and then its next step's draw; when a
+action noise) use NumPy's global generator, SAC's Gaussian samples (acting and learning) torch's, so
+they are made in the per-model path's order: worker by worker, model k's draws for its gradient steps
+(:meth:`_sample`) and then its next step's draw; when a
 round starts there, every model's samples before the round and every draw after it (the per-model
 path's workers meet in the round between the two). Draws on a model's own generator (its action
 space's uniform samples) need no order. A subclass supplies the networks: :meth:`_explore` (one
-model's draws for a step), :meth:`_act` (every model's actions from them), :meth:`_on_step`,
+model's draws for a step), :meth:`_act` (every model's actions from them), :meth:`_on_step`, :meth:`_sample`,
 :meth:`_train`, :meth:`from_models`, :meth:`to_models` and, for FedProx, ``policy_names`` and
 ``parameters``.
 """
@@ -92,11 +93,16 @@ class BatchedOffPolicy:
         """(actions for the environment, actions for the replay buffers), each ``[K, N, ...]``."""
         raise NotImplementedError
 
+    def _sample(self, m: Any, grad_steps: int) -> list[Any]:
+        """Model m's draws for ``grad_steps`` gradient steps, as its ``train`` makes them: its replay samples
+        (SAC adds its torch draws)."""
+        return [m.replay_buffer.sample(m.batch_size) for _ in range(grad_steps)]
+
     def _on_step(self) -> None:
         """After every model stored the step's transition (DQN: target update, ε)."""
 
     def _train(self, batches: list[list[Any]], grad_steps: int) -> None:
-        """``grad_steps`` updates of every model; ``batches[k][j]``: model k's replay sample for step j."""
+        """``grad_steps`` updates of every model; ``batches[k][j]``: model k's draws (:meth:`_sample`) for step j."""
         raise NotImplementedError
 
     def from_models(self) -> None:
@@ -120,7 +126,7 @@ class BatchedOffPolicy:
     def _boundary(self, grad_steps: int, tag: str | None, act: bool) -> list[Any] | None:
         """The end of one rollout and the start of the next: the gradient steps due, the round ``tag``
         (None: none) and, if ``act``, the next step's draws, in the per-model path's order. Returns the draws."""
-        sample = lambda m: [m.replay_buffer.sample(m.batch_size) for _ in range(grad_steps)]  # noqa: E731
+        sample = lambda m: self._sample(m, grad_steps)  # noqa: E731
         draws: list[Any] | None = None
         if tag is None and act:
             batches, draws = [], []

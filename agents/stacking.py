@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""K same-shaped torch networks as one: what batched PPO (``agents.batched_ppo``) and batched DQN
-(``agents.batched_dqn``) share.
+"""K same-shaped torch networks as one: what the batched engines (``agents.batched_ppo``, ``agents.batched_dqn``,
+``agents.batched_actor_critic``) share.
 
 Every parameter is stacked on a leading model axis (``torch.func.stack_module_state``), inputs carry the
 same axis (``x [K, N, in]``), and nothing mixes across it: model k's output, loss and gradient depend on
-model k's slice only. A plain MLP (``nn.Sequential`` of ``Linear`` and parameter-free activations) runs
-as one ``torch.baddbmm`` per layer; any other module (e.g. the dueling head) through
+model k's slice only. A plain MLP (``nn.Sequential`` of ``Linear`` and parameter-free activations, or one
+``Linear``) runs as one ``torch.baddbmm`` per layer; any other module (e.g. the dueling head) through
 ``torch.func.functional_call`` under ``torch.func.vmap`` (about twice the cost, same numbers).
 
 Adam is elementwise, so one Adam over the stacked tensors is K Adams; :func:`stack_adam_state` and
@@ -57,7 +57,8 @@ class StackedNet:
         self.names = [n for n, _ in modules[0].named_parameters()]
         self.p: dict[str, torch.Tensor] = {n: params[n].requires_grad_(trainable) for n in self.names}
         self.buffers = buffers
-        self.plain = is_plain_mlp(modules[0])
+        self.linear = isinstance(modules[0], nn.Linear) and modules[0].bias is not None  # e.g. SAC's mean and log-std heads
+        self.plain = self.linear or is_plain_mlp(modules[0])
         if not self.plain:
             skeleton = copy.deepcopy(modules[0]).to("meta")
 
@@ -71,6 +72,8 @@ class StackedNet:
         return [self.p[n] for n in self.names]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.linear:
+            return linear(x, self.p["weight"], self.p["bias"])
         if self.plain:
             return mlp(x, self.p, "", self.template)
         return self._vmapped(self.p, self.buffers, x)

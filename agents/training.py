@@ -20,10 +20,10 @@ the paper's per-slice reward): ``slice`` one model per slice across the cells, `
 sample count ``|D_m|`` (the FedAvg weight ``|D_m|/|D|``) is its transitions in the round
 (steps × instances × units in the group).
 
-Engines (``engine``): PPO, DQN-family, TD3 and DDPG models train as one stacked network
-(``agents.batched_ppo``, ``agents.batched_dqn``, ``agents.batched_td3``: one forward pass per step and
-one backward pass and Adam step per minibatch or gradient step for all models) when it supports them,
-``auto``; otherwise (SAC, or what ``unsupported_reason`` names), or with ``per_model``, every model
+Engines (``engine``): PPO, DQN-family, TD3, DDPG and SAC models train as one stacked network
+(``agents.batched_ppo``, ``agents.batched_dqn``, ``agents.batched_td3``, ``agents.batched_sac``: one forward
+pass per step and one backward pass and Adam step per minibatch or gradient step for all models) when it
+supports them, ``auto``; otherwise (what ``unsupported_reason`` names, e.g. gSDE), or with ``per_model``, every model
 runs its own SB3 ``learn()`` in lockstep threads (``agents.lockstep``), the reference the batched paths
 are tested against. Both give the same models for the same seeds (to float rounding) and write the
 same checkpoints and policies.
@@ -59,7 +59,7 @@ from slicebridge.agents.algorithms import (
     configure_logging,
     is_off_policy,
 )
-from slicebridge.agents import batched_dqn, batched_ppo, batched_td3
+from slicebridge.agents import batched_dqn, batched_ppo, batched_sac, batched_td3
 from slicebridge.agents.lockstep import CellGroupVecEnv, LockstepHub, run_workers
 from slicebridge.agents.params import (
     federated_tensors,
@@ -96,6 +96,7 @@ BATCHED_ENGINES: dict[str, tuple[Callable[..., Any], Callable[..., str | None]]]
     "ppo": (batched_ppo.BatchedPPO, batched_ppo.unsupported_reason),
     **{name: (batched_dqn.BatchedDQN, batched_dqn.unsupported_reason) for name in ("dqn", "ddqn", "dueling_ddqn")},
     **{name: (batched_td3.BatchedTD3, batched_td3.unsupported_reason) for name in ("td3", "ddpg")},
+    "sac": (batched_sac.BatchedSAC, batched_sac.unsupported_reason),
 }
 ENGINES = ("auto", "batched", "per_model")
 
@@ -136,7 +137,7 @@ class TrainConfig:
     unit_window: int = 8  # per-slice units: demand steps the predictor sees
     max_change: float = 0.5  # per-slice units, continuous: the largest percent change per step (0.5 = ±50 %)
     init_policy: Path | str | None = None  # start every model from this saved policy (meta-initialisation, agents.meta_init)
-    # auto: PPO models train as one stacked network (agents.batched_ppo) when it supports them, else
+    # auto: models train as one stacked network (BATCHED_ENGINES) when one supports them, else
     # one SB3 learn() per model in lockstep threads (per_model, the reference); batched: refuse otherwise
     engine: str = "auto"  # auto | batched | per_model
     model_init: Callable[[int, BaseAlgorithm], None] | None = None  # called as (k, model) on every fresh model after init_policy (agents.transfer)
@@ -355,7 +356,7 @@ class _Trainer:
         self.server: FederatedServer | None = None
         self.bar = None
         self._resume_state: dict[str, Any] | None = None
-        self.batched: batched_ppo.BatchedPPO | batched_dqn.BatchedDQN | batched_td3.BatchedTD3 | None = None
+        self.batched: batched_ppo.BatchedPPO | batched_dqn.BatchedDQN | batched_td3.BatchedTD3 | batched_sac.BatchedSAC | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
     def _groups(self, n_cells: int) -> list[list[int]]:

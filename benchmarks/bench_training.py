@@ -29,10 +29,11 @@ engines and timed; the other ``--seeds`` show the spread of the rewards: there "
 the batched engine at the old settings — the per-model path's models to float rounding
 (``tests/test_batched_ppo.py``) in a third of its time — and is not timed.
 
-Off-policy parts (``--parts dqn,td3``, their own section of docs/BENCHMARKS.md): the FDRL recipe's
-federated DQN on ``scenarios/fdrl_10edge.yaml``, and federated TD3 on the default scenario as
-``slicebridge train`` runs it, each on the per-model path and batched (``agents.batched_dqn``,
-``agents.batched_td3``, the same models), side by side as the speed part.
+Off-policy parts (``--parts dqn,td3`` and ``--parts sac``, their own sections of docs/BENCHMARKS.md): the
+FDRL recipe's federated DQN on ``scenarios/fdrl_10edge.yaml``, and federated TD3 and SAC on the default
+scenario as ``slicebridge train`` runs them (SAC also with 64-64 layers), each on the per-model path and
+batched (``agents.batched_dqn``, ``agents.batched_td3``, ``agents.batched_sac``, the same models), side by
+side as the speed part.
 
 Usage: ``python benchmarks/bench_training.py [--parts speed,reward,dqn] [--reps 3] [--no-write]``
 """
@@ -179,19 +180,21 @@ def dqn_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, A
     return side_by_side(paths, reps, "dqn")
 
 
-def td3_part(reps: int, scale: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Federated TD3 (FedAvg) as ``slicebridge train default --algo td3`` runs it (4 instances, a round every 64
-    steps, SB3's TD3 settings) on ``scenarios/default.yaml``: the per-model path against batched TD3."""
+def actor_critic_part(algorithm: str, reps: int, scale: float, net_arch: list[int] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Federated TD3 or SAC (FedAvg) as ``slicebridge train default --algo td3|sac`` runs it (4 instances, a round
+    every 64 steps, SB3's settings; ``net_arch``: other layers) on ``scenarios/default.yaml``: the per-model
+    path against batched TD3/SAC."""
     def run(engine: str, steps: int) -> dict[str, Any]:
-        cfg = TrainConfig(scenario=Scenario.from_yaml(SCENARIO), algorithm="td3", mode="federated", strategy="fedavg", total_steps=steps,
-                          progress=False, tensorboard=False, engine=engine)
+        cfg = TrainConfig(scenario=Scenario.from_yaml(SCENARIO), algorithm=algorithm, mode="federated", strategy="fedavg", total_steps=steps,
+                          progress=False, tensorboard=False, engine=engine, net_arch=net_arch)
         return run_config(cfg)
 
+    name = algorithm.upper() + (f", layers {'-'.join(map(str, net_arch))}," if net_arch else "")
     paths: list[tuple[str, Callable[[], dict[str, Any] | None]]] = [
-        ("TD3 per-model B=4 (before)", lambda: run("per_model", int(800 * scale))),
-        ("TD3 batched B=4 (same settings, the default now)", lambda: run("batched", int(1600 * scale))),
+        (f"{name} per-model B=4 (before)", lambda: run("per_model", int(800 * scale))),
+        (f"{name} batched B=4 (same settings, the default now)", lambda: run("batched", int(1600 * scale))),
     ]
-    return side_by_side(paths, reps, "td3")
+    return side_by_side(paths, reps, algorithm)
 
 
 def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tuple[float, float, int]]:
@@ -427,24 +430,48 @@ def write_offpolicy_doc(dqn: tuple | None, td3: tuple | None, args: argparse.Nam
         "equal CPU time on both paths but 2-6x the wall time on the batched one (measured by timing `SlicingCore.step`). "
         "So the cost is compared by CPU time (`time.process_time`, all threads of the process): transitions per CPU second.",
         "",
-        "| path | transitions per CPU s | vs per-model (CPU) | CPU ratios per repetition | transitions per wall s | vs per-model (wall) "
-        "| 1-min load average at each turn |",
-        "| --- | ---: | ---: | --- | ---: | ---: | --- |",
+        *_offpolicy_table([p for p in (dqn, td3) if p is not None]),
     ]
-    for part in (dqn, td3):
-        if part is None:
-            continue
-        rows, info = part
+    return write_doc_section("\n".join(lines))
+
+
+def _offpolicy_table(parts: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> list[str]:
+    """The off-policy sections' table: one row per path of each part."""
+    lines = ["| path | transitions per CPU s | vs per-model (CPU) | CPU ratios per repetition | transitions per wall s | vs per-model (wall) "
+             "| 1-min load average at each turn |",
+             "| --- | ---: | ---: | --- | ---: | ---: | --- |"]
+    for rows, info in parts:
         for r in rows:
             lines.append(f"| {r['path']} | {r['tps_cpu']:,.0f} | {r['cpu_ratio']:.1f}x | " + ", ".join(f"{x:.1f}" for x in r["cpu_ratios"])
                          + f" | {r['tps']:,.0f} | {r['ratio']:.1f}x | {_fmt_loads(info)} |")
-    lines.append("")
+    return lines + [""]
+
+
+def write_sac_doc(parts: list[tuple[list[dict[str, Any]], dict[str, Any]]], args: argparse.Namespace) -> Path:
+    """docs/BENCHMARKS.md "training: off-policy (SAC)": SB3's layers, then 64-64 (``--parts sac``)."""
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = [
+        "## training: off-policy (SAC)",
+        "",
+        f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores shared with other engineers' jobs, Python "
+        f"{platform.python_version()}, torch {torch.__version__} (1 thread); command: "
+        f"`python benchmarks/bench_training.py --parts sac --reps {args.reps} --scale {args.scale}`. Federated SAC (FedAvg) as "
+        "`slicebridge train default --algo sac` runs it (`scenarios/default.yaml`, 4 instances, a round every 64 steps, SB3's "
+        "SAC settings: batch 256, one gradient step per step, entropy coefficient learnt, layers 256-256), then the same with "
+        "layers 64-64, each per model (one SB3 `learn()` per cell in lockstep threads) and batched (`agents/batched_sac.py`, "
+        "the same models for the same seeds: `tests/test_batched_sac.py`). Method as in \"training: off-policy (DQN, TD3)\": "
+        "the paths of a part in turn in one process, the order reversed every repetition, ratios the medians of the ratios "
+        "within a repetition, the cost compared by transitions per CPU second (under load the wall clock favours the "
+        "per-model path's threads).",
+        "",
+        *_offpolicy_table(parts),
+    ]
     return write_doc_section("\n".join(lines))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward, dqn, td3, settings")
+    ap.add_argument("--parts", default="speed,reward", help="comma-separated: speed, reward, dqn, td3, sac, settings")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the speed part's turn")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the speed part's budgets (smaller: quicker, noisier)")
     ap.add_argument("--budget", type=int, default=50000, help="reward part: steps per cell (compare's default)")
@@ -460,7 +487,8 @@ def main() -> int:
     targets = [float(x) for x in args.targets.split(",")]
     reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")], args.reps) if "reward" in parts else None
     dqn = dqn_part(args.reps, args.scale) if "dqn" in parts else None
-    td3 = td3_part(args.reps, args.scale) if "td3" in parts else None
+    td3 = actor_critic_part("td3", args.reps, args.scale) if "td3" in parts else None
+    sac = [actor_critic_part("sac", args.reps, args.scale, arch) for arch in (None, [64, 64])] if "sac" in parts else []
     tried = settings_part(args.budget, [int(x) for x in args.seeds.split(",")], args.candidates.split(","), Path(args.results)) \
         if "settings" in parts else None
     if not args.no_write:
@@ -468,6 +496,8 @@ def main() -> int:
             print(f"written: {write_doc(speed, reward, targets, args)}")
         if dqn is not None or td3 is not None:
             print(f"written: {write_offpolicy_doc(dqn, td3, args)}")
+        if sac:
+            print(f"written: {write_sac_doc(sac, args)}")
         if tried is not None:
             print(f"written: {write_settings_doc(tried, args)}")
     return 0

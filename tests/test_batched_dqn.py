@@ -80,15 +80,21 @@ def train_both(make_cfg: Callable[..., TrainConfig], changes: dict[str, Any]) ->
     return per_model, batched
 
 
+def train_cut_and_resumed(make_cfg: Callable[..., TrainConfig], tmp_path: Path, cut_engine: str, rounds: int = 3) -> tuple[Any, Any]:
+    """An uninterrupted per-model run of ``make_cfg``, and the same run cut after ``rounds`` rounds on
+    ``cut_engine`` and resumed batched."""
+    reference = train(make_cfg("per_model", run_dir=tmp_path / "ref"))
+    cut = train(make_cfg(cut_engine, run_dir=tmp_path / "cut", stop_after_rounds=rounds))
+    assert cut.interrupted
+    resumed = train(make_cfg("batched", run_dir=tmp_path / "cut"))
+    assert resumed.resumed_round == rounds
+    return reference, resumed
+
+
 @pytest.mark.parametrize("cut_engine", ["batched", "per_model"])
 def test_batched_dqn_resume_matches_an_uninterrupted_per_model_run(tmp_path, cut_engine):
     """Cut after 3 rounds (replay buffers checkpointed), resumed batched: ends where the per-model run ends."""
-    reference = train(_cfg("per_model", run_dir=tmp_path / "ref"))
-    cut = train(_cfg(cut_engine, run_dir=tmp_path / "cut", stop_after_rounds=3))
-    assert cut.interrupted
-    resumed = train(_cfg("batched", run_dir=tmp_path / "cut"))
-    assert resumed.resumed_round == 3
-    _assert_same_run(reference, resumed)
+    _assert_same_run(*train_cut_and_resumed(_cfg, tmp_path, cut_engine))
 
 
 def _models(algorithm: str, n: int, **algo_kwargs):
