@@ -4,6 +4,7 @@ and the whole command on tiny with real ns-3."""
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,22 @@ def test_combine_merges_runs_into_one_matrix(tmp_path, capsys):
     (a / "scenarios.json").write_text(json.dumps(old))
     with pytest.raises(ValueError, match="re-run that scenario"):
         combine([a], tmp_path / "x")
+
+
+def test_dt_mafl_stand_in_is_the_shipped_scenario_at_ns3_size():
+    """docs/fidelity/dt_mafl_6slice_ns3scale.yaml (the matrix's dt_mafl row) is scenarios/dt_mafl_6slice.yaml
+    with 5x fewer devices at 5x the rate, within the UEs an ns-3 LTE cell attaches (320 SRS indices)."""
+    base = load_scenario("dt_mafl_6slice")
+    small = load_scenario(Path(__file__).resolve().parents[1] / "docs" / "fidelity" / "dt_mafl_6slice_ns3scale.yaml")
+    k = 5
+    assert small.n_cells * small.ues_per_cell <= 320 < base.n_cells * base.ues_per_cell
+    for b, s in zip(base.slices, small.slices, strict=True):
+        assert s.ues_per_cell * k == b.ues_per_cell and s.load_profile == b.load_profile
+        assert s.traffic.rate_mbps == pytest.approx(k * b.traffic.rate_mbps)
+        assert s.sla.throughput_mbps == pytest.approx(k * b.sla.throughput_mbps)
+    assert small.reward.mu == pytest.approx(k * base.reward.mu)
+    rest = [x.model_dump(exclude={"name", "description", "slices", "reward"}) for x in (base, small)]
+    assert rest[0] == rest[1]
+    assert base.reward.model_dump(exclude={"mu"}) == small.reward.model_dump(exclude={"mu"})
+    strip = {"ues_per_cell", "traffic", "sla"}
+    assert [s.model_dump(exclude=strip) for s in base.slices] == [s.model_dump(exclude=strip) for s in small.slices]
