@@ -246,7 +246,7 @@ class BatchedPPO:
         self.axis = ModelAxis(hub)
         self.K, self.n_envs = self.axis.K, self.axis.n_envs  # N per model, env index b·g + j
         self.policy = StackedActorCritic([m.policy for m in self.models])
-        self.optimizer = adam_like(self.m0.policy.optimizer, self.policy.parameters)
+        self.optimizer = adam_like(self.m0.policy.optimizer, self.policy.parameters, fused=True)
         stack_adam_state([m.policy.optimizer for m in self.models], self._per_model_params(), self.policy.parameters, self.optimizer)
         self.action_space = self.m0.action_space
         self.discrete = isinstance(self.action_space, spaces.Discrete)

@@ -92,10 +92,18 @@ class StackedNet:
                     t.copy_(self.p[n][k])
 
 
-def adam_like(template: torch.optim.Optimizer, params: list[torch.Tensor]) -> torch.optim.Adam:
-    """A ``torch.optim.Adam`` over ``params`` with ``template``'s settings (one group)."""
+def adam_like(template: torch.optim.Optimizer, params: list[torch.Tensor], fused: bool = False) -> torch.optim.Adam:
+    """A ``torch.optim.Adam`` over ``params`` with ``template``'s settings (one group).
+
+    ``fused``: torch's fused kernel (one pass over each tensor instead of ~10 elementwise operations;
+    the same update up to float rounding, ~1e-7 relative). Used where a benchmark showed Adam's share
+    of the time (batched PPO: ~20 % of the README main job's training, docs/BENCHMARKS.md).
+    """
     keys = ("lr", "betas", "eps", "weight_decay", "amsgrad", "foreach", "maximize", "capturable", "differentiable", "fused")
-    return torch.optim.Adam(params, **{k: template.defaults[k] for k in keys if k in template.defaults})
+    settings = {k: template.defaults[k] for k in keys if k in template.defaults}
+    if fused and not (settings.get("amsgrad") or settings.get("differentiable") or settings.get("capturable")):
+        settings.update(fused=True, foreach=None)
+    return torch.optim.Adam(params, **settings)
 
 
 def stack_adam_state(optimizers: Sequence[torch.optim.Optimizer], per_model: Sequence[Sequence[torch.Tensor]],

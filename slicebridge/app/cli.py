@@ -8,6 +8,7 @@ from pathlib import Path
 
 from slicebridge.agents.baselines import BASELINES
 from slicebridge.agents.policy import load_policy
+from slicebridge.agents.threads import configured_torch_threads, torch_threads
 from slicebridge.agents.training import LITESIM_NUM_ENVS, ConfigChangedError, TrainConfig, throughput_settings, train
 from slicebridge.app.compare import CompareConfig, run_compare
 from slicebridge.app.evaluate import evaluate
@@ -382,12 +383,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _torch_threads() -> int:
+    try:
+        return configured_torch_threads()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
 
     try:
-        return args.func(args)
+        with torch_threads(_torch_threads()):
+            return args.func(args)
     except (CliError, ScenarioError, InvalidActionError, FileNotFoundError) as exc:
         print(f"slicebridge: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -15,7 +15,7 @@ and the Flower run execute the same code:
 - each client keeps its own Python/NumPy/torch generator states and swaps them in around ``fit``, so
   a client draws the same random numbers whether it shares a process with other clients (in-process)
   or runs alone (Flower); and it builds and trains its model on one torch thread whatever the
-  process's setting (:func:`one_torch_thread`): that is what makes the two runs give the same
+  process's setting (``agents.threads.torch_threads``): that is what makes the two runs give the same
   global model, to the bit.
 
 :func:`initial_params` is the round-0 global model both servers start from (a model built with the
@@ -27,19 +27,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
-import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from slicebridge.agents.algorithms import algorithm_class, build_model, configure_logging, is_off_policy
 from slicebridge.agents.params import federated_tensors, get_params, set_params, trainable_tensors
+from slicebridge.agents.threads import torch_threads
 from slicebridge.agents.training import KpiMeter
 from slicebridge.bridge.scenario import Scenario, load_scenario
 from slicebridge.envs import SlicingVecEnv, make_core
@@ -98,25 +97,12 @@ class _Metered(VecEnvWrapper):
         return obs, rewards, dones, infos
 
 
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Build and train on one torch thread whatever the process's setting: another thread count can
-    change a float sum's order (and the orthogonal initialisation's QR), and the in-process reference
-    and a client process need not have the same count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def initial_params(cfg: EdgeConfig) -> Params:
     """The round-0 global model: the online networks of a model built with the federation seed."""
     saved = rng_states()
     core = make_core(cfg.load(), cfg.simulator, num_envs=cfg.num_envs, seed=cfg.seed)
     try:
-        with one_torch_thread():
+        with torch_threads(1):
             model = build_model(cfg.algorithm, SlicingVecEnv(core), seed=cfg.seed, algo_kwargs=_model_kwargs(cfg), net_arch=cfg.net_arch)
         return get_params(model)
     finally:
@@ -139,7 +125,7 @@ class EdgeClient:
             self.meter = KpiMeter(self.core, cfg.success_threshold)
             self.env = _Metered(SlicingVecEnv(self.core), self.meter)
             set_random_seed(self.seed)
-            with one_torch_thread():
+            with torch_threads(1):
                 self.model = build_model(cfg.algorithm, self.env, seed=self.seed, algo_kwargs=_model_kwargs(cfg), net_arch=cfg.net_arch)
             self._rng = rng_states()
         finally:
@@ -170,7 +156,7 @@ class EdgeClient:
         restore_rng_states(self._rng)
         self.meter.clear()
         try:
-            with one_torch_thread():
+            with torch_threads(1):
                 self.model.learn(total_timesteps=self.cfg.local_steps * self.cfg.num_envs, reset_num_timesteps=False, progress_bar=False)
             self._rng = rng_states()
         finally:

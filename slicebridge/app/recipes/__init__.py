@@ -13,8 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import torch
-
+from slicebridge.agents.threads import configured_torch_threads, torch_threads
 from slicebridge.app.recipes import dt_drl, dt_mafl, fdrl, mfrl, tl_madrl
 from slicebridge.app.recipes.fdrl import FdrlConfig, run_fdrl
 from slicebridge.app.recipes.tl_madrl import TlMadrlConfig, run_tl_madrl
@@ -50,12 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    torch.set_num_threads(1)  # the recipes batch instances in NumPy; torch threads would only contend
     kw: dict[str, Any] = {"out_dir": Path(args.out or f"runs/{args.recipe}"), "progress": not args.no_progress, "reuse": args.reuse}
     if args.methods:
         kw["methods"] = tuple(args.methods.split(","))
     for dest, value in vars(args).items():
         if dest not in (*COMMON_OPTIONS, "recipe") and value is not None:
             kw[dest] = value
-    print(run_recipe(args.recipe, **kw))
+    with torch_threads(configured_torch_threads()):  # small networks: more threads only contend
+        print(run_recipe(args.recipe, **kw))
     return 0
