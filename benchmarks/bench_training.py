@@ -56,6 +56,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from slicebridge.agents.threads import torch_threads  # noqa: E402
 from slicebridge.agents.training import TrainConfig, throughput_settings, train  # noqa: E402
 from slicebridge.app.evaluate import evaluate  # noqa: E402
 from slicebridge.app.recipes.common import method_config  # noqa: E402
@@ -65,6 +66,7 @@ from slicebridge.bridge.scenario import Scenario  # noqa: E402
 from benchmarks.common import cpu_model, write_doc_section  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "default.yaml"
+TORCH_DEFAULT_THREADS = torch.get_num_threads()  # before main() sets one
 UES_PER_CELL = 10  # default.yaml: 4 + 3 + 3
 MOBILE_ENV = "mobile-small-central-v0"
 OLD_CLI = dict(num_envs=4, local_steps=64, engine="per_model")  # slicebridge train before issue 17
@@ -212,27 +214,33 @@ def smoothed_curve(history: list[dict[str, Any]], episode_steps: int) -> list[tu
     return out
 
 
-def reward_part(targets: list[float], budget: int, seeds: list[int], reps: int = 1) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def reward_part(targets: list[float], budget: int, seeds: list[int], reps: int = 1,
+                cli_threads: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The timed seed's pair runs ``reps`` times, the order reversed every repetition (its rows: the first
-    repetition's rewards, the median wall time; ``walls``: every repetition's)."""
+    repetition's rewards, the median wall time; ``walls``: every repetition's). ``cli_threads``: the timed
+    seed also runs the per-model path on torch's default thread count, as ``compare`` ran it before
+    issue 17 (the command line now runs torch on one thread, ``agents.threads``)."""
     sc = Scenario.from_yaml(SCENARIO)
     new = throughput_settings("litesim", "ppo", fixed_budget=True)  # compare's training
     rows, loads = [], [_load()]
     for seed in seeds:
         timed = seed == sc.seed
         before = OLD_COMPARE if timed else {**OLD_COMPARE, "engine": "batched"}
-        runs = [("before: " + ("per-model" if timed else "batched") + " B=16, SB3 settings", before), (f"now: batched B={new['num_envs']}", new)]
-        walls: dict[str, list[float]] = {name: [] for name, _ in runs}
-        cpus: dict[str, list[float]] = {name: [] for name, _ in runs}
+        runs = [("before: " + ("per-model" if timed else "batched") + " B=16, SB3 settings", before, 1), (f"now: batched B={new['num_envs']}", new, 1)]
+        if timed and cli_threads:  # compare before issue 17 left torch at its default thread count
+            runs.insert(1, (f"before, as compare ran it: per-model B=16, torch's default {TORCH_DEFAULT_THREADS} threads", before, TORCH_DEFAULT_THREADS))
+        walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
         firsts: dict[str, dict[str, Any]] = {}
         for rep in range(reps if timed else 1):
-            for name, settings in (runs if rep % 2 == 0 else runs[::-1]):
-                out = run_slicebridge(settings, budget, seed)
+            for name, settings, threads in (runs if rep % 2 == 0 else runs[::-1]):
+                with torch_threads(threads):
+                    out = run_slicebridge(settings, budget, seed)
                 walls[name].append(out["wall"])
                 cpus[name].append(out["cpu"])
                 firsts.setdefault(name, out)
                 print(f"[reward] seed {seed} rep {rep} {name}: {out['wall']:.1f} s wall, {out['cpu']:.1f} s CPU (load {_load():.1f})", flush=True)
-        for name, _ in runs:
+        for name, _, _ in runs:
             out = firsts[name]
             out["wall"] = float(np.median(walls[name]))
             res = out["result"]
@@ -479,13 +487,15 @@ def main() -> int:
     ap.add_argument("--seeds", default="7,8,9", help="reward part: training seeds (7, the scenario's, is timed)")
     ap.add_argument("--candidates", default="B256,B128,B64", help=f"settings part: which of {list(SETTINGS)[1:]}")
     ap.add_argument("--results", default=str(SETTINGS_RESULTS), help="settings part: JSON-lines records (continued, not redone)")
+    ap.add_argument("--cli-threads", action="store_true",
+                    help="reward part: also time the per-model path on torch's default threads, as compare ran it before issue 17")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
     parts = set(args.parts.split(","))
     speed = speed_part(args.reps, args.scale) if "speed" in parts else None
     targets = [float(x) for x in args.targets.split(",")]
-    reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")], args.reps) if "reward" in parts else None
+    reward = reward_part(targets, args.budget, [int(x) for x in args.seeds.split(",")], args.reps, args.cli_threads) if "reward" in parts else None
     dqn = dqn_part(args.reps, args.scale) if "dqn" in parts else None
     td3 = actor_critic_part("td3", args.reps, args.scale) if "td3" in parts else None
     sac = [actor_critic_part("sac", args.reps, args.scale, arch) for arch in (None, [64, 64])] if "sac" in parts else []
