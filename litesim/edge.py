@@ -20,7 +20,11 @@ delivered over the radio in the period (arriving spread over it, as litesim's tr
   smoothed as a queue's departures are (Whitt's QNA, deterministic TTI service):
   ``c² = (1 − b²) · c_a²``. Plus the fluid backlog's drain time
   ``(Q0 + Q1) / 2 / μ`` (Little's law with the mean backlog of the period);
-- the 95th percentile adds ``ln 20`` times the sharing term (an exponential tail) to the same backlog term.
+- the 95th percentile is the packet's own service time ``x`` (fixed: a slice's packets have one size)
+  plus ``ln 20`` times the sharing excess ``x · c² ρ / (1 − ρ)`` (an exponential tail) plus the same
+  backlog term. (Scaling the whole sojourn by ``ln 20`` gave a packet alone on the server a p95 of
+  3·x: on fdrl_10edge_compute, IoT's periodic 200-byte jobs, whose compute delay ns-3 shows as
+  nearly constant, had a litesim p95 of 23 ms against ns-3's 9.7 ms.)
 
 A slice without compute need (``cycles_per_bit = 0``) passes through with no delay; one with no compute
 share completes nothing (its bytes wait at the edge).
@@ -90,8 +94,9 @@ class EdgeFluid:
         safe = np.where(serving, rate, 1.0)
         rho = np.minimum(np.where(serving, arrived / np.where(serving, rate * self.period_ms, 1.0), 0.0), RHO_MAX)
         ca2 = (1.0 - np.minimum(radio_busy, 1.0) ** 2) * self.ca2
-        sharing = self.packet / safe * (1.0 + ca2 * rho / (1.0 - rho))
+        own = self.packet / safe  # a packet's own service time (ms), the same for every packet of the slice
+        sharing = own * (1.0 + ca2 * rho / (1.0 - rho))
         backlog = 0.5 * (queue + left) / safe
         finished = (done > 0) & serving
         return EdgePeriod(done=done, delay_ms=np.where(finished, sharing + backlog, 0.0),
-                          p95_ms=np.where(finished, _LN20 * sharing + backlog, 0.0), queue=left)
+                          p95_ms=np.where(finished, own + _LN20 * (sharing - own) + backlog, 0.0), queue=left)
