@@ -133,8 +133,9 @@ def clip_grad_norm_per_model(params: Sequence[torch.Tensor], max_norm: float) ->
     if not grads:
         return
     k = grads[0].shape[0]
-    norms = torch.stack([torch.linalg.vector_norm(g.reshape(k, -1), dim=1) for g in grads])  # [P, K]
-    total = torch.linalg.vector_norm(norms, dim=0)
+    # one norm over each model's concatenated gradients (clip_grad_norm_ takes the norm of the
+    # per-tensor norms: the same value up to float rounding, in one call instead of one per tensor)
+    total = torch.linalg.vector_norm(torch.cat([g.reshape(k, -1) for g in grads], dim=1), dim=1)  # [K]
     coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     for g in grads:
         g.mul_(coef.reshape((k,) + (1,) * (g.dim() - 1)))
