@@ -35,6 +35,7 @@ def _cfg(engine: str, **kw) -> TrainConfig:
     ("independent, a fixed entropy coefficient and three critics",
      {"mode": "independent", "algo_kwargs": {**KWARGS, "ent_coef": 0.05, "policy_kwargs": {"n_critics": 3}}}),
     ("action noise on top of the sampled actions, one instance", {"num_envs": 1, "total_steps": 128, "algo_kwargs": {**KWARGS, "action_noise": 0.1}}),
+    ("per-slice agents: several units per model", {"grouping": "slice"}),
 ])
 def test_batched_sac_follows_the_per_model_path(label, changes):
     assert_same_actor_critic_run(*train_both(_cfg, changes))
