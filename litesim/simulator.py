@@ -13,10 +13,14 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
    slice's load profile at this step (per cell: ``topology.cell_load_scale`` and
    ``cell_load_shift_steps``; with ``applies_to: active_ues`` the profile switches whole UEs on and
    off instead); arrivals are spread evenly over the period (fluid).
-2. **Channel** (:mod:`litesim.channel`): per-PRB SINR of every UE towards its own cell, with the
-   interference of every other cell scaled by that cell's used-PRB fraction of the previous period;
-   CQI and spectral efficiency per ns-3's LteAmc (PiroEW2010); with Rayleigh fading, the expected
-   efficiency over the fading gain (:class:`litesim.channel.FadingSeTable`). A UE carries
+2. **Channel** (:mod:`litesim.channel`): per-PRB SINR of every UE towards its own cell; CQI and
+   spectral efficiency per ns-3's LteAmc (PiroEW2010); with Rayleigh fading, the expected efficiency
+   over the fading gain (:class:`litesim.channel.FadingSeTable`). The SE KPI is the wideband one (every
+   other cell's interference scaled by its used-PRB fraction of the previous period). The rate is the
+   mixture over interference states (:meth:`LiteSim._spectral_efficiency`): each of the UE's
+   :data:`N_STRONG_INTERFERERS` strongest neighbours is busy on the PRBs overlapping the UE's in a
+   share ``ℓ`` of the TTIs (its previous period's load), ns-3 sizes a TB from the CQI of one such
+   state and the TBs that meet a state supporting less are sent twice. A UE carries
    ``r = SE · se_scale[slice] · 180 kHz · T · scheduler_efficiency · slice_efficiency[slice]`` bits per
    PRB held over the period.
 3. **Slicing**: slice ``s`` of a cell owns ``share_s · n_PRB`` PRBs. ``strict``: PRBs a slice does not
@@ -35,16 +39,18 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
    that mixture per cell and slice, plus the LTE pipeline (:data:`LTE_PIPELINE_MS`: TTI alignment,
    MAC-to-channel delay, one TTI on the air), ``litesim.base_delay_ms`` (core latency) and the
    slice's ``litesim.slice_delay_ms`` (its own fixed latency, fitted by calibration). A share of each
-   UE's bytes (:func:`harq_retx_probability`: CQI from an idle TTI, TB sent in a busy one) comes one
-   HARQ retransmission (:data:`HARQ_RETX_MS`) later. The age of the backlog is tracked by its oldest
-   and newest byte.
+   UE's bytes (:func:`harq_retx_probability`: CQI from one interference state, TB sent in one that
+   supports less) comes one HARQ retransmission (:data:`HARQ_RETX_MS`) later; a packet served on
+   arrival over ``k`` TBs waits for it with probability ``1 − (1 − p)^k``. The age of the backlog is
+   tracked by its oldest and newest byte.
 
 Packet-level corrections to the fluid picture (measured against ns-3 in ``docs/FIDELITY.md``):
 ``HEADER_BYTES`` per packet ride on the air and in the RLC buffer; a transmitting slice holds its
 whole RBG width for a TTI and serves one UE in it, so every burst of arrivals ends in an
-under-filled transport block (PRB use above the bits' need, bursts merging as the slice gets busy);
-a Kingman G/D/1 wait per slice (utilisation = busy TTI fraction, arrival variability by traffic
-model) and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
+under-filled transport block (PRB use above the bits' need; a UE's bursts merge while it transmits);
+a Kingman G/D/1 wait per slice over the UEs without carried backlog (utilisation = their busy TTI
+fraction, arrival variability by traffic model; PF serves a new burst before a backlogged UE's queue)
+and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
 
 Speed: the model is written as whole-batch NumPy calls; where NumPy's obvious call is slow at these
 shapes (masked ufuncs, tiny reductions and per-row sorts) it calls a kernel of :mod:`litesim.kernels`
@@ -124,6 +130,9 @@ HARQ_RETX_MS = LTE_HARQ_RETX_TTIS * TTI_MS
 # Over-the-air bytes per application packet beyond its payload: IPv4 20 + UDP 8 + PDCP 2 + RLC UM 2
 # (GTP-U/UDP/IP of S1-U never cross the radio). The RLC buffer and the PRBs carry these bytes.
 HEADER_BYTES = 32.0
+# Interfering cells per UE whose busy/idle TTIs the rate and HARQ model tell apart (2^K interference
+# states; the other cells count at their mean load): all neighbours of a 3-sector site
+N_STRONG_INTERFERERS = 2
 RHO_MAX = 0.95  # Kingman term: utilisation cap (beyond it the fluid backlog carries the delay)
 # Stochastic waiting ~ Exp(W): two uniform pieces, mass 3/4 on [0, a W] (a = ln 4, the 75 % quantile)
 # and 1/4 on [a W, (a + 2) W] (the memoryless tail's mean excess): mean 1.117 W, p95 2.986 W (exp: 2.996 W)
@@ -139,18 +148,21 @@ def fixed_latency_ms(scenario: Scenario) -> np.ndarray:
     return air_interface(scenario).pipeline_ms + scenario.litesim.base_delay_ms + extra
 
 
-def harq_retx_probability(load: np.ndarray, cqi_gap: np.ndarray) -> np.ndarray:
-    """Probability that a UE's transport block fails its first transmission (one HARQ retransmission).
+def harq_retx_probability(probs: list[np.ndarray], ses: list[np.ndarray]) -> np.ndarray:
+    """Share of a UE's transport blocks that fail their first transmission (one HARQ retransmission).
 
-    ns-3's eNB picks the MCS from the UE's last CQI, measured in an earlier TTI; the TB is decoded
-    against the interference of the TTI it is sent in. When the neighbours' PRBs that overlap the UE's
-    are busy a fraction ``load`` of the TTIs, the CQI came from an idle TTI and the TB meets a busy one
-    with probability ``load·(1 − load)``; the TB then fails if the idle-TTI CQI is above what the
-    UE reaches with its neighbours transmitting (``cqi_gap`` = 1; 0 if both give the same CQI). The
-    retransmission, combined with the first copy, is taken to succeed (ns-3's traces: 97 % do).
-    ``load``, ``cqi_gap``: arrays of one shape (float32); returns that shape."""
-    load = np.clip(load, 0.0, 1.0)
-    return load * (1.0 - load) * cqi_gap
+    ns-3's eNB sizes a TB from the UE's last CQI, measured in an earlier TTI; the TB is decoded against
+    the interference of the TTI it is sent in. With the neighbours' overlapping PRBs busy or idle
+    independently from TTI to TTI, the interference state of the CQI's TTI (``a``) and of the TB's
+    (``b``) are two independent draws from the same distribution (``probs[k]``: probability of state
+    ``k``; ``ses[k]``: the efficiency of the CQI the UE reports in it), and the TB fails where
+    ``ses[a] > ses[b]``: ``Σ_a Σ_b probs[a]·probs[b]·[ses[a] > ses[b]]``. The retransmission, combined
+    with the first copy, is taken to succeed (ns-3's traces: 97 % do). Two states (idle with
+    probability ``1 − ℓ``, busy with ``ℓ``) give ``ℓ(1 − ℓ)`` where the idle CQI is the higher.
+    Arrays of one shape (float32); returns that shape."""
+    # each unordered pair of states of different efficiency fails one way round: Σ_{a<b} p_a p_b [SE_a ≠ SE_b]
+    terms = [probs[a] * probs[b] * (ses[a] != ses[b]) for a in range(len(ses)) for b in range(a + 1, len(ses))]
+    return sum_in_order(terms) if terms else np.zeros_like(ses[0])
 
 
 def arrival_scv(traffic, n_sources: int) -> float:
@@ -187,13 +199,14 @@ class _State:
     shadow_db: np.ndarray  # [B, C, U, C] float32
     gain_own: np.ndarray  # [B, C, U] float32 mW per PRB from the serving cell
     gain_int: np.ndarray  # [B, C*U, C] float32 mW per PRB from every cell, own cell zeroed
-    i_full: np.ndarray  # [B, C, U] float32 mW per PRB of interference with every other cell transmitting
-    cqi_gap: np.ndarray  # [B, C, U] float32 1 where the CQI without interference beats the one at i_full
+    strong: np.ndarray  # [B, C, U, K] int64 the K strongest interfering cells of each UE (K = LiteSim.n_strong)
+    strong_gain: np.ndarray  # [B, C, U, K] float32 mW per PRB from each of them
     queue: np.ndarray  # [B, C, U] float32 bytes
     age_old: np.ndarray  # [B, C, U] float32 ms, age of the oldest queued byte
     age_new: np.ndarray  # [B, C, U] float32 ms, age of the newest queued byte
     used_prev: np.ndarray  # [B, C] float32 used-PRB fraction of the previous period
     busy_prev: np.ndarray  # [B, C, S] float32 fraction of the previous period's TTIs each slice transmitted
+    hold_prev: np.ndarray  # [B, C, S] float32 (wait + service) / service of a burst in the previous period (≥ 1)
     slice_used_prev: np.ndarray  # [B, C, S] float32 PRB share each slice used in the previous period
     shares_prev: np.ndarray  # [B, C, S] float32 shares of the previous period (RBG block layout)
     edge_queue: np.ndarray  # [B, C, S] float64 payload bytes waiting at the edge server (zeros without edge)
@@ -301,6 +314,7 @@ class LiteSim:
         self.n_tti = _F32(self.period_ms * air.dl_slots_per_ms)
         self.tti_ms = _F32(air.slot_ms)
         self.harq_ms = _F32(air.harq_retx_ms)
+        self.n_strong = min(N_STRONG_INTERFERERS, self.n_cells - 1)
         self.rbg = _F32(air.rbg_prbs)
         # prb_used_share as ns-3's collectors count it: of all PRB-time of the period (NR: PRB-symbols
         # over every symbol of every slot, so a carrier whose DL data symbols are all used reads 51/70;
@@ -444,14 +458,15 @@ class LiteSim:
         keys = instance_keys(seeds)
         periods = np.zeros(n, dtype=np.int64)
         gain_own, gain_int = self._gains(xy, shadow)
-        i_full, cqi_gap = self._harq_geometry(gain_own, gain_int)
+        strong, strong_gain = self._strong_interferers(gain_int)
         tr = self.traffic.init_state(keys, periods - 1)
         zeros = np.zeros((n, C, U), dtype=_F32)
         return _State(seeds=seeds, keys=keys, periods=periods, steps=np.zeros(n, dtype=np.int64), ue_xy=xy,
-                      shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, i_full=i_full, cqi_gap=cqi_gap,
+                      shadow_db=shadow, gain_own=gain_own, gain_int=gain_int, strong=strong, strong_gain=strong_gain,
                       queue=zeros.copy(),
                       age_old=zeros.copy(), age_new=zeros.copy(), used_prev=np.zeros((n, C), dtype=_F32),
                       busy_prev=np.ones((n, C, self.n_slices), dtype=_F32),
+                      hold_prev=np.ones((n, C, self.n_slices), dtype=_F32),
                       slice_used_prev=np.zeros((n, C, self.n_slices), dtype=_F32),
                       shares_prev=np.broadcast_to(self.initial_shares[:, :self.n_slices], (n, C, self.n_slices)).astype(_F32),
                       edge_queue=np.zeros((n, C, self.n_slices)),
@@ -526,16 +541,15 @@ class LiteSim:
             inside &= np.abs(off) <= 60.0
         st.ue_xy[...] = np.where(inside[..., None], new, st.ue_xy)  # in place: st may be a chunk view
         st.gain_own[...], st.gain_int[...] = self._gains(st.ue_xy, st.shadow_db)
-        st.i_full[...], st.cqi_gap[...] = self._harq_geometry(st.gain_own, st.gain_int)
+        st.strong[...], st.strong_gain[...] = self._strong_interferers(st.gain_int)
 
-    def _harq_geometry(self, gain_own: np.ndarray, gain_int: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(i_full, cqi_gap)`` ``[n, C, U]`` float32 for :func:`harq_retx_probability`: the
-        interference with every other cell transmitting on all PRBs, and 1 where the CQI without
-        interference is above the CQI at that interference (a TB sized for an idle TTI can fail)."""
-        noise = _F32(self.noise_mw)
-        i_full = np.matmul(gain_int, np.ones((self.n_cells, 1), dtype=_F32)).reshape(gain_own.shape)
-        gap = self.se_map(gain_own / noise) > self.se_map(gain_own / (i_full + noise))
-        return i_full, gap.astype(_F32)
+    def _strong_interferers(self, gain_int: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(cells [n, C, U, K] int64, gains [n, C, U, K] float32)``: each UE's :attr:`n_strong`
+        strongest interfering cells (mW per PRB), whose busy and idle TTIs
+        :meth:`_spectral_efficiency` tells apart (the others count at their mean load)."""
+        g = gain_int.reshape(gain_int.shape[0], self.n_cells, self.n_ues, self.n_cells)
+        cells = np.argsort(-g, axis=-1, kind="stable")[..., :self.n_strong]
+        return cells, np.take_along_axis(g, cells, axis=-1)
 
     def _block_frac(self, st: _State) -> np.ndarray:
         """Strict slicing: ``[C, S, C', n]`` (batch last) fraction of the PRBs of slice s's block in cell
@@ -569,36 +583,78 @@ class LiteSim:
         """:meth:`_block_frac` per UE: ``[n, C, U, C']`` for UE u of cell c."""
         return np.take(self._block_frac(st), self.ue_slice, axis=1).transpose(3, 0, 1, 2)
 
-    def _block_interference(self, st: _State) -> np.ndarray:
+    def _block_interference(self, st: _State, frac: np.ndarray | None = None) -> np.ndarray:
         """Strict slicing: interference ``[n, C, U]`` (mW per PRB) on UE u's slice block, i.e.
         ``(gains · _block_load).sum(-1)`` bit for bit, one neighbour cell at a time ([n, C, U] arrays
-        instead of [n, C, U, C'] ones)."""
-        frac = self._block_frac(st)  # [C, S, C', n]
+        instead of [n, C, U, C'] ones). ``frac``: :meth:`_block_frac` if already computed."""
+        frac = self._block_frac(st) if frac is None else frac  # [C, S, C', n]
         g = st.gain_int.reshape(st.gain_own.shape + (self.n_cells,))  # [n, C, U, C']
         return sum_in_order([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
                          for k in range(self.n_cells)])
 
-    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(se_kpi, se_data, i_data)`` ``[n, C, U]``: the wideband efficiency (interference of the
-        neighbours' mean PRB use; ns-3 reports the wideband CQI), the efficiency that sets the rate (in
-        strict slicing on the UE's own slice block: interference of the neighbours' PRBs that overlap
-        it), and that rate's interference (mW per PRB)."""
+    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(se_kpi, se_data, harq, sched)`` ``[n, C, U]`` float32: the wideband efficiency (interference
+        of the neighbours' mean PRB use; ns-3 reports the wideband CQI), the efficiency that sets the
+        rate, the share of TBs retransmitted once and the share of TTIs in which the scheduler may
+        serve the UE (its last CQI above 0, plus the retransmissions).
+
+        The rate is not the efficiency at the neighbours' mean interference (issue 10, docs/FIDELITY.md
+        "The rate from the interference states"). ns-3's eNB sizes each TB from a CQI measured in one
+        TTI, in which each neighbour's PRBs that overlap the UE's (strict slicing: its slice block;
+        work-conserving: the cell's mean use) were busy or idle. The UE's :attr:`n_strong` strongest
+        interferers are busy independently with their load ``ℓ_k`` (the rest add their mean), giving
+        2^K interference states ``k`` with probability ``p_k`` and CQI efficiency ``SE_k``; TBs are
+        sized at ``SE_k`` with probability ``p_k``, and the share that meets a state supporting less
+        (:func:`harq_retx_probability`) takes a second TTI:
+        ``se_data = Σ_k p_k·SE_k / (1 + harq)``. The efficiency at the mean interference is far lower
+        for a UE whose neighbours dominate its noise (Jensen): per UE on near_capacity in ns-3's
+        traces (rv-0 MCS, first-transmission failures) this is within ~25 %, that 2-100x lower."""
         noise = _F32(self.noise_mw)
-        interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(st.gain_own.shape)
-        sinrs = [st.gain_own / (interference + noise)]
-        i_data = interference
-        if not self.work_conserving:
-            i_data = self._block_interference(st)
-            sinrs.append(st.gain_own / (i_data + noise))
+        shape = st.gain_own.shape
+        interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(shape)
+        n, K = shape[0], self.n_strong
+        strong = np.moveaxis(st.strong, -1, 0)  # [K, n, C, U]: one contiguous array per interferer
+        if self.work_conserving:  # every neighbour loaded by its mean PRB use
+            i_data = interference
+            load = np.take(st.used_prev.reshape(-1), np.arange(n)[:, None, None] * self.n_cells + strong)
+        else:  # the neighbours' blocks that overlap the UE's slice block
+            frac = self._block_frac(st)  # [C, S, C', n]
+            i_data = self._block_interference(st, frac)
+            cell_slice = np.arange(self.n_cells)[:, None] * self.n_slices + self.ue_slice  # [C, U]
+            load = np.take(frac.reshape(-1), (cell_slice * self.n_cells + strong) * n + np.arange(n)[:, None, None])
+        load = np.clip(load, 0.0, 1.0).astype(_F32)  # [K, n, C, U]
+        gains = np.moveaxis(st.strong_gain, -1, 0)
+        rest = i_data + noise
+        for k in range(K):
+            rest -= gains[k] * load[k]
+        rest = np.maximum(rest, noise)
+        idle = 1.0 - load
+        sinrs, probs = [st.gain_own / (interference + noise)], []
+        for state in range(1 << K):  # bit k: strong interferer k busy
+            on = [k for k in range(K) if (state >> k) & 1]
+            i_state = rest
+            p = np.ones(shape, dtype=_F32)
+            for k in range(K):
+                p = p * (load[k] if k in on else idle[k])
+                if k in on:
+                    i_state = i_state + gains[k]
+            sinrs.append(st.gain_own / i_state)
+            probs.append(p)
         if not self.fading:
-            out = [self.se_map(x) for x in sinrs]
+            ses = [self.se_map(x) for x in sinrs]
         elif not self.pf:
-            out = [self.fading_se(x) for x in sinrs]
+            ses = [self.fading_se(x) for x in sinrs]
         else:
             # multi-user diversity: the scheduled fading gain is the best of n backlogged UEs' draws
             n_bl = self._per_ue(self._slice_sum((demand > 0).astype(_F32)))
-            out = [self.fading_se(x, n_bl) for x in sinrs]
-        return out[0], out[-1], i_data
+            ses = [self.fading_se(x, n_bl) for x in sinrs]
+        se_kpi, ses = ses[0], ses[1:]
+        harq = harq_retx_probability(probs, ses)
+        se_data = sum_in_order([p * e for p, e in zip(probs, ses)]) / (1.0 + harq)
+        # PF/RR skip a UE whose last CQI is 0: where that is a busy-TTI CQI, the UE holds PRBs only in
+        # the other TTIs (and their retransmissions), however slow its mean rate makes it
+        sched = sum_in_order([p * (e > 0) for p, e in zip(probs, ses)])
+        return se_kpi, se_data.astype(_F32), harq, np.minimum(sched * (1.0 + harq), 1.0).astype(_F32)
 
     def _slice_allocation(self, need_s: np.ndarray, own_s: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """PRB-periods each slice may use ``[n, C, S]``: its own share, plus (work-conserving) the PRBs
@@ -644,9 +700,9 @@ class LiteSim:
         q0 = st.queue
         demand = q0 + arrived
         need_shape = demand.shape  # [n, C, U]
-        se, se_data, i_data = self._spectral_efficiency(st, demand)
-        # HARQ: share of each UE's TBs that need a retransmission (CQI of an idle TTI, TB sent in a busy one)
-        harq = harq_retx_probability(div0(i_data, st.i_full, st.i_full > 0), st.cqi_gap)
+        # harq: share of each UE's TBs that need a retransmission (CQI of one interference state, TB sent in
+        # one that supports less); sched: share of the TTIs in which the scheduler may serve the UE
+        se, se_data, harq, sched = self._spectral_efficiency(st, demand)
         se = se * self.se_scale_ue
         r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
         fluid = div0(demand, r, r > 0)  # PRB-periods, full TBs
@@ -672,18 +728,25 @@ class LiteSim:
             gran = ttis * width_ue / self.n_tti  # PRB-periods
         else:  # NR OFDMA: RBGs are handed out to the buffer's need; the burst's last RBG is half filled
             gran = select(demand > 0, fluid + bursts * (_F32(0.5) * self.rbg / self.n_tti), 0.0)
-        fluid_s, gran_s, ttis_s, bursts_s = self._slice_sum(
-            np.stack([fluid, gran, ttis, bursts], out=self._scratch("sum4", (4,) + need_shape, _F32)))
-        frac_f = fluid_s / width  # busy fraction of the slice's TTIs at full TBs
-        frac_g = gran_s / width  # ... if no two bursts merged
-        # bursts that find the slice transmitting merge into fuller TBs: busy fraction b solves
-        # b = f + (g − f)(1 − b)
-        busy = frac_g / (1.0 + np.maximum(frac_g - frac_f, 0.0))
-        merge = self._per_ue(np.clip(1.0 - busy, 0.0, 1.0))
-        need = fluid + np.maximum(gran - fluid, 0.0) * merge
+        # A UE's new burst merges into fuller TBs only while that UE has data waiting or in service (ns-3
+        # gives one UE all the slice's RBGs of a TTI, its queue or not; another UE's TB is no place for
+        # it): the UE holds b·W PRB-periods with b = f + (g − f)(1 − o), o = min(1, κ·b) the share of time
+        # it has data (Little: its bursts' wait plus service over their service, κ = hold_prev, from the
+        # previous period's wait); a UE with carried backlog always has data (b = f, full TBs)
+        f_ue, g_ue = fluid / width_ue, gran / width_ue
+        kappa = self._per_ue(st.hold_prev)
+        b_ue = np.maximum(f_ue, g_ue / (1.0 + np.maximum(g_ue - f_ue, 0.0) * kappa))
+        need = width_ue * select(q0 > 0, f_ue, b_ue)
+        need = np.minimum(need, sched * width_ue)  # a UE the scheduler skips in busy-CQI TTIs holds no PRBs in them
+        # the Kingman wait below counts only the UEs without carried backlog: PF (whose metric is the
+        # rate over the UE's past throughput) serves a UE's new burst before a backlogged UE's queue,
+        # and RR within one turn, so a backlog does not queue the other UEs' bursts behind it
+        fresh = (q0 <= 0).astype(_F32)
+        need_s, need_fresh, ttis_fresh, bursts_fresh = self._slice_sum(np.stack(
+            [need, need * fresh, ttis * fresh, bursts * fresh], out=self._scratch("sum4", (4,) + need_shape, _F32)))
+        busy = np.minimum(need_s / width, _F32(1.0))  # the slice's busy TTI fraction
 
         own_s = (shares * self.n_prb).astype(_F32)
-        need_s = self._slice_sum(need)
         alloc_s = self._slice_allocation(need_s, own_s, shares)
         level = self._per_ue(self._water_level(need, alloc_s))
         prb = np.minimum(need, level)  # PRB-periods used per UE
@@ -691,13 +754,14 @@ class LiteSim:
         rate = level * r / T  # bytes/ms while backlogged
 
         # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) and transmission time ----
-        rho = np.minimum(busy, _F32(RHO_MAX))
-        mean_service = div0(ttis_s, bursts_s, bursts_s > 0, fill=1.0) * self.tti_ms
+        rho = np.minimum(need_fresh / width, _F32(RHO_MAX))
+        mean_service = div0(ttis_fresh, bursts_fresh, bursts_fresh > 0, fill=1.0) * self.tti_ms
         wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
         # No byte waits longer than the time simulated (see the KPIs below); a backlog-inflated
         # mean service time would otherwise overflow float32 in the quantile
         horizon = self._horizon_ms(st.periods)  # [n] ms since the episode started
         wait_s = np.minimum(wait_s, horizon[:, None, None])
+        hold = _F32(1.0) + wait_s / mean_service  # for the next period's burst merging (see need above)
         wait = self._per_ue(wait_s)
         # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
         # of the LTE pipeline), counted for the bytes that spill over
@@ -710,6 +774,8 @@ class LiteSim:
         # delivers in sequence) while the queue keeps draining, so queued bytes carry the mean cost
         # harq·HARQ_RETX_MS; a packet served on arrival is retransmitted or not (a two-point mixture).
         shift = xmit + harq * self.harq_ms
+        # a packet served on arrival over k = bytes/TB ≥ 1 TBs waits for a retransmission if any fails
+        harq_pkt = -np.expm1(np.maximum(pkt_tb, _F32(1.0)) * np.log1p(-np.minimum(harq, _F32(0.999))))
 
         # -- FIFO queue with tail drop ----------------------------------------------------------
         dropped = np.maximum(demand - served - self.buffer_bytes, 0.0)
@@ -753,9 +819,9 @@ class LiteSim:
         lo1, hi1 = np.minimum(np.minimum(d1a, d1b) + shift, cap), np.minimum(np.maximum(d1a, d1b) + shift, cap)
         lo2, hi2 = np.minimum(np.minimum(d2a, d2b) + shift, cap), np.minimum(np.maximum(d2a, d2b) + shift, cap)
         m3_delay = m3 * xmit  # bytes served on arrival: transmission time + stochastic waiting
-        # a share ``harq`` of the bytes served on arrival rides a TB that is retransmitted: HARQ_RETX_MS later
+        # a share ``harq_pkt`` of the bytes served on arrival waits for a retransmitted TB: HARQ_RETX_MS later
         delay_sum = (x_old * (lo1 + hi1) * 0.5 + m2 * (lo2 + hi2) * 0.5 + m3_delay + m3 * wait * _F32(_EXP_MEAN)
-                     + m3 * harq * self.harq_ms)
+                     + m3 * harq_pkt * self.harq_ms)
         active = ((arrived > 0) | (q0 > 0)).astype(_F32)
         budget = self._queue_budget  # [C, U]
         edge = None
@@ -764,9 +830,9 @@ class LiteSim:
                                   busy.astype(np.float64))
             budget = budget - self._per_ue(edge.delay_ms).astype(_F32)
         on_arrival = _wait_cdf(budget - xmit, wait)
-        on_arrival = on_arrival + harq * (_wait_cdf(budget - xmit - self.harq_ms, wait) - on_arrival)
+        on_arrival = on_arrival + harq_pkt * (_wait_cdf(budget - xmit - self.harq_ms, wait) - on_arrival)
         within = x_old * _seg_cdf(budget, lo1, hi1) + m2 * _seg_cdf(budget, lo2, hi2) + m3 * on_arrival
-        per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay, m3 * harq]
+        per_ue = [arrived, served, delay_sum, dropped, within, queue, active, prb, se, m3, m3_delay, m3 * harq_pkt]
         stacked = np.stack(per_ue, out=self._scratch("kpi_sums", (len(per_ue),) + need_shape, _F32))  # reused: no fresh pages
         # per slice, [n, C, S] each
         off_b, thr_b, dsum, drop_b, within_b, backlog, act, prb_s, se_s, m3_s, m3_dsum, m3_harq = self._slice_sum(stacked)
@@ -808,6 +874,7 @@ class LiteSim:
         st.queue[...] = queue
         st.used_prev[...] = np.minimum(sum_in_order([prb_s[..., k] for k in range(self.n_slices)]) / _F32(self.n_prb), 1.0)
         st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
+        st.hold_prev[...] = hold
         st.slice_used_prev[...] = prb_s / _F32(self.n_prb)
         st.shares_prev[...] = sh
         st.periods += 1

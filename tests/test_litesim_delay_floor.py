@@ -63,9 +63,18 @@ def test_light_load_delay_is_the_lte_pipeline() -> None:
 
 
 def test_harq_probability_hand_values() -> None:
-    load = np.array([0.0, 0.3, 0.5, 1.0, 0.3, 1.7, -0.2], dtype=np.float32)
-    gap = np.array([1, 1, 1, 1, 0, 1, 1], dtype=np.float32)
-    np.testing.assert_allclose(harq_retx_probability(load, gap), [0.0, 0.21, 0.25, 0.0, 0.0, 0.0, 0.0], atol=1e-7)
+    """Two states (idle 1 − ℓ, busy ℓ): ℓ(1 − ℓ) where the idle CQI is the higher, 0 where both give
+    the same efficiency. Four states of two neighbours busy with 0.5 and 0.2 (probabilities 0.4, 0.1,
+    0.4, 0.1 for none, first, second, both; efficiencies 5, 2, 4, 1): a TB fails where its CQI's state
+    supports more than the TB's, Σ p_a p_b over those pairs = 0.4·0.6 (none over the others) +
+    0.4·0.2 (second over first and both) + 0.1·0.1 (first over both) = 0.33."""
+    for load, idle, busy, expected in [(0.3, 5.0, 2.0, 0.21), (0.5, 5.0, 2.0, 0.25), (0.0, 5.0, 2.0, 0.0),
+                                       (1.0, 5.0, 2.0, 0.0), (0.3, 3.0, 3.0, 0.0)]:
+        p = harq_retx_probability([np.float32([1 - load]), np.float32([load])], [np.float32([idle]), np.float32([busy])])
+        np.testing.assert_allclose(p, [expected], atol=1e-7)
+    probs = [np.float32([0.4]), np.float32([0.1]), np.float32([0.4]), np.float32([0.1])]
+    ses = [np.float32([5.0]), np.float32([2.0]), np.float32([4.0]), np.float32([1.0])]
+    np.testing.assert_allclose(harq_retx_probability(probs, ses), [0.33], atol=1e-6)
 
 
 @pytest.mark.parametrize("p, mean, p95, within_6ms, within_12ms", [
@@ -73,7 +82,7 @@ def test_harq_probability_hand_values() -> None:
     (0.04, 3.5 + 0.04 * 7.0, 3.5, 0.96, 1.0),  # under 5 %: the p95 stays at the pipeline
 ])
 def test_a_retransmitted_share_comes_one_harq_round_trip_later(monkeypatch, p, mean, p95, within_6ms, within_12ms) -> None:
-    monkeypatch.setattr(simulator, "harq_retx_probability", lambda load, gap: np.full_like(load, p))
+    monkeypatch.setattr(simulator, "harq_retx_probability", lambda probs, ses: np.full_like(ses[0], p))
     assert HARQ_RETX_MS == 7.0
     k = _steps(_one_periodic_ue(delay_budget_ms=6.0))
     np.testing.assert_allclose(k[:, K.DELAY_MEAN], mean, rtol=1e-5)
@@ -82,22 +91,21 @@ def test_a_retransmitted_share_comes_one_harq_round_trip_later(monkeypatch, p, m
     np.testing.assert_allclose(_steps(_one_periodic_ue(delay_budget_ms=12.0))[:, K.SLA_RATIO], within_12ms, rtol=1e-5)
 
 
-def test_harq_needs_a_neighbour_whose_interference_lowers_the_cqi() -> None:
-    """One cell: no interference, so no CQI can be too optimistic. Three sectors of one site: the
-    full-interference SINR is the UE's own over every other cell's gain, and the gap flag is 1 exactly
-    where the CQI table gives a lower efficiency at that SINR than without interference."""
+def test_strong_interferers_are_each_ues_largest_neighbour_gains() -> None:
+    """One cell: no neighbour to tell busy from idle (K = 0). Three sectors of one site: both other
+    sectors, strongest first, with their gains."""
     sim = LiteSim(_one_periodic_ue(), num_envs=1, seed=3)
     sim.reset()
-    assert np.all(sim.state.i_full == 0) and np.all(sim.state.cqi_gap == 0)
+    assert sim.n_strong == 0 and sim.state.strong.shape[-1] == 0
     sim = LiteSim(load_scenario("default"), num_envs=1, seed=7)
     sim.reset()
     st = sim.state
-    i_full = st.gain_int.reshape(st.gain_own.shape + (sim.n_cells,)).sum(-1)
-    np.testing.assert_allclose(st.i_full, i_full, rtol=1e-5)
-    noise = np.float32(sim.noise_mw)
-    gap = sim.se_map(st.gain_own / noise) > sim.se_map(st.gain_own / (i_full.astype(np.float32) + noise))
-    np.testing.assert_array_equal(st.cqi_gap, gap)
-    assert 0 < st.cqi_gap.mean() <= 1
+    g = st.gain_int.reshape(st.gain_own.shape + (sim.n_cells,))
+    assert sim.n_strong == 2
+    np.testing.assert_array_equal(st.strong_gain[..., 0], g.max(-1))
+    np.testing.assert_array_equal(np.sort(st.strong, axis=-1), np.broadcast_to(
+        [[[1, 2]], [[0, 2]], [[0, 1]]], st.strong.shape))  # the other two sectors
+    assert np.all(st.strong_gain[..., 0] >= st.strong_gain[..., 1])
 
 
 @pytest.mark.ns3
@@ -128,22 +136,27 @@ def test_ns3_packet_trace_shows_the_pipeline_floor(ns3_binary, tmp_path) -> None
 
 def test_queued_bytes_carry_the_mean_retransmission_delay(monkeypatch) -> None:
     """A saturated queue from empty (Poisson above the service rate, one UE, no neighbour): every byte
-    delivered queued in the fluid, so with a retransmitted share p each byte's delay grows by p·7 ms
-    (the bytes behind a retransmitted TB wait for it at the receiver): mean and p95 both move by
-    exactly p·HARQ_RETX_MS, and the mean is the fluid FIFO's T(λ − μ)/(2λ) plus 3.5 ms plus that."""
+    delivered queued in the fluid, arrivals at rate λ served at μ, so the delivered bytes' queueing
+    delays are uniform on [0, T(1 − μ/λ)]: mean T(λ − μ)/(2λ), p95 0.95·T(1 − μ/λ). With a
+    retransmitted share p each byte's delay grows by p·7 ms (the bytes behind a retransmitted TB wait
+    for it at the receiver), on top of 3.5 ms of pipeline; the retransmissions also take TTIs, so μ
+    is the rate over 1 + p (checked on the throughput)."""
     sc = Scenario.model_validate({
         "name": "one_saturated_ue", "seed": 3,
         "topology": {"sites": 1, "cell_radius_m": 50.0},
         "radio": {"bandwidth_prb": 100, "propagation": {"model": "log_distance", "exponent": 3.0, "shadowing_std_db": 0.0}},
         "slices": [{"name": "s", "kind": "embb", "ues_per_cell": 1,
-                    "traffic": {"model": "poisson", "rate_mbps": 120.0, "packet_size_bytes": 1200}}],
+                    "traffic": {"model": "poisson", "rate_mbps": 80.0, "packet_size_bytes": 1200}}],
         "control": {"decision_period_ms": 10.0, "episode_steps": 1, "warmup_ms": 0.0},
     })
-    k0 = _steps(sc, 1)[0]
-    monkeypatch.setattr(simulator, "harq_retx_probability", lambda load, gap: np.full_like(load, 0.2))
-    k = _steps(sc, 1)[0]
-    lam, mu, T = k[K.OFFERED], k[K.THROUGHPUT], sc.control.decision_period_ms
-    assert lam > 1.2 * mu and k[K.LOSS] == 0
-    assert k[K.DELAY_MEAN] == pytest.approx(T * (lam - mu) / (2 * lam) + 3.5 + 0.2 * 7.0, rel=1e-3)
-    assert k[K.DELAY_MEAN] - k0[K.DELAY_MEAN] == pytest.approx(1.4, abs=1e-3)
-    assert k[K.DELAY_P95] - k0[K.DELAY_P95] == pytest.approx(1.4, abs=1e-3)
+    T = sc.control.decision_period_ms
+    throughput = {}
+    for p in (0.0, 0.2):
+        monkeypatch.setattr(simulator, "harq_retx_probability", lambda probs, ses, p=p: np.full_like(ses[0], p))
+        k = _steps(sc, 1)[0]
+        lam, mu = k[K.OFFERED], k[K.THROUGHPUT]
+        assert lam > 1.2 * mu and k[K.LOSS] == 0
+        assert k[K.DELAY_MEAN] == pytest.approx(T * (lam - mu) / (2 * lam) + 3.5 + p * 7.0, rel=1e-3)
+        assert k[K.DELAY_P95] == pytest.approx(0.95 * T * (1 - mu / lam) + 3.5 + p * 7.0, rel=1e-3)
+        throughput[p] = mu
+    assert throughput[0.0] / throughput[0.2] == pytest.approx(1.2, rel=1e-4)

@@ -120,7 +120,7 @@ def test_p95_shortcut_rows_with_queued_bytes_below_it(monkeypatch):
     """Rows where the bytes served on arrival alone reach 95 % but a queued segment starts below their
     quantile: the shortcut must not be taken there (it overestimated p95 by up to 144 % before). Without
     HARQ: a row with retransmitted bytes never takes the shortcut."""
-    monkeypatch.setattr(sim_module, "harq_retx_probability", lambda load, gap: np.zeros_like(load))
+    monkeypatch.setattr(sim_module, "harq_retx_probability", lambda probs, ses: np.zeros_like(ses[0]))
     assert _check_rows(monkeypatch, "default", steps=4, seed=3, shortcut_below=True) > 0
 
 
