@@ -29,7 +29,12 @@ from slicebridge.envs import make_core
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
-TOL = 1e-5
+# float32 rounding: one batched product against K single ones (~1e-7 per step), torch's fused Adam, the
+# per-model gradient norm taken in one call. Adam's normalised steps and PPO's ratio clipping carry such
+# differences on: on these runs the weights end up to ~1.2e-4 apart (measured with the litesim of
+# 627c3f0, on the fused and on the plain Adam alike). The weights move up to ~8e-3 in these runs; the
+# minibatch order reversed puts them 3.5e-4 to 6e-3 apart and fails every equality test here.
+TOL = 3e-4
 
 
 def _tiny(cells: int = 2, **changes) -> Scenario:
