@@ -409,6 +409,10 @@ class Reward(_Model):
     se_norm_bps_hz: Float = Field(5.5547, ge=0.01, le=100, description="se_ssr: SE normaliser (LTE max)")
 
 
+#: smallest litesim.se_scale / slice_efficiency value a scenario may give
+LITESIM_MULTIPLIER_MIN = 1e-3
+
+
 class LitesimParams(_Model):
     """litesim's free parameters (fitted against ns-3 traces by `slicebridge compare --calibrate`)."""
 
@@ -489,8 +493,10 @@ class Scenario(_Model):
             values = getattr(self.litesim, knob)
             if values and len(values) != len(self.slices):
                 raise ValueError(f"litesim.{knob} needs one value per slice")
-            if any(not 0 < v <= 10 for v in values):
-                raise ValueError(f"litesim.{knob} values must lie in (0, 10]")
+            # a multiplier far below the fitted range (±10 %) makes litesim's per-PRB rate so small that
+            # demand / rate overflows float32 (1e-38 did: NaN KPIs); 0.001 already means a carrier carrying nothing
+            if any(not LITESIM_MULTIPLIER_MIN <= v <= 10 for v in values):
+                raise ValueError(f"litesim.{knob} values must lie in [{LITESIM_MULTIPLIER_MIN:g}, 10]")
         delays = self.litesim.slice_delay_ms
         if delays and (len(delays) != len(self.slices) or any(not 0 <= v <= MAX_DURATION_MS for v in delays)):
             raise ValueError(f"litesim.slice_delay_ms needs one value per slice, each in [0, {MAX_DURATION_MS:g}] ms")

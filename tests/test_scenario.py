@@ -57,6 +57,9 @@ def _base():
         (lambda d: d["slices"][0].update(min_share=0.95), "<top>", "min_share values sum to more than 1"),
         (lambda d: d["slices"][1].update(name="embb"), "<top>", "slice names must be unique"),
         (lambda d: d.pop("slices"), "slices", "required field is missing"),
+        # found by the fuzzer: 1.2e-38 made litesim's per-PRB rate overflow float32 into NaN KPIs
+        (lambda d: d.update(litesim={"slice_efficiency": [1.175494351e-38] * len(d["slices"])}), "<top>",
+         "litesim.slice_efficiency values must lie in [0.001, 10]"),
     ],
 )
 def test_schema_errors_name_file_field_and_allowed_values(tmp_path, mutate, field, hint):
