@@ -142,6 +142,13 @@ class Radio(_Model):
     antenna: Antenna = Antenna()
     fading: bool = False
     scheduler: Literal["pf", "rr"] = "pf"
+    cqi_source: Literal["pdsch", "pdcch"] = Field(
+        "pdsch", description="LTE: the interference a UE's CQI is measured against. pdsch (ns-3's default): "
+        "the data channel's, where a neighbour transmits only in its busy TTIs, so a CQI measured in an "
+        "idle TTI is too high for a busy one and the TB fails (no outer-loop link adaptation in ns-3); "
+        "pdcch: the control channel's, which every neighbour sends in every TTI: link adaptation for "
+        "full-load interference, TBs rarely fail, the rate does not rise while the neighbours idle "
+        "(ns-3 LteHelper::UsePdschForCqiGeneration)")
     numerology: Int = Field(0, ge=0, le=4, description="NR only: subcarrier spacing 15·2^µ kHz, slot 1/2^µ ms")
 
     @model_validator(mode="after")
@@ -151,6 +158,9 @@ class Radio(_Model):
                              f"{', '.join(SIMULATED_TECHNOLOGIES)}")
         if self.technology == "lte" and self.bandwidth_prb not in LTE_BANDWIDTHS_PRB:
             raise ValueError(f"bandwidth_prb must be one of {list(LTE_BANDWIDTHS_PRB)} for LTE")
+        if self.technology == "nr" and self.cqi_source != "pdsch":
+            raise ValueError(f"cqi_source {self.cqi_source!r} is LTE only (ns-3's LteHelper::UsePdschForCqiGeneration); "
+                             "5G-LENA measures CQI on the data channel: leave cqi_source at pdsch for NR")
         if self.technology == "nr" and self.channel_mhz > NR_MAX_CHANNEL_MHZ:
             raise ValueError(f"bandwidth_prb {self.bandwidth_prb} at numerology {self.numerology} spans "
                              f"{self.channel_mhz:g} MHz, wider than an NR carrier ({NR_MAX_CHANNEL_MHZ:g} MHz): "

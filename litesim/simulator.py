@@ -22,7 +22,8 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
    share ``ℓ`` of the TTIs (its previous period's load), ns-3 sizes a TB from the CQI of one such
    state and the TBs that meet a state supporting less are sent twice. A UE carries
    ``r = SE · se_scale[slice] · 180 kHz · T · scheduler_efficiency · slice_efficiency[slice]`` bits per
-   PRB held over the period.
+   PRB held over the period. With ``radio.cqi_source: pdcch`` the CQI is measured against every
+   neighbour at full load (their control channels are on in every TTI): one state, no HARQ failures.
 3. **Slicing**: slice ``s`` of a cell owns ``share_s · n_PRB`` PRBs. ``strict``: PRBs a slice does not
    use are wasted. ``work_conserving``: PRBs left over by slices that need fewer go to slices that need
    more, in proportion to their shares (water-filling).
@@ -259,6 +260,7 @@ class LiteSim:
         self.work_conserving = sc.action.work_conserving
         self.pf = sc.radio.scheduler == "pf"
         self.fading = sc.radio.fading
+        self.cqi_full_load = sc.radio.cqi_source == "pdcch"
         self.mobile = sc.mobility.model == "random_walk" and sc.mobility.speed_mps > 0
         self.warmup_periods = math.ceil(sc.control.warmup_ms / self.period_ms - 1e-9)
 
@@ -611,6 +613,12 @@ class LiteSim:
         traces (rv-0 MCS, first-transmission failures) this is within ~25 %, that 2-100x lower."""
         noise = _F32(self.noise_mw)
         shape = st.gain_own.shape
+        if self.cqi_full_load:
+            # radio.cqi_source pdcch: every neighbour's control channel is on in every TTI, so the CQI (the
+            # SE KPI and every TB's size) sees full-load interference; a TB never meets more than its CQI
+            # did, so none fails on interference (one state, no HARQ)
+            sinr = st.gain_own / (st.gain_int.sum(-1).reshape(shape) + noise)
+            return self._state_efficiencies(demand, [sinr, sinr], [np.ones(shape, dtype=_F32)])
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(shape)
         n, K = shape[0], self.n_strong
         strong = np.moveaxis(st.strong, -1, 0)  # [K, n, C, U]: one contiguous array per interferer
@@ -640,6 +648,12 @@ class LiteSim:
                     i_state = i_state + gains[k]
             sinrs.append(st.gain_own / i_state)
             probs.append(p)
+        return self._state_efficiencies(demand, sinrs, probs)
+
+    def _state_efficiencies(self, demand: np.ndarray, sinrs: list[np.ndarray],
+                            probs: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """:meth:`_spectral_efficiency`'s outputs from the SINRs ``[n, C, U]`` of the SE KPI (``sinrs[0]``)
+        and of each interference state (``sinrs[1:]``, probabilities ``probs``)."""
         if not self.fading:
             ses = [self.se_map(x) for x in sinrs]
         elif not self.pf:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Physical invariants both simulators must keep, over generated valid scenarios (Hypothesis).
 
-For every generated scenario (1-2 cells, 1-4 slices, every traffic model, fading on or off,
+For every generated scenario (1-2 cells, 1-4 slices, every traffic model, fading on or off, CQI from the data or the control channel,
 mobility, strict or work-conserving sharing, several bandwidths and decision periods) stepped with
 random feasible shares, every decision period must satisfy:
 
@@ -82,6 +82,7 @@ def scenarios(draw: st.DrawFn, max_sites: int = 2, max_ues: int = 6) -> Scenario
         "radio": {
             "bandwidth_prb": draw(st.sampled_from(sorted(LTE_BANDWIDTHS_PRB))),
             "fading": draw(st.booleans()),
+            "cqi_source": draw(st.sampled_from(["pdsch", "pdcch"])),
             "propagation": {"model": "log_distance", "exponent": draw(st.floats(2.5, 4.0)),
                             "shadowing_std_db": draw(st.sampled_from([0.0, 6.0]))},
         },

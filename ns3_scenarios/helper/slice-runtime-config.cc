@@ -204,6 +204,11 @@ FromJson(const json& root)
     {
         throw std::runtime_error("field scenario.radio.scheduler: '" + cfg.scheduler + "' unknown; allowed: pf, rr");
     }
+    cfg.cqiSource = GetOr<std::string>(radio, "cqi_source", "scenario.radio.", "pdsch");
+    if (cfg.cqiSource != "pdsch" && cfg.cqiSource != "pdcch")
+    {
+        throw std::runtime_error("field scenario.radio.cqi_source: '" + cfg.cqiSource + "' unknown; allowed: pdsch, pdcch");
+    }
     const json& prop = At(radio, "propagation", "scenario.radio.");
     cfg.propagationModel = Get<std::string>(prop, "model", "scenario.radio.propagation.");
     cfg.exponent = Get<double>(prop, "exponent", "scenario.radio.propagation.");

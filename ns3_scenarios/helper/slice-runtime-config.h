@@ -88,6 +88,7 @@ class SliceRuntimeConfig
     double maxAttenuationDb{20};
     bool fading{false};
     std::string scheduler{"pf"}; //!< radio.scheduler: intra-slice scheduler, pf | rr
+    std::string cqiSource{"pdsch"}; //!< radio.cqi_source: CQI against the data (pdsch) or control (pdcch) interference
     std::string mobilityModel{"static"};
     double speedMps{0};
     double decisionPeriodMs{100};

@@ -133,6 +133,9 @@ SliceScenarioHelper::ConfigureDefaults()
     Config::SetDefault("ns3::LteUePhy::NoiseFigure", DoubleValue(m_cfg.noiseFigureDb));
     // CQI from the SINR by the Piro model (litesim uses the same mapping).
     Config::SetDefault("ns3::LteAmc::AmcModel", EnumValue(LteAmc::PiroEW2010));
+    // radio.cqi_source: pdcch measures the CQI against the control channel, which every eNB sends in every
+    // TTI (full-load interference); pdsch against the data channel of the measured TTI.
+    Config::SetDefault("ns3::LteHelper::UsePdschForCqiGeneration", BooleanValue(m_cfg.cqiSource == "pdsch"));
     // UEs stay attached to their own cell for the whole run: no radio-link-failure re-selection.
     Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(false));
 }
