@@ -63,7 +63,8 @@ def cell_layout(scenario: Scenario) -> CellLayout:
 
 
 def drop_ues(scenario: Scenario, rng: np.random.Generator, batch: int = 1) -> UeDrop:
-    """Uniform UE drop in each cell's area (disc, or 120° wedge for sectors), plus shadowing."""
+    """Uniform UE drop in each cell's area (disc, or 120° wedge for sectors), plus shadowing per link or per site
+    (``radio.propagation.shadowing_scope``)."""
     layout = cell_layout(scenario)
     topo = scenario.topology
     n_cells, n_ues = scenario.n_cells, scenario.ues_per_cell
@@ -76,9 +77,13 @@ def drop_ues(scenario: Scenario, rng: np.random.Generator, batch: int = 1) -> Ue
         centre = np.deg2rad(layout.cell_azimuth_deg)[None, :, None]
         angle = centre + rng.uniform(-np.pi / 3, np.pi / 3, (batch, n_cells, n_ues))
     xy = layout.cell_xy_m[None, :, None, :] + np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
-    sigma = scenario.radio.propagation.shadowing_std_db
-    shadow = rng.normal(0.0, sigma, (batch, n_cells, n_ues, n_cells)) if sigma > 0 else np.zeros((batch, n_cells, n_ues, n_cells))
-    return UeDrop(xy, shadow)
+    prop = scenario.radio.propagation
+    if prop.shadowing_std_db <= 0:
+        return UeDrop(xy, np.zeros((batch, n_cells, n_ues, n_cells)))
+    if prop.shadowing_scope == "site":  # one draw per site, the same on each of its sectors' links
+        per_site = rng.normal(0.0, prop.shadowing_std_db, (batch, n_cells, n_ues, topo.sites))
+        return UeDrop(xy, per_site[..., layout.cell_site])
+    return UeDrop(xy, rng.normal(0.0, prop.shadowing_std_db, (batch, n_cells, n_ues, n_cells)))
 
 
 def layout_rng(seed: int) -> np.random.Generator:

@@ -123,6 +123,10 @@ class Propagation(_Model):
     exponent: Float = Field(3.0, gt=1, le=6, description="log_distance only")
     reference_loss_db: Float = Field(46.6777, ge=0, le=200, description="log_distance loss at 1 m")
     shadowing_std_db: Float = Field(0.0, ge=0, le=20)
+    shadowing_scope: Literal["link", "site"] = Field(
+        "link", description="link: an independent shadowing draw per UE and cell; site: one draw per UE and "
+        "site, shared by the site's co-sited sectors (their links share the propagation path; 3GPP TR 36.942 "
+        "correlates them fully), so a UE dropped in a sector is not shadowed below a co-sited neighbour")
 
 
 class Antenna(_Model):
