@@ -30,7 +30,9 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
 4. **Intra-slice scheduler**: round robin and proportional fair both share PRB-time equally among the
    backlogged UEs at period granularity (water-filling of PRB-time over the UEs' needs). With
    fading, PF schedules a UE on its good sub-frames: its fading gain is the maximum of ``n`` Rayleigh
-   gains, ``n`` = backlogged UEs of the slice (multi-user diversity); RR sees a single gain.
+   gains, ``n`` = backlogged UEs of the slice (multi-user diversity); RR sees a single gain. Within a
+   TTI (LTE), PF without fading gives one UE the slice's whole RBG block; RR (always) and PF with
+   fading split the block among the UEs with data in that TTI (packet-level corrections below).
 5. **Queues**: one FIFO per UE with a tail-drop limit of ``litesim.buffer_bytes``; dropped bytes are
    the loss. While backlogged, a UE is served at the constant rate its share of PRB-time gives.
 6. **Delay**: in a fluid FIFO with constant arrival and service rates the delay of the bytes served in
@@ -47,11 +49,15 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
 
 Packet-level corrections to the fluid picture (measured against ns-3 in ``docs/FIDELITY.md``):
 ``HEADER_BYTES`` per packet ride on the air and in the RLC buffer; a transmitting slice holds its
-whole RBG width for a TTI and serves one UE in it, so every burst of arrivals ends in an
-under-filled transport block (PRB use above the bits' need; a UE's bursts merge while it transmits);
-a Kingman G/D/1 wait per slice over the UEs without carried backlog (utilisation = their busy TTI
-fraction, arrival variability by traffic model; PF serves a new burst before a backlogged UE's queue)
-and the extra TTIs of packets larger than a TB are added to every delivered byte's delay.
+whole RBG width for a TTI and serves one UE in it (PF without fading), so every burst of arrivals
+ends in an under-filled transport block (PRB use above the bits' need; a UE's bursts merge while it
+transmits); a Kingman G/D/1 wait per slice over the UEs without carried backlog (utilisation = their
+busy TTI fraction, arrival variability by traffic model; PF serves a new burst before a backlogged
+UE's queue) and the extra TTIs of packets larger than a TB are added to every delivered byte's
+delay. With several UEs per TTI (RR; PF on a faded channel: :attr:`LiteSim.multi_ue`) a UE with data
+holds its part of the block, ``(1 − e^(−λ))/λ`` with ``λ`` the other UEs' busy TTI shares
+(:meth:`LiteSim._block_part`), its TBs that part of the block's, and its bursts wait only behind its
+own data (a G/D/1 queue per UE, :meth:`LiteSim._own_queue_wait`).
 
 Speed: the model is written as whole-batch NumPy calls; where NumPy's obvious call is slow at these
 shapes (masked ufuncs, tiny reductions and per-row sorts) it calls a kernel of :mod:`litesim.kernels`
@@ -324,6 +330,12 @@ class LiteSim:
         self.prb_kpi_div = self.n_prb / air.dl_data_fraction
         self.poisson_ue = np.array([sc.slices[s].traffic.model == "poisson" for s in ue_slice])  # [U]
         self.ca2 = np.array([arrival_scv(sl.traffic, sl.ues_per_cell) for sl in sc.slices], dtype=_F32)  # [S]
+        # Several UEs per TTI (docs/FIDELITY.md "UEs per TTI"): ns-3's RR splits a slice's RBGs among its UEs
+        # with data every TTI, and PF on a Rayleigh-faded channel gives each RBG to its best UE; PF without
+        # fading gives one UE the whole block. NR's OFDMA RBGs already go by need (``tb_fills_block``).
+        self.multi_ue = air.tb_fills_block and (not self.pf or self.fading)
+        # arrival variability of ONE UE's source: with several UEs per TTI a burst queues behind its own UE's only
+        self.ca2_ue = self._per_ue(np.array([arrival_scv(sl.traffic, 1) for sl in sc.slices], dtype=_F32))  # [U]
         # fixed latency per slice [S]: the LTE pipeline, base_delay_ms and the slice's slice_delay_ms (issue 10)
         self.fixed_delay = fixed_latency_ms(sc).astype(_F32)
         thr, dly = sc.sla_matrix()
@@ -698,6 +710,68 @@ class LiteSim:
         level = water_level(slots, avail, self._wl_div, self._wl_network)
         return level.T.reshape(avail_s.shape)
 
+    def _occupancy(self, demand: np.ndarray, fluid: np.ndarray, bursts: np.ndarray, tb: np.ndarray,
+                   hold_prb: np.ndarray, kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ttis, f, b)`` ``[n, C, U]`` float32: a UE's TTIs with data if each of its bursts were served
+        alone, and the shares of the period's TTIs it holds ``hold_prb`` PRBs in at full TBs (``f``) and
+        with its bursts' under-filled TBs (``b``).
+
+        ``demand`` bytes, ``fluid`` PRB-periods at full TBs, ``bursts`` TTIs with new data (≥ 1 with a
+        carried backlog), ``tb`` payload bytes of one TTI on ``hold_prb`` PRBs (the slice's block W with
+        one UE per TTI, its part of W with several), ``kappa`` (wait + service) / service of the previous
+        period's bursts. A burst takes ``max(bytes/TB + ½, 1)`` TTIs, the last one under-filled (LTE:
+        the TB fills the UE's RBGs; NR: a half RBG of the last TTI). A UE's new burst merges into fuller
+        TBs only while that UE has data waiting or in service (ns-3 gives a UE the RBGs the scheduler
+        picked for it, its queue or not; another UE's TB is no place for it): ``b = f + (g − f)(1 − o)``,
+        ``o = min(1, κ·b)`` the share of time it has data (Little), so ``b = max(f, g / (1 + (g − f)·κ))``."""
+        burst_tb = div0(demand, tb * bursts, bursts * tb > 0)
+        ttis = bursts * np.maximum(burst_tb + _F32(0.5), _F32(1.0))  # TTIs if each burst is served alone
+        ttis = select(demand > 0, ttis, 0.0)
+        if self.air.tb_fills_block:  # LTE: the burst's last TTI holds the UE's RBGs, under-filled
+            gran = ttis * hold_prb / self.n_tti  # PRB-periods
+        else:  # NR OFDMA: RBGs are handed out to the buffer's need; the burst's last RBG is half filled
+            gran = select(demand > 0, fluid + bursts * (_F32(0.5) * self.rbg / self.n_tti), 0.0)
+        f_ue, g_ue = fluid / hold_prb, gran / hold_prb
+        b_ue = np.maximum(f_ue, g_ue / (1.0 + np.maximum(g_ue - f_ue, 0.0) * kappa))
+        return ttis, f_ue, b_ue
+
+    def _block_part(self, occ: np.ndarray, width_ue: np.ndarray) -> np.ndarray:
+        """Mean share ``[n, C, U]`` (float32, in (0, 1]) of its slice's block a UE gets in a TTI in which
+        it has data, when the scheduler splits the block among the UEs with data (:attr:`multi_ue`).
+
+        ``occ [n, C, U]``: each UE's share of the TTIs with data. The others of the slice with data in
+        one of its TTIs are taken as Poisson with mean ``λ = Σ_{j≠i} occ_j``, so the UE's share is
+        ``E[1/(1 + X)] = (1 − e^(−λ))/λ``; over the UEs this puts the slice's block to use in
+        ``Σ_i occ_i (1 − e^(−λ_i))/λ_i ≈ 1 − e^(−Σ occ)`` of the TTIs, the TTIs with any UE's data. A UE
+        gets at least one RBG of the block ``width_ue [n, C, U]`` (PRBs) when it is served (ns-3's RR:
+        at most one UE per RBG; the UEs beyond the RBGs wait for the next turn, not modelled)."""
+        others = np.maximum(self._per_ue(self._slice_sum(occ)) - occ, _F32(0.0))
+        part = select(others > 1e-6, -np.expm1(-others) / np.maximum(others, _F32(1e-6)), 1.0)
+        return np.clip(part, self.rbg / width_ue, 1.0).astype(_F32)
+
+    def _own_queue_wait(self, need: np.ndarray, fresh: np.ndarray, b_ue: np.ndarray, ttis: np.ndarray,
+                        bursts: np.ndarray, horizon: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Kingman wait with several UEs per TTI: ``(need_s [n, C, S], wait [n, C, U], wait_s [n, C, S],
+        hold [n, C, S])``.
+
+        The UEs with data share each TTI's block, so a burst waits only behind its own UE's earlier
+        data: a G/D/1 queue per UE without carried backlog (``fresh [n, C, U]``), utilisation its busy
+        TTI share ``b_ue``, service its TTIs per burst ``ttis / bursts`` at its part of the block,
+        arrival variability of one source (:attr:`ca2_ue`). ``wait_s`` is the fresh bursts' mean wait
+        per slice (the p95's served-on-arrival pieces), ``hold`` their mean (wait + service) / service
+        (the next period's burst merging, :meth:`_occupancy`); ``need_s`` the slice sum of ``need``."""
+        rho = np.minimum(b_ue * fresh, _F32(RHO_MAX))
+        service = div0(ttis, bursts, bursts > 0, fill=1.0) * self.tti_ms
+        ratio = rho / (1.0 - rho) * (self.ca2_ue * _F32(0.5))  # wait / service
+        # No byte waits longer than the time simulated (see the KPIs in _period)
+        wait = np.minimum(ratio * service, horizon[:, None, None])
+        bf = bursts * fresh
+        need_s, bf_s, wait_sum, ratio_sum = self._slice_sum(np.stack(
+            [need, bf, bf * wait, bf * div0(wait, service, service > 0)],
+            out=self._scratch("sum4", (4,) + need.shape, _F32)))
+        has = bf_s > 0
+        return need_s, wait, div0(wait_sum, bf_s, has), _F32(1.0) + div0(ratio_sum, bf_s, has)
+
     def _period(self, st: _State, shares: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """One period for the instances of ``st`` (updated in place) with ``shares [n, C, S]``; returns the
         KPIs ``[n, C, S, N_KPIS]`` (written into ``out`` if given)."""
@@ -735,29 +809,38 @@ class LiteSim:
         tti_arr = select(self.poisson_ue, self.n_tti * -np.expm1(-packets / self.n_tti),
                            np.minimum(packets, self.n_tti))
         bursts = np.maximum(tti_arr, (q0 > 0).astype(_F32))
-        burst_tb = div0(demand, tb * bursts, bursts * tb > 0)
-        ttis = bursts * np.maximum(burst_tb + _F32(0.5), _F32(1.0))  # TTIs if each burst is served alone
-        ttis = select(demand > 0, ttis, 0.0)
-        if self.air.tb_fills_block:  # LTE: the burst's last TTI holds the slice's whole block, under-filled
-            gran = ttis * width_ue / self.n_tti  # PRB-periods
-        else:  # NR OFDMA: RBGs are handed out to the buffer's need; the burst's last RBG is half filled
-            gran = select(demand > 0, fluid + bursts * (_F32(0.5) * self.rbg / self.n_tti), 0.0)
-        # A UE's new burst merges into fuller TBs only while that UE has data waiting or in service (ns-3
-        # gives one UE all the slice's RBGs of a TTI, its queue or not; another UE's TB is no place for
-        # it): the UE holds b·W PRB-periods with b = f + (g − f)(1 − o), o = min(1, κ·b) the share of time
-        # it has data (Little: its bursts' wait plus service over their service, κ = hold_prev, from the
-        # previous period's wait); a UE with carried backlog always has data (b = f, full TBs)
-        f_ue, g_ue = fluid / width_ue, gran / width_ue
         kappa = self._per_ue(st.hold_prev)
-        b_ue = np.maximum(f_ue, g_ue / (1.0 + np.maximum(g_ue - f_ue, 0.0) * kappa))
-        need = width_ue * select(q0 > 0, f_ue, b_ue)
+        ttis, f_ue, b_ue = self._occupancy(demand, fluid, bursts, tb, width_ue, kappa)
+        part = None
+        if self.multi_ue:
+            # RR / PF with fading: the UE holds its part of the block in its TTIs with data (a UE with
+            # carried backlog has data throughout), its TB that part of the block's
+            part = self._block_part(select(q0 > 0, 1.0, np.minimum(b_ue, _F32(1.0))), width_ue)
+            tb = tb * part
+            ttis, f_ue, b_ue = self._occupancy(demand, fluid, bursts, tb, width_ue * part, kappa)
+            need = width_ue * part * select(q0 > 0, f_ue, b_ue)
+        else:
+            need = width_ue * select(q0 > 0, f_ue, b_ue)
         need = np.minimum(need, sched * width_ue)  # a UE the scheduler skips in busy-CQI TTIs holds no PRBs in them
         # the Kingman wait below counts only the UEs without carried backlog: PF (whose metric is the
         # rate over the UE's past throughput) serves a UE's new burst before a backlogged UE's queue,
         # and RR within one turn, so a backlog does not queue the other UEs' bursts behind it
         fresh = (q0 <= 0).astype(_F32)
-        need_s, need_fresh, ttis_fresh, bursts_fresh = self._slice_sum(np.stack(
-            [need, need * fresh, ttis * fresh, bursts * fresh], out=self._scratch("sum4", (4,) + need_shape, _F32)))
+        horizon = self._horizon_ms(st.periods)  # [n] ms since the episode started
+        if part is None:
+            need_s, need_fresh, ttis_fresh, bursts_fresh = self._slice_sum(np.stack(
+                [need, need * fresh, ttis * fresh, bursts * fresh], out=self._scratch("sum4", (4,) + need_shape, _F32)))
+            # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) ------------------------
+            rho = np.minimum(need_fresh / width, _F32(RHO_MAX))
+            mean_service = div0(ttis_fresh, bursts_fresh, bursts_fresh > 0, fill=1.0) * self.tti_ms
+            wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
+            # No byte waits longer than the time simulated (see the KPIs below); a backlog-inflated
+            # mean service time would otherwise overflow float32 in the quantile
+            wait_s = np.minimum(wait_s, horizon[:, None, None])
+            hold = _F32(1.0) + wait_s / mean_service  # for the next period's burst merging (see need above)
+            wait = self._per_ue(wait_s)
+        else:
+            need_s, wait, wait_s, hold = self._own_queue_wait(need, fresh, b_ue, ttis, bursts, horizon)
         busy = np.minimum(need_s / width, _F32(1.0))  # the slice's busy TTI fraction
 
         own_s = (shares * self.n_prb).astype(_F32)
@@ -767,16 +850,7 @@ class LiteSim:
         served = np.minimum(prb * r, demand)
         rate = level * r / T  # bytes/ms while backlogged
 
-        # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) and transmission time ----
-        rho = np.minimum(need_fresh / width, _F32(RHO_MAX))
-        mean_service = div0(ttis_fresh, bursts_fresh, bursts_fresh > 0, fill=1.0) * self.tti_ms
-        wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
-        # No byte waits longer than the time simulated (see the KPIs below); a backlog-inflated
-        # mean service time would otherwise overflow float32 in the quantile
-        horizon = self._horizon_ms(st.periods)  # [n] ms since the episode started
-        wait_s = np.minimum(wait_s, horizon[:, None, None])
-        hold = _F32(1.0) + wait_s / mean_service  # for the next period's burst merging (see need above)
-        wait = self._per_ue(wait_s)
+        # -- transmission time ------------------------------------------------------------------------
         # transmission time of a packet larger than one TB: the TTIs beyond the first (which is part
         # of the LTE pipeline), counted for the bytes that spill over
         pkt_tb = div0(self.traffic.packet_bytes, tb, tb > 0)
