@@ -6,7 +6,7 @@ litesim with other free parameters stands in for ns-3 (a known truth), on ``tiny
 import numpy as np
 import pytest
 
-from slicebridge.app.calibration import Split, calibrate, held_out_split, objective
+from slicebridge.app.calibration import Split, blown_up, calibrate, held_out_split, median_gaps, objective, policy_gaps
 from slicebridge.app.evaluate import episode_jobs, run_jobs
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.scenario import Scenario, load_scenario
@@ -126,3 +126,85 @@ def test_slice_delay_adds_to_one_slice_only():
     assert np.all(_lite(tight, "equal", (0,))[0][..., 1, K.SLA_RATIO][rx] == 0.0)
     with pytest.raises(Exception, match="slice_delay_ms"):
         base.with_updates(litesim={"slice_delay_ms": [1.0]})
+
+
+# ---- the slice guard: a fit that improves the median but pushes one slice far out is refused ----
+
+GUARD_SLICES = 3  # the default scenario's slice count (it is never simulated here)
+
+
+def _synthetic_truth() -> dict[str, np.ndarray]:
+    """'ns-3' traces ``[2, 4, 1, 3, K]`` per policy: every slice delivers in every period."""
+    rng = np.random.default_rng(5)
+    truth = {}
+    for p in POLICIES:
+        t = np.zeros((EPISODES, 4, 1, GUARD_SLICES, K.N_KPIS))
+        for k, v in ((K.THROUGHPUT, 2.0), (K.OFFERED, 2.0), (K.DELAY_MEAN, 10.0), (K.DELAY_P95, 20.0), (K.SLA_RATIO, 0.8),
+                     (K.PRB_USED, 0.3), (K.SHARE, 0.33), (K.SPECTRAL_EFF, 2.0)):
+            t[..., k] = v * rng.uniform(0.8, 1.2, t.shape[:-1])
+        truth[p] = t
+    return truth
+
+
+def _guarded_run(truth: dict[str, np.ndarray], split: Split, blow_up_on_fit: bool):
+    """litesim stand-in: 30 % off on every KPI, except the candidates marked by ``buffer_bytes``:
+    BLOW (exact, but mMTC's mean delay 4× off on the held-out set, and on the fit set too when
+    ``blow_up_on_fit``) and MODEST (10 % off everywhere)."""
+
+    def run(scenario, policy, episodes):
+        t = truth[policy][list(episodes)]
+        if scenario.litesim.buffer_bytes == MODEST:
+            return t * 1.1
+        if scenario.litesim.buffer_bytes != BLOW:
+            return t * 1.3
+        out = t.copy()
+        if policy in split.held_policies or blow_up_on_fit:
+            out[..., 2, K.DELAY_MEAN] *= 4.0
+        return out
+    return run
+
+
+BLOW, MODEST = 23456, 34567
+
+
+def test_a_fit_that_blows_one_slice_up_on_the_held_out_set_is_rejected():
+    """Exact on the fit set, exact on the held-out set except mMTC's mean delay (30 % → 300 %): the
+    held-out median (and objective) improves, so only the slice guard can catch it."""
+    truth, base = _synthetic_truth(), load_scenario("default")
+    split = held_out_split(POLICIES, EPISODES)
+    result = calibrate(base, truth, _guarded_run(truth, split, blow_up_on_fit=False), split=split,
+                       extra_candidates=[{"buffer_bytes": BLOW}])
+    assert result.overfit and result.scenario is base
+    assert objective(result.rejected["held_out"]) < objective(result.held_before)  # the median alone would accept it
+    assert result.rejected["because"] == [f"{base.slice_names[2]} delay_mean_ms 30% → 300%"]
+    assert result.summary()["rejected"]["because"] == result.rejected["because"]
+
+
+def test_the_fit_never_takes_a_candidate_that_blows_one_slice_up():
+    """On the fit set, the candidate that blows mMTC up has the best median objective, but the fit
+    takes the modest one; the held-out check then has nothing to reject."""
+    truth, base = _synthetic_truth(), load_scenario("default")
+    split = held_out_split(POLICIES, EPISODES)
+    run = _guarded_run(truth, split, blow_up_on_fit=True)
+    result = calibrate(base, truth, run, split=split, extra_candidates=[{"buffer_bytes": BLOW}, {"buffer_bytes": MODEST}])
+    fit_ns3 = {p: truth[p][list(split.fit_episodes)] for p in split.fit_policies}
+    def fit_objective(marker: int) -> float:
+        candidate = base.with_updates(litesim={"buffer_bytes": marker})
+        return objective(median_gaps(policy_gaps({p: run(candidate, p, split.fit_episodes) for p in split.fit_policies}, fit_ns3)))
+
+    assert fit_objective(BLOW) < fit_objective(MODEST)
+    assert result.scenario.litesim.buffer_bytes == MODEST and not result.overfit
+
+
+def test_blown_up_needs_the_factor_the_points_and_the_bound():
+    before, after = np.zeros((1, 2, K.N_KPIS)), np.zeros((1, 2, K.N_KPIS))
+    before[0, :, K.DELAY_MEAN] = [0.01, 0.30]
+    before[0, :, K.THROUGHPUT] = [0.02, 0.01]
+    after[0, :, K.DELAY_MEAN] = [0.24, 0.45]  # embb 24× and +23 points but within the 25 % bound; urllc 1.5×
+    after[0, :, K.THROUGHPUT] = [0.11, 0.10]  # embb 5.5× but +9 points; urllc 10× and +9 points
+    assert blown_up(before, after, ["embb", "urllc"]) == []
+    after[0, 0, K.DELAY_MEAN], after[0, 1, K.SLA_RATIO] = 0.26, np.nan  # over the bound now; NaN: not compared
+    after[0, 1, K.THROUGHPUT] = 0.12  # +11 points, over the 5 % bound
+    assert blown_up(before, after, ["embb", "urllc"]) == ["embb delay_mean_ms 1% → 26%", "urllc throughput_mbps 1% → 12%"]
+    after[0, 0, K.PRB_USED] = 5.0  # PRB use is not a bounded KPI
+    assert len(blown_up(before, after, ["embb", "urllc"])) == 2

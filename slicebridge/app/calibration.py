@@ -9,20 +9,30 @@ Fitted parameters (``scenario.litesim``), in this order:
    of SE, ns-3 over litesim, per slice (what transport-block sizes, control overhead, HARQ and
    under-filled RBGs leave of the SE); their median becomes the global efficiency;
 4. capacity: the global efficiency is refined on a grid to minimise the median per-slice throughput
-   gap plus the median per-slice PRB-use gap;
+   gap plus the median per-slice PRB-use gap, among candidates that pass the slice guard (below);
 5. delay and SLA (issue 10): ``base_delay_ms`` on a grid, then each slice's own fixed latency
    (``base_delay_ms`` + ``slice_delay_ms``: on the grid and at its light-load delay difference), then each slice's
    ``slice_efficiency`` by a few per cent either way (a slice's service rate sets its queueing delay), to
    minimise the whole objective :func:`objective` (throughput, PRB use, mean delay, p95 delay and
    SLA ratio gaps), among candidates whose throughput gap stays within ``THROUGHPUT_SLACK`` of the
-   capacity fit's. The uncalibrated parameters stay a candidate, so calibration never makes the
-   objective worse on the traces it fits.
+   capacity fit's and that pass the slice guard (below) on the fit set. The uncalibrated parameters
+   stay a candidate, so calibration never makes the objective worse on the traces it fits.
 
 Held-out check: the traces are split (:func:`held_out_split`) into a fit set (some policies, the
 first episodes) and a held-out set (the other policies, the other episodes). Only the fit set is
 ever simulated or compared while fitting; the held-out gaps are measured once, at the end, for the
 uncalibrated and the fitted parameters. A fit that makes the held-out objective worse than
 uncalibrated litesim is over-fitted: it is flagged and the uncalibrated parameters are returned.
+
+Slice guard: the objective is a median over (policy, slice), so it can accept a fit that pushes one
+slice far out while the others improve. A candidate whose gap of one (slice, KPI of ``GUARD_KPIS``)
+grows past ``GUARD_FACTOR`` times *and* ``GUARD_POINTS`` over uncalibrated litesim's to end over
+the KPI's fidelity bound (per slice: the median over the set's policies) is refused while fitting
+(on the fit set), and a fit that does so on the held-out set is rejected like an over-fit one. The held-out set can only veto: reverting
+single steps by held-out gaps would make it a second fit set.
+
+Gaps are of the per-slice means of :mod:`slicebridge.app.slice_means` (delays weighted by delivered
+bytes; NaN where a slice delivered nothing, left out of the medians).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from slicebridge.app.slice_means import nan_median, per_slice_means
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.scenario import Scenario
 
@@ -42,6 +53,16 @@ GAP_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "pr
 OBJECTIVE_KPIS = ("throughput_mbps", "prb_used_share", "delay_mean_ms", "delay_p95_ms", "sla_ratio")
 BASE_DELAY_GRID_MS = tuple(float(v) for v in np.arange(0.0, 12.5, 1.0))  # fixed-latency candidates [ms]
 SLICE_EFF_STEPS = (0.9, 0.95, 1.05, 1.1)  # per-slice efficiency multipliers tried in step 5
+THROUGHPUT_BOUND = 0.05  # issue 10's fidelity bounds after calibration: median throughput gap ≤ 5 % ...
+DELAY_SLA_BOUND = 0.25  # ... and each slice's delay / SLA gap ≤ 25 %
+GUARD_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio")  # the KPIs the bounds are on
+# the slice guard: a (slice, KPI) gap may not grow past GUARD_FACTOR times uncalibrated litesim's and by
+# GUARD_POINTS (relative gap, 0.10 = 10 points) over it to end over its bound (a cell that ends within
+# the bound is no fidelity lost, however it grew: tiny's URLLC mean delay 1 % → 17 % while eMBB's 91 % → 10 %)
+GUARD_FACTOR = 2.0
+GUARD_POINTS = 0.10
+GUARD_BOUND = {"throughput_mbps": THROUGHPUT_BOUND, "delay_mean_ms": DELAY_SLA_BOUND, "delay_p95_ms": DELAY_SLA_BOUND,
+               "sla_ratio": DELAY_SLA_BOUND}
 
 # run_litesim(scenario, policy, episodes) -> litesim KPI traces [len(episodes), T, C, S, K] of those
 # episode indices (episode e is seeded like the ns-3 trace's episode e)
@@ -56,28 +77,44 @@ def relative_gap(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
     return np.where(tiny, np.where(np.abs(lite) < 1e-9, 0.0, np.abs(lite)), np.abs(lite - ns3) / np.where(tiny, 1.0, denom))
 
 
-def per_slice_means(kpis: np.ndarray) -> np.ndarray:
-    """KPI traces ``[..., T, C, S, K]`` → mean per slice ``[S, K]`` over everything else."""
-    flat = np.asarray(kpis).reshape(-1, kpis.shape[-2], kpis.shape[-1])
-    return flat.mean(axis=0)
-
-
 def gap_table(lite: np.ndarray, ns3: np.ndarray) -> np.ndarray:
-    """Relative gap per slice and KPI of the per-slice means, ``[S, K]``."""
+    """Relative gap per slice and KPI of the per-slice means (``slice_means.per_slice_means``),
+    ``[S, K]``; NaN for a delay of a slice that delivered nothing in either trace."""
     return relative_gap(per_slice_means(lite), per_slice_means(ns3))
 
 
-def median_gaps(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray]) -> dict[str, float]:
-    """Median over (policy, slice) of the per-slice gaps, per KPI name of ``GAP_KPIS``."""
-    gaps = np.stack([gap_table(lite[p], ns3[p]) for p in sorted(ns3)])  # [P, S, K]
-    return {k: float(np.median(gaps[..., K.KPI_INDEX[k]])) for k in GAP_KPIS}
+def policy_gaps(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-slice gaps of every policy of ``ns3``, ``[P, S, K]`` (policies sorted by name)."""
+    return np.stack([gap_table(lite[p], ns3[p]) for p in sorted(ns3)])
+
+
+def median_gaps(gaps: np.ndarray) -> dict[str, float]:
+    """Median over (policy, slice) of :func:`policy_gaps` ``[P, S, K]``, per KPI name of ``GAP_KPIS``
+    (NaN gaps left out; NaN when there is none to compare)."""
+    return {k: float(nan_median(gaps[..., K.KPI_INDEX[k]])) for k in GAP_KPIS}
 
 
 def objective(gaps: dict[str, float]) -> float:
     """The calibration objective from :func:`median_gaps`: throughput + ¼ PRB use + ⅓ (mean delay +
-    p95 delay + SLA ratio) gaps."""
-    return (gaps["throughput_mbps"] + PRB_WEIGHT * gaps["prb_used_share"]
-            + DELAY_WEIGHT * (gaps["delay_mean_ms"] + gaps["delay_p95_ms"] + gaps["sla_ratio"]))
+    p95 delay + SLA ratio) gaps; a KPI with nothing to compare (NaN: no deliveries) adds 0."""
+    g = {k: v if np.isfinite(v) else 0.0 for k, v in gaps.items()}
+    return (g["throughput_mbps"] + PRB_WEIGHT * g["prb_used_share"]
+            + DELAY_WEIGHT * (g["delay_mean_ms"] + g["delay_p95_ms"] + g["sla_ratio"]))
+
+
+def blown_up(before: np.ndarray, after: np.ndarray, slice_names: Sequence[str]) -> list[str]:
+    """The (slice, KPI of ``GUARD_KPIS``) cells whose gap grew past ``GUARD_FACTOR`` times and
+    ``GUARD_POINTS`` over ``before`` to end over ``GUARD_BOUND``. ``before``/``after``: :func:`policy_gaps` ``[P, S, K]`` of the
+    same policies; per slice the median over them is compared. A cell NaN on either side (no
+    deliveries) is not compared. Returns e.g. ``["iot delay_mean_ms 8% → 246%"]``."""
+    b, a = nan_median(before, axis=0), nan_median(after, axis=0)  # [S, K]
+    out = []
+    for s, name in enumerate(slice_names):
+        for k in GUARD_KPIS:
+            gb, ga = float(b[s, K.KPI_INDEX[k]]), float(a[s, K.KPI_INDEX[k]])
+            if np.isfinite(gb) and np.isfinite(ga) and ga > max(GUARD_FACTOR * gb, gb + GUARD_POINTS, GUARD_BOUND[k]):
+                out.append(f"{name} {k} {100 * gb:.0f}% → {100 * ga:.0f}%")
+    return out
 
 
 def _bits_per_prb_se(kpis: np.ndarray) -> float:
@@ -129,8 +166,8 @@ class CalibrationResult:
     fit_after: dict[str, float] = field(default_factory=dict)
     held_before: dict[str, float] = field(default_factory=dict)  # median gaps per KPI, held-out set
     held_after: dict[str, float] = field(default_factory=dict)
-    overfit: bool = False  # the fitted parameters made the held-out objective worse: rejected
-    rejected: dict = field(default_factory=dict)  # when overfit: the rejected parameters and their gaps
+    overfit: bool = False  # the fit made the held-out objective worse, or blew a slice up there: rejected
+    rejected: dict = field(default_factory=dict)  # when overfit: the rejected parameters, their gaps, "because"
 
     @property
     def params(self) -> dict:
@@ -190,11 +227,14 @@ def calibrate(
     def run(candidate: Scenario, policies: Sequence[str], episodes: tuple[int, ...]) -> dict[str, np.ndarray]:
         return {p: run_litesim(candidate, p, episodes) for p in policies}
 
-    def fit_gaps(candidate: Scenario) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    def fit_gaps(candidate: Scenario) -> tuple[dict[str, float], np.ndarray, dict[str, np.ndarray]]:
+        """Median gaps, per-policy gaps ``[P, S, K]`` and litesim's traces on the fit set."""
         traces = run(candidate, split.fit_policies, split.fit_episodes)
-        return median_gaps(traces, fit_ns3), traces
+        table = policy_gaps(traces, fit_ns3)
+        return median_gaps(table), table, traces
 
-    before_gaps, before = fit_gaps(scenario)
+    before_gaps, before_table, before = fit_gaps(scenario)
+    slice_names = scenario.slice_names
     ns3_all, lite_all = _flat(fit_ns3), _flat(before)
     n = scenario.n_slices
 
@@ -237,18 +277,20 @@ def calibrate(
     global_eff = float(np.median(eff))
     slice_eff = [float(np.clip(v / global_eff, 0.1, 10.0)) for v in eff]
 
-    # 4. capacity: refine the global efficiency on a grid (throughput + PRB use)
+    # 4. capacity: refine the global efficiency on a grid (throughput + PRB use), among the candidates
+    #    that pass the slice guard on the fit set
     capacity = lambda g: g["throughput_mbps"] + PRB_WEIGHT * g["prb_used_share"]  # noqa: E731
     cap_best, cap_gaps = scenario, before_gaps
     for f in factors:
         candidate = scaled.with_updates(litesim={"slice_efficiency": slice_eff,
                                                  "scheduler_efficiency": float(np.clip(global_eff * f, 0.05, 1.2))})
-        gaps, _ = fit_gaps(candidate)
-        if capacity(gaps) < capacity(cap_gaps) - 1e-12:
+        gaps, table, _ = fit_gaps(candidate)
+        if capacity(gaps) < capacity(cap_gaps) - 1e-12 and not blown_up(before_table, table, slice_names):
             cap_best, cap_gaps = candidate, gaps
 
     # 5. delay and SLA: base delay, then each slice's service rate, on the whole objective; the
-    #    uncalibrated scenario stays a candidate, so the objective never gets worse on the fit set
+    #    uncalibrated scenario stays a candidate, so the objective never gets worse on the fit set;
+    #    a candidate that blows one slice up on the fit set (the slice guard) is never taken
     thr_limit = cap_gaps["throughput_mbps"] + THROUGHPUT_SLACK
     best, best_gaps = scenario, before_gaps
     if objective(cap_gaps) < objective(best_gaps) - 1e-12:
@@ -256,9 +298,9 @@ def calibrate(
 
     def consider(candidate: Scenario) -> None:
         nonlocal best, best_gaps
-        gaps, _ = fit_gaps(candidate)
+        gaps, table, _ = fit_gaps(candidate)
         if gaps["throughput_mbps"] <= max(thr_limit, before_gaps["throughput_mbps"]) \
-                and objective(gaps) < objective(best_gaps) - 1e-12:
+                and objective(gaps) < objective(best_gaps) - 1e-12 and not blown_up(before_table, table, slice_names):
             best, best_gaps = candidate, gaps
 
     for d in BASE_DELAY_GRID_MS:
@@ -290,12 +332,16 @@ def calibrate(
                                before_gaps["prb_used_share"], best_gaps["prb_used_share"], split,
                                fit_before=before_gaps, fit_after=best_gaps)
     if held_ns3:
-        result.held_before = median_gaps(run(scenario, split.held_policies, split.held_episodes), held_ns3)
-        result.held_after = (result.held_before if best is scenario else
-                             median_gaps(run(best, split.held_policies, split.held_episodes), held_ns3))
+        held_before = policy_gaps(run(scenario, split.held_policies, split.held_episodes), held_ns3)
+        held_after = held_before if best is scenario else policy_gaps(run(best, split.held_policies, split.held_episodes), held_ns3)
+        result.held_before, result.held_after = median_gaps(held_before), median_gaps(held_after)
+        because = blown_up(held_before, held_after, slice_names)  # the slice guard, on the held-out set
         if objective(result.held_after) > objective(result.held_before) + 1e-12:
+            because.insert(0, f"held-out objective {objective(result.held_before):.3f} → {objective(result.held_after):.3f}")
+        if because:
             # over-fitted: keep what it would have been for the record, return uncalibrated litesim
-            result.overfit, result.rejected = True, {"params": result.params, "fit": best_gaps, "held_out": result.held_after}
+            result.overfit, result.rejected = True, {"params": result.params, "fit": best_gaps, "held_out": result.held_after,
+                                                     "because": because}
             result.scenario, result.gap_after, result.prb_gap_after = scenario, result.gap_before, result.prb_gap_before
             result.fit_after, result.held_after = before_gaps, result.held_before
     return result

@@ -4,8 +4,8 @@
 For each scenario the baselines (and the random policy) run in both simulators through the
 evaluation code of ``app.evaluate``; litesim is calibrated with ``app.compare.calibrate_compare_data``
 (fit on some policies and seeds, checked on the others). The result is a matrix, one row per
-(scenario, slice, KPI): the relative gap |litesim − ns-3| / |ns-3| of the per-slice means, median
-over the baselines, before and after calibration; per scenario the Kendall τ of the policy rankings
+(scenario, slice, KPI): the relative gap |litesim − ns-3| / |ns-3| of the per-slice means
+(``app.slice_means``: delays over delivered bytes), median over the baselines, before and after calibration; per scenario the Kendall τ of the policy rankings
 and the per-policy reward gaps. Written as it goes into ``out_dir``:
 
 - ``<scenario>/traces.csv`` (every episode as it finishes) and ``<scenario>/traces.npz`` (the ns-3
@@ -39,16 +39,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from slicebridge.app.calibration import GAP_KPIS, gap_table  # noqa: E402
+from slicebridge.app.calibration import DELAY_SLA_BOUND, GAP_KPIS, GUARD_KPIS, THROUGHPUT_BOUND, policy_gaps  # noqa: E402
 from slicebridge.app.compare import BASELINE_NAMES, CompareData, calibrate_compare_data  # noqa: E402
 from slicebridge.app.evaluate import episode_jobs, run_jobs  # noqa: E402
-from slicebridge.app.report import held_out_section, rank_agreement  # noqa: E402
+from slicebridge.app.report import held_out_section, pct, rank_agreement  # noqa: E402
+from slicebridge.app.slice_means import MEAN_NOTE, nan_median, per_slice_means  # noqa: E402
 from slicebridge.bridge import kpi as K  # noqa: E402
 from slicebridge.bridge.scenario import Scenario, load_scenario  # noqa: E402
 
-MATRIX_KPIS = ("throughput_mbps", "delay_mean_ms", "delay_p95_ms", "sla_ratio")  # the bounds are on these
-THROUGHPUT_BOUND = 0.05  # issue 10: after calibration, median throughput gap ≤ 5 % per scenario ...
-DELAY_SLA_BOUND = 0.25  # ... and delay / SLA gaps ≤ 25 %
+MATRIX_KPIS = GUARD_KPIS  # the bounds are on these (and calibration's slice guard)
 MATRIX_COLUMNS = ("scenario", "slice", "kpi", "gap_before", "gap_after", "lite_before", "lite_after", "ns3")
 
 
@@ -146,10 +145,6 @@ def sized(scenario: Scenario, config: FidelityConfig) -> tuple[Scenario, int]:
     return scenario, config.episodes
 
 
-def _median_over(gaps: Sequence[np.ndarray]) -> np.ndarray:
-    return np.median(np.stack(gaps), axis=0)
-
-
 def _reward_gaps(lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray]) -> dict[str, float]:
     """Per policy |mean reward litesim − ns-3| / |mean reward ns-3|."""
     return {p: float(abs(np.mean(lite[p]) - np.mean(ns3[p])) / max(abs(float(np.mean(ns3[p]))), 1e-9))
@@ -241,9 +236,9 @@ def run_scenario(spec: str, config: FidelityConfig) -> ScenarioFidelity:
         for part, arrays in (("kpis", traces), ("rewards", rewards)) for p in arrays})
     base = list(data.baselines)
     lite, ns3, cal = data.traces["litesim"], data.traces["ns3"], data.calibrated
-    gaps_before = _median_over([gap_table(lite[p], ns3[p]) for p in base])
-    gaps_after = _median_over([gap_table(cal[p], ns3[p]) for p in base])
-    means = {label: _median_over([tr[p].reshape(-1, *tr[p].shape[-2:]).mean(axis=0) for p in base])
+    ns3_base = {p: ns3[p] for p in base}
+    gaps_before, gaps_after = (nan_median(policy_gaps(tr, ns3_base), axis=0) for tr in (lite, cal))
+    means = {label: nan_median(np.stack([per_slice_means(tr[p]) for p in base]), axis=0)
              for label, tr in (("lite_before", lite), ("lite_after", cal), ("ns3", ns3))}
     result = ScenarioFidelity(
         scenario.name, scenario.slice_names, scenario.control.episode_steps, full.control.episode_steps, episodes,
@@ -279,11 +274,12 @@ def matrix_markdown(results: list[ScenarioFidelity], command: str = "") -> str:
     """The matrix as Markdown: per scenario and slice the gaps before → after, τ, reward gaps, bounds."""
     header = "| scenario | slice | " + " | ".join(MATRIX_KPIS) + " |"
     lines = ([f"Command: `{command}`", ""] if command else []) + [
-        "Relative gap |litesim − ns-3| / |ns-3| of per-slice means, median over the baselines, before → after calibration.",
+        ("Relative gap |litesim − ns-3| / |ns-3| of per-slice means, median over the baselines, before → after "
+         f"calibration. Per-slice means: {MEAN_NOTE}."),
         "", header, "|" + "---|" * (2 + len(MATRIX_KPIS))]
     for r in results:
         for s, sl in enumerate(r.slices):
-            cells = [f"{100 * r.gaps_before[s, K.KPI_INDEX[k]]:.0f} → {100 * r.gaps_after[s, K.KPI_INDEX[k]]:.0f}%"
+            cells = [f"{pct(r.gaps_before[s, K.KPI_INDEX[k]])} → {pct(r.gaps_after[s, K.KPI_INDEX[k]])}".replace("% →", " →")
                      for k in MATRIX_KPIS]
             lines.append(f"| {r.name} | {sl} | " + " | ".join(cells) + " |")
     lines += ["", "| scenario | periods × episodes | Kendall τ before → after | max reward gap before → after | held-out objective before → after | bounds after calibration |",
@@ -296,13 +292,20 @@ def matrix_markdown(results: list[ScenarioFidelity], command: str = "") -> str:
         rg = (max(r.reward_gap_before.values(), default=0.0), max(r.reward_gap_after.values(), default=0.0))
         bad = r.violations()
         lines.append(f"| {r.name} | {window} | {r.tau_before:.2f} → {r.tau_after:.2f} | {100 * rg[0]:.0f} → {100 * rg[1]:.0f}% "
-                     f"| {held_txt}{' (over-fit: rejected)' if r.calibration.get('overfit_rejected') else ''} "
+                     f"| {held_txt}{_rejected(r.calibration)} "
                      f"| {'met' if not bad else 'over: ' + '; '.join(bad)} |")
     for r in results:
         section = held_out_section(r.calibration)
         if section:
             lines += ["", f"##### {r.name}", "", section.replace("#### Held-out check\n\n", "")]
     return "\n".join(lines) + "\n"
+
+
+def _rejected(cal: dict) -> str:
+    """" (fit rejected: why)" for a fit the held-out check rejected, else ""."""
+    if not cal.get("overfit_rejected"):
+        return ""
+    return f" (fit rejected: {'; '.join(cal.get('rejected', {}).get('because') or ['held-out objective worse'])})"
 
 
 def plot_heatmap(results: list[ScenarioFidelity], path: Path) -> None:
@@ -317,7 +320,7 @@ def plot_heatmap(results: list[ScenarioFidelity], path: Path) -> None:
         im = ax.imshow(np.minimum(m, 100), cmap="RdYlGn_r", vmin=0, vmax=100, aspect="auto")
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
-                ax.text(j, i, f"{m[i, j]:.0f}", ha="center", va="center", fontsize=6)
+                ax.text(j, i, "n/a" if np.isnan(m[i, j]) else f"{m[i, j]:.0f}", ha="center", va="center", fontsize=6)
         ax.set_xticks(range(len(cols)), [k.replace("_", "\n") for k in MATRIX_KPIS], fontsize=7)
         ax.set_title(title, fontsize=9)
     axes[0].set_yticks(range(len(rows)), [f"{r.name}/{r.slices[s]}" for r, s in rows], fontsize=6)

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import kendalltau  # noqa: E402
 
-from slicebridge.app.calibration import GAP_KPIS, gap_table, per_slice_means  # noqa: E402
+from slicebridge.app.calibration import GAP_KPIS, GUARD_FACTOR, GUARD_POINTS, gap_table, policy_gaps  # noqa: E402
+from slicebridge.app.slice_means import DELIVERY_WEIGHTED_KPIS, MEAN_NOTE, nan_median, per_slice_means  # noqa: E402
 from slicebridge.bridge import kpi as K  # noqa: E402
 from slicebridge.bridge.scenario import Scenario  # noqa: E402
 
@@ -76,6 +77,11 @@ def _fmt(v: float) -> str:
     return "nan" if not np.isfinite(v) else f"{v:.3g}"
 
 
+def pct(v: float, digits: int = 0) -> str:
+    """A relative gap in per cent; "n/a" when there was nothing to compare (NaN: no deliveries)."""
+    return "n/a" if not np.isfinite(v) else f"{100 * v:.{digits}f}%"
+
+
 def _labels(data) -> list[tuple[str, str]]:
     return [(sim, pol) for sim in data.traces for pol in data.traces[sim]]
 
@@ -86,7 +92,10 @@ def _plot_distributions(out: Path, scenario: Scenario, data, kpi: str, fname: st
     idx = K.KPI_INDEX[kpi]
     for s, name in enumerate(scenario.slice_names):
         ax = axes[0, s]
-        values = [data.traces[sim][pol][..., s, idx].ravel() for sim, pol in labels]
+        rows = [data.traces[sim][pol][..., s, :].reshape(-1, K.N_KPIS) for sim, pol in labels]
+        if kpi in DELIVERY_WEIGHTED_KPIS:  # a period that delivered nothing has no delay (it reports 0)
+            rows = [r[r[:, K.THROUGHPUT] > 0] for r in rows]
+        values = [r[:, idx] for r in rows]
         ax.boxplot(values, showfliers=False)
         ax.set_xticks(range(1, len(labels) + 1), [f"{pol}\n{sim}" for sim, pol in labels], rotation=60, fontsize=7)
         ax.set_title(f"{name}: {kpi} [{K.KPI_UNITS[kpi]}]", fontsize=9)
@@ -132,13 +141,13 @@ def _plot_rewards(out: Path, data) -> str:
 
 def _gap_section(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[str, np.ndarray], title: str) -> tuple[str, float]:
     policies = sorted(set(lite) & set(ns3))
-    gaps = np.stack([gap_table(lite[p], ns3[p]) for p in policies])  # [P, S, 11]
+    gaps = policy_gaps({p: lite[p] for p in policies}, {p: ns3[p] for p in policies})  # [P, S, K]
     header = ["slice"] + [f"{k}" for k in GAP_KPIS]
     rows = []
     for s, name in enumerate(scenario.slice_names):
-        rows.append([name] + [f"{100 * np.median(gaps[:, s, K.KPI_INDEX[k]]):.1f}%" for k in GAP_KPIS])
+        rows.append([name] + [pct(nan_median(gaps[:, s, K.KPI_INDEX[k]]), 1) for k in GAP_KPIS])
     median_thr = float(np.median(gaps[:, :, K.THROUGHPUT]))
-    text = (f"#### {title}\n\nRelative gap |litesim − ns-3| / |ns-3| of the per-slice means, median over "
+    text = (f"#### {title}\n\nRelative gap |litesim − ns-3| / |ns-3| of the per-slice means ({MEAN_NOTE}), median over "
             f"the policies {', '.join(policies)}. Median per-slice throughput gap: **{100 * median_thr:.1f}%**.\n\n"
             + _md_table(header, rows))
     return text, median_thr
@@ -151,10 +160,10 @@ def _per_policy_gaps(scenario: Scenario, lite: dict[str, np.ndarray], ns3: dict[
         l_means, n_means = per_slice_means(lite[policy]), per_slice_means(ns3[policy])
         gaps = gap_table(lite[policy], ns3[policy])
         rows = [[name] + [f"{_fmt(l_means[s, K.KPI_INDEX[k]])} / {_fmt(n_means[s, K.KPI_INDEX[k]])} "
-                          f"({100 * gaps[s, K.KPI_INDEX[k]]:.0f}%)" for k in GAP_KPIS]
+                          f"({pct(gaps[s, K.KPI_INDEX[k]])})" for k in GAP_KPIS]
                 for s, name in enumerate(scenario.slice_names)]
         parts.append(f"**{policy}** (litesim / ns-3 (gap))\n\n" + _md_table(["slice", *GAP_KPIS], rows))
-    return "\n\n".join(parts)
+    return "\n\n".join([f"Per-slice means: {MEAN_NOTE}."] + parts)
 
 
 def held_out_section(cal: dict) -> str:
@@ -164,7 +173,7 @@ def held_out_section(cal: dict) -> str:
     if not split:
         return ""
     kpis = ("throughput_mbps", "prb_used_share", "delay_mean_ms", "delay_p95_ms", "sla_ratio", "objective")
-    rows = [[label] + [f"{100 * cal[key][k]:.1f}%" if k != "objective" else f"{cal[key][k]:.3f}" for k in kpis]
+    rows = [[label] + [pct(cal[key][k], 1) if k != "objective" else f"{cal[key][k]:.3f}" for k in kpis]
             for label, key in (("fit, before", "fit_before"), ("fit, after", "fit_after"),
                                ("held-out, before", "held_before"), ("held-out, after", "held_after")) if key in cal]
     seeds = "and episodes " + ", ".join(map(str, split["held_out_episodes"])) if split["seeds_held_out"] \
@@ -173,7 +182,10 @@ def held_out_section(cal: dict) -> str:
             f"{', '.join(map(str, split['fit_episodes']))}; held out: policies {', '.join(split['held_out_policies']) or 'none'} "
             f"{seeds}. Median per-slice gap over the set's policies and slices:\n\n" + _md_table(["set", *kpis], rows))
     if cal.get("overfit_rejected"):
-        text += "\n\n**The fit made the held-out objective worse: rejected (over-fitted); litesim stays uncalibrated.**"
+        because = cal.get("rejected", {}).get("because") or ["held-out objective worse"]
+        text += (f"\n\n**The fit was rejected on the held-out set ({'; '.join(because)}); litesim stays uncalibrated.** "
+                 f"(Rejected when the held-out objective gets worse, or when one slice's throughput, delay or SLA gap "
+                 f"grows past {GUARD_FACTOR:g}× and {100 * GUARD_POINTS:.0f} points over uncalibrated litesim's to end over its bound.)")
     return text
 
 
@@ -188,7 +200,7 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
     if data.train_seconds is not None:
         parts.append(f"Training in litesim took {data.train_seconds:.0f} s.")
 
-    parts += ["", "## Per-slice KPIs", ""]
+    parts += ["", "## Per-slice KPIs", "", f"Means per slice over episodes, periods and cells: {MEAN_NOTE}.", ""]
     header = ["simulator", "policy", "reward", "slice"] + [f"{k} [{K.KPI_UNITS[k]}]" for k in SUMMARY_KPIS]
     rows = []
     for sim, pol in _labels(data):
@@ -201,7 +213,7 @@ def write_report(out: Path, scenario: Scenario, data) -> Path:
     parts += ["", "## Plots", ""]
     for fname, caption in (
         (_plot_distributions(out, scenario, data, "throughput_mbps", "throughput.png"), "Per-slice throughput per decision period"),
-        (_plot_distributions(out, scenario, data, "delay_mean_ms", "delay.png"), "Per-slice mean delay per decision period"),
+        (_plot_distributions(out, scenario, data, "delay_mean_ms", "delay.png"), "Per-slice mean delay per decision period (periods that delivered something)"),
         (_plot_sla(out, scenario, data), "SLA ratio per slice"),
         (_plot_rewards(out, data), "Reward over time"),
     ):

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from slicebridge.app.slice_means import per_slice_means
 from slicebridge.bridge.kpi import KPI_NAMES, KPI_UNITS
 from slicebridge.bridge.scenario import Scenario
 
@@ -18,13 +19,14 @@ def summarise(results: Sequence, scenario: Scenario) -> dict:
 
 
 def summarise_arrays(kpis: np.ndarray, rewards: np.ndarray, scenario: Scenario) -> dict:
-    """Mean of every KPI per slice over everything but the slice (``kpis [..., C, S, 11]``), plus the
-    mean of ``rewards [..., C]``.
+    """Mean of every KPI per slice over everything but the slice (``kpis [..., C, S, K]``; delays over
+    delivered bytes, NaN for a slice that delivered nothing: ``app.slice_means``), plus the mean of
+    ``rewards [..., C]``.
 
     Returns ``{"slices": {slice: {kpi: value}}, "reward": float}``. Throughput and offered load are
     averaged per cell (Mbit/s per cell and slice).
     """
-    per_slice = np.asarray(kpis).reshape(-1, scenario.n_slices, len(KPI_NAMES)).mean(axis=0)  # [S, K]
+    per_slice = per_slice_means(kpis)  # [S, K]
     return {
         "slices": {name: dict(zip(KPI_NAMES, map(float, per_slice[s]))) for s, name in enumerate(scenario.slice_names)},
         "reward": float(rewards.mean()),
