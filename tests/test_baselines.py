@@ -108,7 +108,7 @@ def test_greedy_moves_share_from_slack_to_violator_and_respects_minimum():
     k[0, :, ACTIVE_UES] = [4, 3, 3]
     k[0, :, SLA_RATIO] = [0.3, 1.0, 1.0]
     k[0, :, DELAY_MEAN] = [300.0, 3.0, 3.0]
-    sc = DEFAULT.with_updates(topology={"sectors": 1})
+    sc = DEFAULT.with_updates(topology={"sectors": 1, "cell_load_shift_steps": []})
     agent = GreedySla(sc, step=0.05)
     out = agent.act(k)
     np.testing.assert_allclose(out[0], [0.55, 0.25, 0.2])  # slice 1 has the most slack

@@ -44,7 +44,7 @@ def test_site_scope_keeps_sites_independent_and_reaches_ns3() -> None:
     """With several sites the draw is per site: equal on one site's sectors, different across sites;
     ns-3 receives exactly the drop litesim uses (the runtime JSON carries one value per cell)."""
     sc = load_scenario("default").with_updates(
-        topology={"sites": 2}, radio={"propagation": {"shadowing_std_db": 6.0, "shadowing_scope": "site"}})
+        topology={"sites": 2, "cell_load_shift_steps": []}, radio={"propagation": {"shadowing_std_db": 6.0, "shadowing_scope": "site"}})
     drop = drop_ues(sc, layout_rng(11))
     sh = drop.shadowing_db[0]  # [C, U, C'], cells 0-2 on site 0, 3-5 on site 1
     assert np.all(sh[..., 0:3] == sh[..., :1]) and np.all(sh[..., 3:6] == sh[..., 3:4])

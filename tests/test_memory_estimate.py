@@ -38,13 +38,13 @@ def test_the_estimate_is_within_a_factor_of_the_measured_peak(name, num_envs):
 
 def test_the_estimate_grows_with_cells_squared_times_ues():
     small = load_scenario("default")
-    big = small.with_updates(topology={"sites": 7, "sectors": 3})  # 3 -> 21 cells
+    big = small.with_updates(topology={"sites": 7, "sectors": 3, "cell_load_shift_steps": []})  # 3 -> 21 cells
     assert memory.instance_bytes(big) == memory.instance_bytes(small) * 49
 
 
 def test_a_scenario_too_large_for_memory_is_refused_before_allocation(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 5 << 20)  # 5 MiB free
-    scenario = load_scenario("default").with_updates(topology={"sites": 19, "sectors": 3})  # 57 cells
+    scenario = load_scenario("default").with_updates(topology={"sites": 19, "sectors": 3, "cell_load_shift_steps": []})  # 57 cells
     tracemalloc.start()
     try:
         with pytest.raises(MemoryError) as exc:

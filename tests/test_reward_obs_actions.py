@@ -95,7 +95,7 @@ def test_observation_normalisation_and_neighbours():
     peak = peak_rate_mbps(s)
     kpis[:, :, K.OFFERED] = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3]]) * peak / 10
     kpis[0, 0, K.DELAY_MEAN] = 50.0  # embb budget 100 ms -> 0.5
-    kpis[0, 1, K.ACTIVE_UES] = 3  # urllc has 3 UEs -> 1.0
+    kpis[0, 1, K.ACTIVE_UES] = s.slices[1].ues_per_cell  # all of urllc's UEs -> 1.0
     obs = build(kpis)
     assert obs.shape == (3, build.obs_dim) == (3, 3 * 6 + 3) and obs.dtype == np.float32
     assert obs[0, 0] == pytest.approx(0.1) and obs[0, 2] == pytest.approx(0.5) and obs[0, 6 + 4] == pytest.approx(1.0)

@@ -212,7 +212,7 @@ def test_hex_layout_and_ue_drop_geometry():
     s = load_scenario("default")
     drop = drop_ues(s, np.random.default_rng(0), batch=2)
     layout = cell_layout(s)
-    assert drop.ue_xy_m.shape == (2, 3, 10, 2)
+    assert drop.ue_xy_m.shape == (2, 3, s.ues_per_cell, 2)
     d = drop.ue_xy_m - layout.cell_xy_m[None, :, None, :]
     r = np.hypot(d[..., 0], d[..., 1])
     assert r.min() >= s.topology.min_ue_distance_m - 1e-9 and r.max() <= s.topology.drop_radius_m + 1e-9
@@ -226,4 +226,5 @@ def test_runtime_json_is_deterministic_for_a_seed():
     s = load_scenario("default")
     a, b, c = runtime_dict(s, 5), runtime_dict(s, 5), runtime_dict(s, 6)
     assert a == b and a["ues"] != c["ues"]
-    assert len(a["ues"]) == 30 and [u["slice"] for u in a["ues"][:10]] == s.ue_slice_index()
+    n = s.ues_per_cell
+    assert len(a["ues"]) == 3 * n and [u["slice"] for u in a["ues"][:n]] == s.ue_slice_index()
