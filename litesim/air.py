@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 from slicebridge.bridge.contract import CQI_EFFICIENCY, MCS_EFFICIENCY, PRB_BANDWIDTH_HZ, rbg_size
 from slicebridge.bridge.scenario import Scenario
+from slicebridge.litesim.channel import mcs_of_cqi
+from slicebridge.litesim.tbs import tbs_efficiency
 
 SYMBOLS_PER_SLOT = 14
 # LTE, measured in ns-3 (docs/FIDELITY.md): the scheduler's decision reaches the air 2 TTIs later
@@ -83,10 +85,13 @@ class AirInterface:
     ``dl_data_fraction``: share of the carrier's symbol-time that can carry DL data (1 for LTE as
     litesim has always modelled it: the control region is inside ns-3's TB tables); ``dl_slots_per_ms``
     scheduling opportunities for DL data per ms; ``cqi_efficiency [16]`` / ``mcs_efficiency [M]`` the
-    tables the CQI → MCS choice uses; ``tb_fills_block``: a transmitting slice gives its whole RBG
-    block to one UE for the TTI (slicebridge-lte's slice scheduler), else RBGs go to UEs one at a
-    time up to their buffers' need (5G-LENA's OFDMA ``AssignDLRBG`` that the NR slice scheduler runs
-    inside each slice's block)."""
+    tables the CQI → MCS choice uses; ``slice_prbs`` the PRBs the slice scheduler hands out (LTE: whole
+    RBGs only, ``floor(n_prb / rbg)`` of them, slicebridge-lte's ``SliceSchedulableRbgs``: 24 of 25
+    PRBs); ``tbs_efficiency`` (LTE) ``[16, 111]`` bit/s/Hz a TB carries per CQI and PRB count
+    (:func:`litesim.tbs.tbs_efficiency`), None where the rate is the MCS efficiency; ``tb_fills_block``:
+    a transmitting slice gives its whole RBG block to one UE for the TTI (slicebridge-lte's slice
+    scheduler), else RBGs go to UEs one at a time up to their buffers' need (5G-LENA's OFDMA
+    ``AssignDLRBG`` that the NR slice scheduler runs inside each slice's block)."""
 
     technology: str
     prb_hz: float
@@ -94,11 +99,13 @@ class AirInterface:
     dl_data_fraction: float
     dl_slots_per_ms: float
     rbg_prbs: int
+    slice_prbs: int
     pipeline_ms: float
     harq_retx_ms: float
     cqi_efficiency: np.ndarray
     mcs_efficiency: np.ndarray
     tb_fills_block: bool
+    tbs_efficiency: np.ndarray | None = None
 
     def peak_rate_mbps(self, n_prb: int) -> float:
         """DL rate (Mbit/s) of ``n_prb`` PRBs at the highest MCS, over every DL data symbol."""
@@ -146,9 +153,11 @@ def air_interface(scenario: Scenario) -> AirInterface:
         return AirInterface(
             technology="lte", prb_hz=PRB_BANDWIDTH_HZ, slot_ms=1.0, dl_data_fraction=1.0, dl_slots_per_ms=1.0,
             rbg_prbs=rbg_size(radio.bandwidth_prb),
+            slice_prbs=radio.bandwidth_prb // rbg_size(radio.bandwidth_prb) * rbg_size(radio.bandwidth_prb),
             pipeline_ms=alignment_wait_slots((True,)) + LTE_MAC_TO_CHANNEL_TTIS + 1.0,
             harq_retx_ms=float(LTE_HARQ_RETX_TTIS), cqi_efficiency=CQI_EFFICIENCY, mcs_efficiency=MCS_EFFICIENCY,
-            tb_fills_block=True)
+            tb_fills_block=True,
+            tbs_efficiency=tbs_efficiency(mcs_of_cqi(CQI_EFFICIENCY, MCS_EFFICIENCY), PRB_BANDWIDTH_HZ))
     if radio.technology == "nr":
         slot_ms = 1.0 / 2 ** radio.numerology
         dl_symbols = {"DL": SYMBOLS_PER_SLOT - NR_DL_CTRL_SYMBOLS,
@@ -158,7 +167,7 @@ def air_interface(scenario: Scenario) -> AirInterface:
         return AirInterface(
             technology="nr", prb_hz=radio.prb_khz * 1e3, slot_ms=slot_ms,
             dl_data_fraction=sum(dl_symbols[p] for p in NR_TDD_PATTERN) / (SYMBOLS_PER_SLOT * n),
-            dl_slots_per_ms=sum(carries_dl) / (n * slot_ms), rbg_prbs=1,
+            dl_slots_per_ms=sum(carries_dl) / (n * slot_ms), rbg_prbs=1, slice_prbs=radio.bandwidth_prb,
             pipeline_ms=(alignment_wait_slots(carries_dl) + NR_L1L2_CTRL_SLOTS + 1.0) * slot_ms + NR_TB_DECODE_MS,
             harq_retx_ms=harq_rtt_slots(NR_TDD_PATTERN) * slot_ms,
             cqi_efficiency=NR_CQI_EFFICIENCY, mcs_efficiency=NR_MCS_EFFICIENCY, tb_fills_block=False)

@@ -60,17 +60,23 @@ def se_from_cqi(cqi: np.ndarray) -> np.ndarray:
     return _SE_OF_CQI[np.asarray(cqi)]
 
 
-def se_of_cqi(cqi_efficiency: np.ndarray, mcs_efficiency: np.ndarray) -> np.ndarray:
-    """``[16]`` efficiency (bit/s/Hz) of the MCS picked for each CQI: the highest MCS (scanning up from
-    MCS 0 while the next one does not exceed the CQI's efficiency) — ns-3's ``LteAmc`` and 5G-LENA's
-    ``NrAmc::GetMcsFromCqi`` both pick so; 0 for CQI 0. ``cqi_efficiency [16]`` indexed by CQI."""
-    out = np.zeros(16)
+def mcs_of_cqi(cqi_efficiency: np.ndarray, mcs_efficiency: np.ndarray) -> np.ndarray:
+    """``[16]`` int MCS picked for each CQI: the highest MCS (scanning up from MCS 0 while the next one
+    does not exceed the CQI's efficiency) — ns-3's ``LteAmc`` and 5G-LENA's ``NrAmc::GetMcsFromCqi``
+    both pick so; -1 for CQI 0 (not scheduled). ``cqi_efficiency [16]`` indexed by CQI."""
+    out = np.full(16, -1, dtype=np.int64)
     for cqi in range(1, 16):
         mcs = 0
         while mcs < len(mcs_efficiency) - 1 and mcs_efficiency[mcs + 1] <= cqi_efficiency[cqi]:
             mcs += 1
-        out[cqi] = mcs_efficiency[mcs]
+        out[cqi] = mcs
     return out
+
+
+def se_of_cqi(cqi_efficiency: np.ndarray, mcs_efficiency: np.ndarray) -> np.ndarray:
+    """``[16]`` efficiency (bit/s/Hz) of the MCS picked for each CQI (:func:`mcs_of_cqi`); 0 for CQI 0."""
+    mcs = mcs_of_cqi(cqi_efficiency, mcs_efficiency)
+    return np.where(mcs >= 0, np.asarray(mcs_efficiency, dtype=np.float64)[np.maximum(mcs, 0)], 0.0)
 
 
 def sinr_thresholds(cqi_efficiency: np.ndarray) -> np.ndarray:

@@ -22,11 +22,14 @@ NR TDD pattern's DL share, RBG size, CQI/MCS tables, latency floor and HARQ dela
    share ``ℓ`` of the TTIs (its previous period's load), ns-3 sizes a TB from the CQI of one such
    state and the TBs that meet a state supporting less are sent twice. A UE carries
    ``r = SE · se_scale[slice] · 180 kHz · T · scheduler_efficiency · slice_efficiency[slice]`` bits per
-   PRB held over the period. With ``radio.cqi_source: pdcch`` the CQI is measured against every
-   neighbour at full load (their control channels are on in every TTI): one state, no HARQ failures.
-3. **Slicing**: slice ``s`` of a cell owns ``share_s · n_PRB`` PRBs. ``strict``: PRBs a slice does not
-   use are wasted. ``work_conserving``: PRBs left over by slices that need fewer go to slices that need
-   more, in proportion to their shares (water-filling).
+   PRB held over the period; in LTE without fading ``SE`` is the 3GPP TBS table's bits per PRB for the
+   state's MCS on the slice's block (:mod:`litesim.tbs`) over 0.75, ``scheduler_efficiency``'s default.
+   With ``radio.cqi_source: pdcch`` the CQI is measured against every neighbour at full load (their
+   control channels are on in every TTI): one state, no HARQ failures.
+3. **Slicing**: slice ``s`` of a cell owns ``share_s · n_PRB`` PRBs (LTE: of the PRBs in whole RBGs,
+   ``AirInterface.slice_prbs``, 24 of 25). ``strict``: PRBs a slice does not use are wasted.
+   ``work_conserving``: PRBs left over by slices that need fewer go to slices that need more, in
+   proportion to their shares (water-filling).
 4. **Intra-slice scheduler**: round robin and proportional fair both share PRB-time equally among the
    backlogged UEs at period granularity (water-filling of PRB-time over the UEs' needs). With
    fading, PF schedules a UE on its good sub-frames: its fading gain is the maximum of ``n`` Rayleigh
@@ -94,19 +97,22 @@ from slicebridge.bridge.contract import active_ue_count, cell_load_scale
 from slicebridge.bridge import kpi as K
 from slicebridge.bridge.kpi import N_KPIS
 from slicebridge.bridge.layout import cell_layout, drop_ues, layout_rng
-from slicebridge.bridge.scenario import Scenario
+from slicebridge.bridge.scenario import LitesimParams, Scenario
 from slicebridge.litesim.air import LTE_HARQ_RETX_TTIS, LTE_MAC_TO_CHANNEL_TTIS, air_interface
 from slicebridge.litesim.channel import (
     FadingSeTable,
     SeMapper,
     link_gains_mw,
     noise_per_prb_mw,
+    se_of_cqi,
+    sinr_thresholds,
 )
 from slicebridge.litesim.edge import EdgeFluid
 from slicebridge.litesim.kernels import (
     GroupSum,
     Scratch,
     Segments,
+    StepLookup,
     div0,
     mixture_quantile,
     select,
@@ -120,6 +126,8 @@ from slicebridge.litesim.sharing import lend_spare
 from slicebridge.litesim.traffic import RENEWAL_MODELS, TrafficModel, TrafficState, renewal_scv
 
 _F32 = np.float32
+# LTE's TBS-table rate (LiteSim.tbs) is the table's bits at this scheduler_efficiency (the schema default)
+_DEFAULT_SCHEDULER_EFFICIENCY = float(LitesimParams.model_fields["scheduler_efficiency"].default)
 _PAD_NEED = _F32(1e30)  # water level: PRB need of an unused UE slot (above any real level)
 TTI_MS = 1.0  # LTE subframe: the MAC scheduler decides once per TTI (NR: a slot, litesim.air)
 # LTE DL latency floor of a packet that finds its slice idle (issue 10, measured per packet in ns-3,
@@ -275,6 +283,16 @@ class LiteSim:
         self.cell_az = self.layout.cell_azimuth_deg
         self.noise_mw = noise_per_prb_mw(sc)
         self.se_map = SeMapper(air.cqi_efficiency, air.mcs_efficiency)
+        # PRBs the slice scheduler hands out (LTE: whole RBGs only, 24 of 25 PRBs)
+        self.n_slice_prb = _F32(air.slice_prbs)
+        # LTE without fading: a TB carries what the 3GPP TBS table gives for its MCS and PRBs (litesim.tbs),
+        # per CQI and slice width; scheduler_efficiency at its default stands for the table exactly
+        self.tbs = air.tbs_efficiency is not None and not self.fading
+        if self.tbs:
+            self.cqi_map = StepLookup(sinr_thresholds(air.cqi_efficiency).astype(_F32), np.arange(16, dtype=_F32))
+            self.se_of_cqi = se_of_cqi(air.cqi_efficiency, air.mcs_efficiency).astype(_F32)
+            self.tbs_cols = air.tbs_efficiency.shape[1]
+            self.tbs_flat = (air.tbs_efficiency / _DEFAULT_SCHEDULER_EFFICIENCY).astype(_F32).reshape(-1)
         self.fading_se = FadingSeTable(max(s.ues_per_cell for s in sc.slices) if self.pf else 1, air.cqi_efficiency,
                                        air.mcs_efficiency) if self.fading else None
         self.rng = CounterRng((self.n_cells, self.n_ues))
@@ -606,7 +624,7 @@ class LiteSim:
         return sum_in_order([g[..., k] * np.take(frac[:, :, k], self.ue_slice, axis=1).transpose(2, 0, 1)
                          for k in range(self.n_cells)])
 
-    def _spectral_efficiency(self, st: _State, demand: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _spectral_efficiency(self, st: _State, demand: np.ndarray, width_ue: np.ndarray) -> tuple[np.ndarray, ...]:
         """``(se_kpi, se_data, harq, sched)`` ``[n, C, U]`` float32: the wideband efficiency (interference
         of the neighbours' mean PRB use; ns-3 reports the wideband CQI), the efficiency that sets the
         rate, the share of TBs retransmitted once and the share of TTIs in which the scheduler may
@@ -630,7 +648,7 @@ class LiteSim:
             # SE KPI and every TB's size) sees full-load interference; a TB never meets more than its CQI
             # did, so none fails on interference (one state, no HARQ)
             sinr = st.gain_own / (st.gain_int.sum(-1).reshape(shape) + noise)
-            return self._state_efficiencies(demand, [sinr, sinr], [np.ones(shape, dtype=_F32)])
+            return self._state_efficiencies(demand, width_ue, [sinr, sinr], [np.ones(shape, dtype=_F32)])
         interference = np.matmul(st.gain_int, st.used_prev[..., None]).reshape(shape)
         n, K = shape[0], self.n_strong
         strong = np.moveaxis(st.strong, -1, 0)  # [K, n, C, U]: one contiguous array per interferer
@@ -660,13 +678,31 @@ class LiteSim:
                     i_state = i_state + gains[k]
             sinrs.append(st.gain_own / i_state)
             probs.append(p)
-        return self._state_efficiencies(demand, sinrs, probs)
+        return self._state_efficiencies(demand, width_ue, sinrs, probs)
 
-    def _state_efficiencies(self, demand: np.ndarray, sinrs: list[np.ndarray],
+    def _state_efficiencies(self, demand: np.ndarray, width_ue: np.ndarray, sinrs: list[np.ndarray],
                             probs: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         """:meth:`_spectral_efficiency`'s outputs from the SINRs ``[n, C, U]`` of the SE KPI (``sinrs[0]``)
-        and of each interference state (``sinrs[1:]``, probabilities ``probs``)."""
-        if not self.fading:
+        and of each interference state (``sinrs[1:]``, probabilities ``probs``); ``width_ue [n, C, U]`` the
+        UE's slice block (PRBs per TTI), whose TBS per PRB sets the rate where :attr:`tbs`."""
+        rates = None
+        if self.tbs:
+            # the CQI of each state; the TB of its MCS on the slice's block (ns-3: the UE holds the whole
+            # block; a block of 8 PRBs carries 0.99x the MCS efficiency at MCS 2, 0.66x at MCS 18). ns-3's
+            # slice scheduler gives a block of w/rbg RBGs floor(w/rbg) RBGs in some TTIs and one more in the
+            # others (its credit keeps the mean at w): the bits per PRB are those TTIs' TBs over w PRBs
+            rbgs = width_ue / self.rbg
+            lo = np.floor(rbgs)
+            hi_w = rbgs - lo  # share of the TTIs with the extra RBG
+            n_lo = np.clip(lo * self.rbg, 1, self.tbs_cols - 1)
+            n_hi = np.clip((lo + 1) * self.rbg, 1, self.tbs_cols - 1)
+            w_lo, w_hi = (1 - hi_w) * n_lo / width_ue, hi_w * n_hi / width_ue
+            col_lo, col_hi = n_lo.astype(np.intp), n_hi.astype(np.intp)
+            cqis = [self.cqi_map(x).astype(np.intp) * self.tbs_cols for x in sinrs]
+            ses = [np.take(self.se_of_cqi, c // self.tbs_cols) for c in cqis]
+            rates = [np.take(self.tbs_flat, c + col_lo) * w_lo + np.take(self.tbs_flat, c + col_hi) * w_hi
+                     for c in cqis[1:]]
+        elif not self.fading:
             ses = [self.se_map(x) for x in sinrs]
         elif not self.pf:
             ses = [self.fading_se(x) for x in sinrs]
@@ -676,7 +712,7 @@ class LiteSim:
             ses = [self.fading_se(x, n_bl) for x in sinrs]
         se_kpi, ses = ses[0], ses[1:]
         harq = harq_retx_probability(probs, ses)
-        se_data = sum_in_order([p * e for p, e in zip(probs, ses)]) / (1.0 + harq)
+        se_data = sum_in_order([p * e for p, e in zip(probs, ses if rates is None else rates)]) / (1.0 + harq)
         # PF/RR skip a UE whose last CQI is 0: where that is a busy-TTI CQI, the UE holds PRBs only in
         # the other TTIs (and their retransmissions), however slow its mean rate makes it
         sched = sum_in_order([p * (e > 0) for p, e in zip(probs, ses)])
@@ -687,7 +723,7 @@ class LiteSim:
         other slices leave unused, split among the slices needing more in proportion to their shares."""
         if not self.work_conserving:
             return own_s
-        return lend_spare(need_s, own_s, shares, self.n_prb)
+        return lend_spare(need_s, own_s, shares, float(self.n_slice_prb))
 
     def _water_level(self, need: np.ndarray, avail_s: np.ndarray) -> np.ndarray:
         """Equal PRB-time water level per slice and cell ``[n, C, S]``: ``Σ_u min(need_u, L) = avail``
@@ -790,20 +826,19 @@ class LiteSim:
         need_shape = demand.shape  # [n, C, U]
         # harq: share of each UE's TBs that need a retransmission (CQI of one interference state, TB sent in
         # one that supports less); sched: share of the TTIs in which the scheduler may serve the UE
-        se, se_data, harq, sched = self._spectral_efficiency(st, demand)
-        se = se * self.se_scale_ue
-        r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
-        fluid = div0(demand, r, r > 0)  # PRB-periods, full TBs
-
         # -- TTI/RBG granularity: a transmitting slice holds W PRBs for the whole TTI ----------------
         sh = shares.astype(_F32)
         if self.work_conserving:  # the slice's part of the carrier among the slices busy with it
             weight = sh * st.busy_prev
-            width = _F32(self.n_prb) * sh / np.maximum(sh + weight.sum(-1, keepdims=True) - weight, _F32(1e-6))
+            width = self.n_slice_prb * sh / np.maximum(sh + weight.sum(-1, keepdims=True) - weight, _F32(1e-6))
         else:
-            width = sh * _F32(self.n_prb)
+            width = sh * self.n_slice_prb
         width = np.maximum(width, self.rbg)  # [n, C, S] PRBs per TTI; at least one RBG
         width_ue = self._per_ue(width)
+        se, se_data, harq, sched = self._spectral_efficiency(st, demand, width_ue)
+        se = se * self.se_scale_ue
+        r = se_data * self.se_scale_ue * self.bytes_per_se * self.payload_frac  # payload bytes per PRB-period (headers ride along)
+        fluid = div0(demand, r, r > 0)  # PRB-periods, full TBs
         tb = width_ue * r / self.n_tti  # payload bytes one TTI of the slice's PRBs carries to the UE
         # TTIs with new data: Poisson arrivals coalesce within a TTI; deterministic ones do not
         tti_arr = select(self.poisson_ue, self.n_tti * -np.expm1(-packets / self.n_tti),
@@ -843,7 +878,7 @@ class LiteSim:
             need_s, wait, wait_s, hold = self._own_queue_wait(need, fresh, b_ue, ttis, bursts, horizon)
         busy = np.minimum(need_s / width, _F32(1.0))  # the slice's busy TTI fraction
 
-        own_s = (shares * self.n_prb).astype(_F32)
+        own_s = (shares * self.n_slice_prb).astype(_F32)
         alloc_s = self._slice_allocation(need_s, own_s, shares)
         level = self._per_ue(self._water_level(need, alloc_s))
         prb = np.minimum(need, level)  # PRB-periods used per UE
@@ -963,7 +998,7 @@ class LiteSim:
         st.used_prev[...] = np.minimum(sum_in_order([prb_s[..., k] for k in range(self.n_slices)]) / _F32(self.n_prb), 1.0)
         st.busy_prev[...] = np.minimum(prb_s / width, 1.0)
         st.hold_prev[...] = hold
-        st.slice_used_prev[...] = prb_s / _F32(self.n_prb)
+        st.slice_used_prev[...] = prb_s / self.n_slice_prb
         st.shares_prev[...] = sh
         st.periods += 1
         return kpis

@@ -37,8 +37,10 @@ def _db(x: float) -> float:
 def _one_period(sc: Scenario, load1: float, load2: float) -> np.ndarray:
     """KPIs of cell 0 (its one UE at 30 dB SNR; sector 1 alone would leave 10.5 dB, sector 2 alone
     17.5 dB, both 9.75 dB: CQI 6, 1.18 bit/s/Hz) after the neighbours used ``load1`` / ``load2`` of
-    their PRBs, from an empty queue."""
+    their PRBs, from an empty queue; the rate from the MCS efficiency (``sim.tbs = False``; the TBS
+    table's rate: tests/test_litesim_tbs.py)."""
     sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.tbs = False
     sim.reset()
     st, noise = sim.state, np.float32(sim.noise_mw)
     s = _db(30.0) * noise

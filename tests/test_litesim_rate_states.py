@@ -4,7 +4,8 @@ from the interference states"): the rate from the neighbours' busy and idle TTIs
 interference, the Kingman wait of the UEs without backlog only, and the HARQ delay of a packet that
 spans several TBs. Each test states the numbers of the model before the change, which it rejects.
 
-Common constants: LTE, scheduler efficiency 0.75 (the default), so a PRB held for a whole period of
+Common constants: LTE, scheduler efficiency 0.75 (the default), the rate from the MCS efficiency rather than
+the 3GPP TBS table (``sim.tbs = False``; the table: tests/test_litesim_tbs.py), so a PRB held for a whole period of
 ``T`` ms carries ``SE · 180 kHz · T/1000 · 0.75 / 8`` bytes (``SE · 16.875 · T`` bytes) on the air, of
 which ``payload / (payload + 32)`` is payload (header bytes ride along); ``T`` TTIs per period.
 """
@@ -62,6 +63,7 @@ def test_rate_is_the_mixture_of_the_neighbours_busy_and_idle_ttis() -> None:
 
     def run(load1: float, load2: float) -> np.ndarray:
         sim = LiteSim(sc, num_envs=1, seed=3)
+        sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
         sim.reset()
         st, noise = sim.state, np.float32(sim.noise_mw)
         s = _db(snr_db) * noise
@@ -102,6 +104,7 @@ def test_a_backlogged_ue_does_not_queue_the_other_ues_bursts() -> None:
     sc = _scenario("one_backlog", 1, 6, 2, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 100},
                    100.0, 200.0)
     sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
     sim.reset()
     st = sim.state
     assert np.all(st.queue == 0)
@@ -129,6 +132,7 @@ def test_a_packet_over_several_tbs_is_retransmitted_if_any_of_them_fails(monkeyp
     sc = _scenario("one_large_packet_ue", 1, 6, 1, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 1200},
                    100.0, 100.0)
     sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
     sim.reset()
     k = np.stack([sim.step(np.ones((1, 1, 1)))[0, 0, 0] for _ in range(2)])
     tb = 6 * 4.625 * 1687.5 * 1200 / 1232 / 100
@@ -159,6 +163,7 @@ def test_a_ues_bursts_merge_only_while_it_has_data() -> None:
     sc = _scenario("ten_light_ues", 1, 6, 10, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 100},
                    100.0, 100.0)
     sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
     sim.reset()
     k = np.stack([sim.step(np.ones((1, 1, 1)))[0, 0, 0] for _ in range(2)])
     assert np.all(sim.state.queue == 0)

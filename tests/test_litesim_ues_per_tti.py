@@ -61,6 +61,7 @@ def test_round_robin_splits_the_block_among_the_ues_with_data() -> None:
     One UE per TTI (the model before, and PF without fading): PRB use 0.47427 and 0.47448, mean delay
     3.9532 and 3.9536 ms (the ten UEs' bursts queue for the block, Kingman over c²ₐ = 0.9)."""
     sim = LiteSim(_scenario("rr_ten_light_ues", 10, 100, "rr", False), num_envs=1, seed=3)
+    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
     sim.reset()
     k = np.stack([sim.step(np.ones((1, 1, 1)))[0, 0, 0] for _ in range(2)])
     assert np.all(sim.state.queue == 0) and np.all(k[:, K.LOSS] == 0)
