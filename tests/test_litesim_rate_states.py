@@ -34,6 +34,15 @@ def _scenario(name: str, sectors: int, prb: int, ues: int, traffic: dict, period
     })
 
 
+def _mcs_rate_sim(sc: Scenario) -> LiteSim:
+    """One reset instance (seed 3) with the rate of the module docstring: the MCS efficiency, not the TBS
+    table (tests/test_litesim_tbs.py)."""
+    sim = LiteSim(sc, num_envs=1, seed=3)
+    sim.tbs = False
+    sim.reset()
+    return sim
+
+
 def _db(x: float) -> float:
     return 10.0 ** (x / 10.0)
 
@@ -62,9 +71,7 @@ def test_rate_is_the_mixture_of_the_neighbours_busy_and_idle_ttis() -> None:
     snr_db, s1_db, s2_db = 30.0, 10.5, 17.5
 
     def run(load1: float, load2: float) -> np.ndarray:
-        sim = LiteSim(sc, num_envs=1, seed=3)
-        sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
-        sim.reset()
+        sim = _mcs_rate_sim(sc)
         st, noise = sim.state, np.float32(sim.noise_mw)
         s = _db(snr_db) * noise
         g1, g2 = s / _db(s1_db) - noise, s / _db(s2_db) - noise  # S / (g + N) = the single-interferer SINR
@@ -103,9 +110,7 @@ def test_a_backlogged_ue_does_not_queue_the_other_ues_bursts() -> None:
     19 · 0.25 · 17.3 = 82 ms."""
     sc = _scenario("one_backlog", 1, 6, 2, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 100},
                    100.0, 200.0)
-    sim = LiteSim(sc, num_envs=1, seed=3)
-    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
-    sim.reset()
+    sim = _mcs_rate_sim(sc)
     st = sim.state
     assert np.all(st.queue == 0)
     st.queue[0, 0, 0] = 70_000.0
@@ -131,9 +136,7 @@ def test_a_packet_over_several_tbs_is_retransmitted_if_any_of_them_fails(monkeyp
     monkeypatch.setattr(simulator, "harq_retx_probability", lambda probs, ses: np.full_like(ses[0], 0.2))
     sc = _scenario("one_large_packet_ue", 1, 6, 1, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 1200},
                    100.0, 100.0)
-    sim = LiteSim(sc, num_envs=1, seed=3)
-    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
-    sim.reset()
+    sim = _mcs_rate_sim(sc)
     k = np.stack([sim.step(np.ones((1, 1, 1)))[0, 0, 0] for _ in range(2)])
     tb = 6 * 4.625 * 1687.5 * 1200 / 1232 / 100
     pkt = 1200 / tb
@@ -162,9 +165,7 @@ def test_a_ues_bursts_merge_only_while_it_has_data() -> None:
     0.36165): PRB use 0.36165, mean delay 3.5 + 1.1165 · 0.36165/0.63835 · 0.45 = 3.785 ms."""
     sc = _scenario("ten_light_ues", 1, 6, 10, {"model": "periodic", "period_ms": 20.0, "packet_size_bytes": 100},
                    100.0, 100.0)
-    sim = LiteSim(sc, num_envs=1, seed=3)
-    sim.tbs = False  # the rate of the module docstring (MCS efficiency); the TBS table: test_litesim_tbs.py
-    sim.reset()
+    sim = _mcs_rate_sim(sc)
     k = np.stack([sim.step(np.ones((1, 1, 1)))[0, 0, 0] for _ in range(2)])
     assert np.all(sim.state.queue == 0)
     np.testing.assert_allclose(k[:, K.PRB_USED], [0.47427, 0.47448], rtol=2e-4)
