@@ -150,10 +150,10 @@ def air_interface(scenario: Scenario) -> AirInterface:
     """The :class:`AirInterface` of ``scenario.radio`` (technology, numerology)."""
     radio = scenario.radio
     if radio.technology == "lte":
+        rbg = rbg_size(radio.bandwidth_prb)
         return AirInterface(
             technology="lte", prb_hz=PRB_BANDWIDTH_HZ, slot_ms=1.0, dl_data_fraction=1.0, dl_slots_per_ms=1.0,
-            rbg_prbs=rbg_size(radio.bandwidth_prb),
-            slice_prbs=radio.bandwidth_prb // rbg_size(radio.bandwidth_prb) * rbg_size(radio.bandwidth_prb),
+            rbg_prbs=rbg, slice_prbs=radio.bandwidth_prb // rbg * rbg,
             pipeline_ms=alignment_wait_slots((True,)) + LTE_MAC_TO_CHANNEL_TTIS + 1.0,
             harq_retx_ms=float(LTE_HARQ_RETX_TTIS), cqi_efficiency=CQI_EFFICIENCY, mcs_efficiency=MCS_EFFICIENCY,
             tb_fills_block=True,

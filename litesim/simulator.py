@@ -698,10 +698,11 @@ class LiteSim:
             n_hi = np.clip((lo + 1) * self.rbg, 1, self.tbs_cols - 1)
             w_lo, w_hi = (1 - hi_w) * n_lo / width_ue, hi_w * n_hi / width_ue
             col_lo, col_hi = n_lo.astype(np.intp), n_hi.astype(np.intp)
-            cqis = [self.cqi_map(x).astype(np.intp) * self.tbs_cols for x in sinrs]
-            ses = [np.take(self.se_of_cqi, c // self.tbs_cols) for c in cqis]
-            rates = [np.take(self.tbs_flat, c + col_lo) * w_lo + np.take(self.tbs_flat, c + col_hi) * w_hi
-                     for c in cqis[1:]]
+            cqis = [self.cqi_map(x).astype(np.intp) for x in sinrs]
+            ses = [np.take(self.se_of_cqi, c) for c in cqis]
+            rows = [c * self.tbs_cols for c in cqis[1:]]  # the CQI's row of the flat [16, cols] table
+            rates = [np.take(self.tbs_flat, row + col_lo) * w_lo + np.take(self.tbs_flat, row + col_hi) * w_hi
+                     for row in rows]
         elif not self.fading:
             ses = [self.se_map(x) for x in sinrs]
         elif not self.pf:
@@ -785,6 +786,26 @@ class LiteSim:
         part = select(others > 1e-6, -np.expm1(-others) / np.maximum(others, _F32(1e-6)), 1.0)
         return np.clip(part, self.rbg / width_ue, 1.0).astype(_F32)
 
+    def _slice_queue_wait(self, need: np.ndarray, fresh: np.ndarray, ttis: np.ndarray, bursts: np.ndarray,
+                          width: np.ndarray, horizon: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Kingman wait with one UE per TTI (PF without fading): ``(need_s [n, C, S], wait [n, C, U],
+        wait_s [n, C, S], hold [n, C, S])`` as :meth:`_own_queue_wait` returns them.
+
+        The slice's block serves one UE a TTI, so the bursts of its UEs without carried backlog
+        (``fresh``) queue for it together: a G/D/1 queue per slice, utilisation their PRB need over the
+        block ``width [n, C, S]``, service their mean TTIs per burst, arrival variability of the slice's
+        sources (``ca2``)."""
+        need_s, need_fresh, ttis_fresh, bursts_fresh = self._slice_sum(np.stack(
+            [need, need * fresh, ttis * fresh, bursts * fresh], out=self._scratch("sum4", (4,) + need.shape, _F32)))
+        rho = np.minimum(need_fresh / width, _F32(RHO_MAX))
+        mean_service = div0(ttis_fresh, bursts_fresh, bursts_fresh > 0, fill=1.0) * self.tti_ms
+        wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
+        # No byte waits longer than the time simulated (see the KPIs in _period); a backlog-inflated
+        # mean service time would otherwise overflow float32 in the quantile
+        wait_s = np.minimum(wait_s, horizon[:, None, None])
+        hold = _F32(1.0) + wait_s / mean_service  # for the next period's burst merging (_occupancy)
+        return need_s, self._per_ue(wait_s), wait_s, hold
+
     def _own_queue_wait(self, need: np.ndarray, fresh: np.ndarray, b_ue: np.ndarray, ttis: np.ndarray,
                         bursts: np.ndarray, horizon: np.ndarray) -> tuple[np.ndarray, ...]:
         """Kingman wait with several UEs per TTI: ``(need_s [n, C, S], wait [n, C, U], wait_s [n, C, S],
@@ -863,17 +884,7 @@ class LiteSim:
         fresh = (q0 <= 0).astype(_F32)
         horizon = self._horizon_ms(st.periods)  # [n] ms since the episode started
         if part is None:
-            need_s, need_fresh, ttis_fresh, bursts_fresh = self._slice_sum(np.stack(
-                [need, need * fresh, ttis * fresh, bursts * fresh], out=self._scratch("sum4", (4,) + need_shape, _F32)))
-            # -- stochastic waiting (Kingman, G/D/1 per slice: one UE per TTI) ------------------------
-            rho = np.minimum(need_fresh / width, _F32(RHO_MAX))
-            mean_service = div0(ttis_fresh, bursts_fresh, bursts_fresh > 0, fill=1.0) * self.tti_ms
-            wait_s = rho / (1.0 - rho) * (self.ca2 * _F32(0.5)) * mean_service  # ms [n, C, S]
-            # No byte waits longer than the time simulated (see the KPIs below); a backlog-inflated
-            # mean service time would otherwise overflow float32 in the quantile
-            wait_s = np.minimum(wait_s, horizon[:, None, None])
-            hold = _F32(1.0) + wait_s / mean_service  # for the next period's burst merging (see need above)
-            wait = self._per_ue(wait_s)
+            need_s, wait, wait_s, hold = self._slice_queue_wait(need, fresh, ttis, bursts, width, horizon)
         else:
             need_s, wait, wait_s, hold = self._own_queue_wait(need, fresh, b_ue, ttis, bursts, horizon)
         busy = np.minimum(need_s / width, _F32(1.0))  # the slice's busy TTI fraction
